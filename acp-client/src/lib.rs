@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+// The only generated file of the workspace: written by `cargo xtask codegen`, never by hand.
+// Lint allowances live here, on the generated module alone.
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    unused_imports,
+    unused_mut,
+    irrefutable_let_patterns,
+    rustdoc::all
+)]
+mod generated;
+
+pub use generated::*;
