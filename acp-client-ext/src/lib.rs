@@ -1,1 +1,19 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod error;
+mod ids;
+mod retry;
+mod run;
+pub mod sse;
+
+pub use acp_client::types;
+pub use client::AcpClient;
+pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, Secret, USER_AGENT_VALUE};
+pub use error::{EXCERPT_LEN, Error, Result, server_message};
+pub use ids::IntoId;
+pub use retry::RetryPolicy;
+pub use run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns};

@@ -1,0 +1,285 @@
+//! Building an [`AcpClient`]: base URL, credentials, headers, timeouts, retries, limits.
+
+use crate::client::AcpClient;
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::sse::DEFAULT_MAX_EVENT_SIZE;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use std::fmt;
+use std::time::Duration;
+
+/// The header ACP servers read the API key from, unless configured otherwise.
+pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
+
+/// The `User-Agent` this crate sends.
+pub const USER_AGENT_VALUE: &str = concat!("acp-client-ext/", env!("CARGO_PKG_VERSION"));
+
+/// A credential. Its `Debug` and `Display` print `<redacted>`, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a credential.
+    ///
+    /// ```
+    /// let s = acp_client_ext::Secret::new("sk-123");
+    /// assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+    /// ```
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The credential itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Configuration of an [`AcpClient`]; start from [`AcpClient::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123")
+///     .api_key("sk-secret")
+///     .request_timeout(Duration::from_secs(10))
+///     .build()?;
+/// assert!(!format!("{client:?}").contains("sk-secret"));
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientBuilder {
+    pub(crate) base_url: String,
+    pub(crate) api_key: Option<Secret>,
+    pub(crate) api_key_header: String,
+    pub(crate) bearer: Option<Secret>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) retry_creates: bool,
+    pub(crate) stream_reconnects: u32,
+    pub(crate) max_event_size: usize,
+    pub(crate) http: Option<reqwest::Client>,
+    pub(crate) danger_accept_invalid_certs: bool,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key)
+            .field("api_key_header", &self.api_key_header)
+            .field("bearer", &self.bearer)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("retry", &self.retry)
+            .field("retry_creates", &self.retry_creates)
+            .field("stream_reconnects", &self.stream_reconnects)
+            .field("max_event_size", &self.max_event_size)
+            .field("custom_http_client", &self.http.is_some())
+            .field(
+                "danger_accept_invalid_certs",
+                &self.danger_accept_invalid_certs,
+            )
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(base_url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.into(),
+            api_key: None,
+            api_key_header: DEFAULT_API_KEY_HEADER.to_string(),
+            bearer: None,
+            headers: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            retry_creates: false,
+            stream_reconnects: 5,
+            max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            http: None,
+            danger_accept_invalid_certs: false,
+        }
+    }
+
+    /// Read the configuration from the environment: `ACP_URL` (required), `ACP_API_KEY`,
+    /// `ACP_API_KEY_HEADER`, `ACP_BEARER_TOKEN`.
+    ///
+    /// ```
+    /// // With ACP_URL unset this is a configuration error naming the variable.
+    /// # unsafe { std::env::remove_var("ACP_URL") };
+    /// let err = acp_client_ext::ClientBuilder::from_env().unwrap_err();
+    /// assert!(err.to_string().contains("ACP_URL"));
+    /// ```
+    pub fn from_env() -> Result<ClientBuilder> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let url = var("ACP_URL").ok_or_else(|| Error::Config("ACP_URL is not set".into()))?;
+        let mut b = ClientBuilder::new(url);
+        if let Some(k) = var("ACP_API_KEY") {
+            b = b.api_key(k);
+        }
+        if let Some(h) = var("ACP_API_KEY_HEADER") {
+            b = b.api_key_header(h);
+        }
+        if let Some(t) = var("ACP_BEARER_TOKEN") {
+            b = b.bearer_token(t);
+        }
+        Ok(b)
+    }
+
+    /// Send this API key with every request, in the API key header (`x-api-key` by default).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(Secret::new(key));
+        self
+    }
+
+    /// The header that carries the API key.
+    pub fn api_key_header(mut self, name: impl Into<String>) -> Self {
+        self.api_key_header = name.into();
+        self
+    }
+
+    /// Send `Authorization: Bearer <token>` with every request.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer = Some(Secret::new(token));
+        self
+    }
+
+    /// Send this header with every request (checked when the client is built).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// How long to wait for a TCP (and TLS) connection. Default 10 s.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Total time for one ordinary request. Streams and server-side waits are exempt: a stream
+    /// obeys [`idle_timeout`](Self::idle_timeout), a wait the caller's deadline. Default 30 s.
+    pub fn request_timeout(mut self, t: Duration) -> Self {
+        self.request_timeout = t;
+        self
+    }
+
+    /// A stream that receives no byte at all (not even a keep-alive) for this long is treated as
+    /// dead and rejoined. Default 60 s.
+    pub fn idle_timeout(mut self, t: Duration) -> Self {
+        self.idle_timeout = t;
+        self
+    }
+
+    /// Retries of idempotent requests. Default: [`RetryPolicy::default`].
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Also retry POSTs that create runs. Off by default: a retried create after an ambiguous
+    /// failure (a 504 from a proxy) can start the run twice.
+    pub fn retry_creates(mut self, yes: bool) -> Self {
+        self.retry_creates = yes;
+        self
+    }
+
+    /// How many times a dropped stream is rejoined before giving up. Default 5.
+    pub fn stream_reconnects(mut self, n: u32) -> Self {
+        self.stream_reconnects = n;
+        self
+    }
+
+    /// The largest SSE event accepted, in bytes; a larger one fails the stream instead of growing
+    /// memory. Default [`DEFAULT_MAX_EVENT_SIZE`].
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
+        self
+    }
+
+    /// Use this `reqwest::Client` for every request. Its own timeouts and TLS settings apply; the
+    /// credentials and headers configured here are added to each request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Accept any TLS certificate, including self-signed and expired ones. Only for talking to a
+    /// development server you control; never in production.
+    pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+        self.danger_accept_invalid_certs = yes;
+        self
+    }
+
+    /// Check the configuration and build the client. Every bad value is refused here, before any
+    /// request, with an error naming it.
+    pub fn build(self) -> Result<AcpClient> {
+        AcpClient::from_builder(self)
+    }
+
+    /// The headers every request carries: user agent, credentials (marked sensitive, so
+    /// `reqwest` never prints them) and the extra headers.
+    pub(crate) fn default_headers(&self) -> Result<HeaderMap> {
+        let mut map = HeaderMap::new();
+        map.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        for (name, value) in &self.headers {
+            let n = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::invalid("header name", format!("{name:?} is not a valid HTTP header name")))?;
+            let v = HeaderValue::from_str(value)
+                .map_err(|_| Error::invalid("header value", format!("the value of header {name:?} contains characters not allowed in HTTP headers")))?;
+            map.append(n, v);
+        }
+        if let Some(key) = &self.api_key {
+            let n = HeaderName::from_bytes(self.api_key_header.as_bytes()).map_err(|_| {
+                Error::invalid(
+                    "api_key_header",
+                    format!("{:?} is not a valid HTTP header name", self.api_key_header),
+                )
+            })?;
+            map.insert(n, sensitive("api_key", key.expose())?);
+        }
+        if let Some(token) = &self.bearer {
+            map.insert(
+                AUTHORIZATION,
+                sensitive("bearer_token", &format!("Bearer {}", token.expose()))?,
+            );
+        }
+        Ok(map)
+    }
+}
+
+fn sensitive(field: &'static str, value: &str) -> Result<HeaderValue> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(field, "is empty"));
+    }
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        // Never echo the value: it is a secret.
+        Error::invalid(
+            field,
+            "contains characters not allowed in HTTP headers (value not shown)",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}

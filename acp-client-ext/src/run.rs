@@ -1,0 +1,410 @@
+//! Runs: where they live ([`RunScope`]), what the server says of them ([`RunInfo`]), and the
+//! [`RunHandle`] that creating one returns.
+//!
+//! Thread runs and stateless runs have the same operations under two URL prefixes
+//! (`/threads/{thread_id}/runs/...` and `/runs/...`), so one handle type serves both; only the
+//! create bodies differ ([`ThreadRuns`] takes a `RunCreateStateful`, [`StatelessRuns`] a
+//! `RunCreateStateless`). Streaming, waiting, cancelling and resuming live in their own modules
+//! as further methods of the handle.
+
+use crate::client::{AcpClient, Call};
+use crate::error::{Error, Result};
+use crate::ids::IntoId;
+use acp_client::types;
+use reqwest::Method;
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use uuid::Uuid;
+
+/// Where a run lives: on a thread, or on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunScope {
+    /// A stateful run on this thread: `/threads/{thread_id}/runs/...`.
+    Thread(Uuid),
+    /// A stateless run: `/runs/...`.
+    Stateless,
+}
+
+impl RunScope {
+    /// The collection path: `/threads/{id}/runs` or `/runs`.
+    pub(crate) fn runs_path(&self) -> String {
+        match self {
+            RunScope::Thread(t) => format!("/threads/{t}/runs"),
+            RunScope::Stateless => "/runs".to_string(),
+        }
+    }
+
+    /// The path of one run, plus `suffix` (`""`, `"/stream"`, `"/wait"`, `"/cancel"`).
+    pub(crate) fn run_path(&self, run_id: Uuid, suffix: &str) -> String {
+        format!("{}/{run_id}{suffix}", self.runs_path())
+    }
+
+    /// The thread, for a thread run.
+    pub fn thread_id(&self) -> Option<Uuid> {
+        match self {
+            RunScope::Thread(t) => Some(*t),
+            RunScope::Stateless => None,
+        }
+    }
+}
+
+/// A run's status. Read leniently: a status this crate does not know (a newer spec's, or a
+/// server's own such as `running`) is kept as [`RunStatus::Other`] rather than failing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RunStatus {
+    /// Not finished yet.
+    Pending,
+    /// Finished with a result.
+    Success,
+    /// Finished with an error.
+    Error,
+    /// Stopped by the server's time limit.
+    Timeout,
+    /// Waiting for a resume payload (or stopped by a cancel with `action=interrupt`).
+    Interrupted,
+    /// A status not in the spec, as the server spelled it.
+    Other(String),
+}
+
+impl RunStatus {
+    /// Parse a status string; never fails.
+    ///
+    /// ```
+    /// use acp_client_ext::RunStatus;
+    /// assert_eq!(RunStatus::parse("success"), RunStatus::Success);
+    /// assert_eq!(RunStatus::parse("running"), RunStatus::Other("running".into()));
+    /// ```
+    pub fn parse(s: &str) -> RunStatus {
+        match s {
+            "pending" => RunStatus::Pending,
+            "success" => RunStatus::Success,
+            "error" => RunStatus::Error,
+            "timeout" => RunStatus::Timeout,
+            "interrupted" => RunStatus::Interrupted,
+            other => RunStatus::Other(other.to_string()),
+        }
+    }
+
+    /// The spec's spelling (or the server's, for [`RunStatus::Other`]).
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunStatus::Pending => "pending",
+            RunStatus::Success => "success",
+            RunStatus::Error => "error",
+            RunStatus::Timeout => "timeout",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Other(s) => s,
+        }
+    }
+
+    /// Whether the run is over for good: success, error or timeout.
+    ///
+    /// ```
+    /// use acp_client_ext::RunStatus;
+    /// assert!(RunStatus::Timeout.is_terminal());
+    /// assert!(!RunStatus::Interrupted.is_terminal());
+    /// ```
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            RunStatus::Success | RunStatus::Error | RunStatus::Timeout
+        )
+    }
+
+    /// Whether the run has stopped making progress on its own: terminal, or interrupted.
+    ///
+    /// ```
+    /// assert!(acp_client_ext::RunStatus::Interrupted.is_settled());
+    /// ```
+    pub fn is_settled(&self) -> bool {
+        self.is_terminal() || *self == RunStatus::Interrupted
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RunStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(RunStatus::parse(&s))
+    }
+}
+
+/// A run as the server describes it (`RunStateful` or `RunStateless`), read leniently: only
+/// `run_id` and `status` are required; ids and times a server spells its own way are kept as
+/// strings, and the whole object stays available in [`RunInfo::raw`].
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct RunInfo {
+    /// The run's id.
+    pub run_id: Uuid,
+    /// The run's thread, for a stateful run.
+    #[serde(default, deserialize_with = "lenient_uuid")]
+    pub thread_id: Option<Uuid>,
+    /// The agent the run uses.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub agent_id: Option<String>,
+    /// Where the run is.
+    pub status: RunStatus,
+    /// When it was created, as the server wrote it.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// When it last changed, as the server wrote it.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// The whole object as received.
+    #[serde(skip)]
+    pub raw: serde_json::Value,
+}
+
+impl RunInfo {
+    /// Decode a run object; the error carries an excerpt of the JSON.
+    pub(crate) fn from_value(what: &str, v: serde_json::Value) -> Result<RunInfo> {
+        let mut info: RunInfo = serde_json::from_value(v.clone())
+            .map_err(|e| Error::decode(what, e, v.to_string().as_bytes()))?;
+        info.raw = v;
+        Ok(info)
+    }
+}
+
+fn lenient_uuid<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Uuid>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.and_then(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok())))
+}
+
+fn lenient_string<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.map(|v| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }))
+}
+
+/// One run on the server: its ids, and the operations on it (get, stream, wait, cancel,
+/// rollback, resume, delete). Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
+/// use acp_client::types::RunCreateStateful;
+/// let run = client
+///     .thread_runs(thread_id)?
+///     .create(RunCreateStateful { agent_id: Some("echo".into()), ..Default::default() })
+///     .await?;
+/// println!("run {} is {}", run.run_id(), run.get().await?.status);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RunHandle {
+    pub(crate) client: AcpClient,
+    pub(crate) scope: RunScope,
+    pub(crate) run_id: Uuid,
+    pub(crate) created: Option<RunInfo>,
+}
+
+impl RunHandle {
+    /// The run's id.
+    pub fn run_id(&self) -> Uuid {
+        self.run_id
+    }
+
+    /// The run's thread, for a thread run.
+    pub fn thread_id(&self) -> Option<Uuid> {
+        self.scope.thread_id()
+    }
+
+    /// Thread or stateless.
+    pub fn scope(&self) -> RunScope {
+        self.scope
+    }
+
+    /// The run as the server described it when it was created (not refreshed; see [`get`](Self::get)).
+    pub fn created(&self) -> Option<&RunInfo> {
+        self.created.as_ref()
+    }
+
+    /// The client this handle uses.
+    pub fn client(&self) -> &AcpClient {
+        &self.client
+    }
+
+    /// The run as the server describes it now.
+    pub async fn get(&self) -> Result<RunInfo> {
+        let _span = self.span("get run").entered();
+        let call = Call::new("get run", Method::GET, self.scope.run_path(self.run_id, ""));
+        let v: serde_json::Value = self.client.json(&call).await?;
+        RunInfo::from_value("get run", v)
+    }
+
+    /// Delete the run. Deleting a run that is already gone is an [`Error::Api`] with status 404.
+    pub async fn delete(&self) -> Result<()> {
+        let _span = self.span("delete run").entered();
+        let call = Call::new(
+            "delete run",
+            Method::DELETE,
+            self.scope.run_path(self.run_id, ""),
+        );
+        self.client.send(&call).await.map(drop)
+    }
+
+    /// A tracing span naming this run (never any secret).
+    pub(crate) fn span(&self, operation: &'static str) -> tracing::Span {
+        tracing::info_span!(
+            "acp",
+            operation,
+            run_id = %self.run_id,
+            thread_id = self.scope.thread_id().map(tracing::field::display)
+        )
+    }
+}
+
+/// The runs of one thread; from [`AcpClient::thread_runs`].
+#[derive(Debug, Clone)]
+pub struct ThreadRuns {
+    pub(crate) client: AcpClient,
+    pub(crate) thread_id: Uuid,
+}
+
+/// Stateless runs; from [`AcpClient::stateless_runs`].
+#[derive(Debug, Clone)]
+pub struct StatelessRuns {
+    pub(crate) client: AcpClient,
+}
+
+impl AcpClient {
+    /// The runs of the thread `thread_id` (a [`Uuid`] or a string holding one).
+    pub fn thread_runs(&self, thread_id: impl IntoId) -> Result<ThreadRuns> {
+        Ok(ThreadRuns {
+            client: self.clone(),
+            thread_id: thread_id.into_id("thread_id")?,
+        })
+    }
+
+    /// Stateless runs.
+    pub fn stateless_runs(&self) -> StatelessRuns {
+        StatelessRuns {
+            client: self.clone(),
+        }
+    }
+
+    /// A handle on an existing run, without asking the server.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let run = client.run(RunScope::Stateless, "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert_eq!(run.thread_id(), None);
+    /// assert!(client.run(RunScope::Stateless, "nope").is_err());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn run(&self, scope: RunScope, run_id: impl IntoId) -> Result<RunHandle> {
+        Ok(RunHandle {
+            client: self.clone(),
+            scope,
+            run_id: run_id.into_id("run_id")?,
+            created: None,
+        })
+    }
+}
+
+/// Turn a create body (the generated type, or its builder) into JSON bytes, refusing a builder
+/// with missing or invalid fields before any request.
+pub(crate) fn create_body<T, B>(body: B) -> Result<serde_json::Value>
+where
+    B: TryInto<T>,
+    B::Error: fmt::Display,
+    T: serde::Serialize,
+{
+    let body: T = body
+        .try_into()
+        .map_err(|e| Error::invalid("run create body", e.to_string()))?;
+    serde_json::to_value(&body)
+        .map_err(|e| Error::invalid("run create body", format!("cannot be serialized: {e}")))
+}
+
+impl ThreadRuns {
+    /// The thread these runs belong to.
+    pub fn thread_id(&self) -> Uuid {
+        self.thread_id
+    }
+
+    /// The scope of these runs.
+    pub fn scope(&self) -> RunScope {
+        RunScope::Thread(self.thread_id)
+    }
+
+    /// Start a run on the thread (`POST /threads/{thread_id}/runs`).
+    pub async fn create<B>(&self, body: B) -> Result<RunHandle>
+    where
+        B: TryInto<types::RunCreateStateful>,
+        B::Error: fmt::Display,
+    {
+        let body = create_body::<types::RunCreateStateful, B>(body)?;
+        create_run(&self.client, self.scope(), &body).await
+    }
+
+    /// The thread's runs, newest first as the server orders them (`limit`, `offset` paginate).
+    pub async fn list(&self, limit: Option<u32>, offset: Option<u32>) -> Result<Vec<RunInfo>> {
+        let mut call = Call::new("list runs", Method::GET, self.scope().runs_path());
+        if let Some(l) = limit {
+            if l == 0 {
+                return Err(Error::invalid("limit", "must be at least 1"));
+            }
+            call = call.query("limit", l);
+        }
+        if let Some(o) = offset {
+            call = call.query("offset", o);
+        }
+        let runs: Vec<serde_json::Value> = self.client.json(&call).await?;
+        runs.into_iter()
+            .map(|v| RunInfo::from_value("list runs", v))
+            .collect()
+    }
+
+    /// A handle on an existing run of this thread.
+    pub fn run(&self, run_id: impl IntoId) -> Result<RunHandle> {
+        self.client.run(self.scope(), run_id)
+    }
+}
+
+impl StatelessRuns {
+    /// Start a stateless run (`POST /runs`).
+    pub async fn create<B>(&self, body: B) -> Result<RunHandle>
+    where
+        B: TryInto<types::RunCreateStateless>,
+        B::Error: fmt::Display,
+    {
+        let body = create_body::<types::RunCreateStateless, B>(body)?;
+        create_run(&self.client, RunScope::Stateless, &body).await
+    }
+
+    /// A handle on an existing stateless run.
+    pub fn run(&self, run_id: impl IntoId) -> Result<RunHandle> {
+        self.client.run(RunScope::Stateless, run_id)
+    }
+}
+
+async fn create_run(
+    client: &AcpClient,
+    scope: RunScope,
+    body: &serde_json::Value,
+) -> Result<RunHandle> {
+    let call = Call::new("create run", Method::POST, scope.runs_path())
+        .json_body(body)?
+        .creates();
+    let v: serde_json::Value = client.json(&call).await?;
+    let info = RunInfo::from_value("create run", v)?;
+    Ok(RunHandle {
+        client: client.clone(),
+        scope,
+        run_id: info.run_id,
+        created: Some(info),
+    })
+}
