@@ -1,0 +1,797 @@
+//! The generated types decode JSON as real ACP servers write it, and survive a round trip.
+//!
+//! Payloads are wire text, written the way a Python FastAPI/pydantic server emits them: unknown
+//! extra fields, `null` for unset optional fields, `Z` and `+00:00` datetimes with microseconds,
+//! lowercase UUIDs. Every positive case goes through [`decode`], which also serializes the value,
+//! decodes that again and checks both serializations are equal.
+//!
+//! Payloads that a realistic server sends but the generated types reject are kept in the
+//! `known_gap_*` tests at the end, `#[ignore]`d with the serde error, rather than edited until they
+//! pass.
+
+use acp_client::types::{
+    Agent, AgentAcpDescriptor, Content, ContentArrayItem, ErrorResponse, IfNotExists, Message,
+    MessageTextBlockType, MultitaskStrategy, OnDisconnect, RunCreateStateful,
+    RunCreateStatefulStreamMode, RunOutput, RunOutputStream, RunOutputStreamEvent, RunStateful,
+    RunStatus, RunWaitResponseStateful, Status, StreamEventPayload, StreamingMode, Thread,
+    ThreadState,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::json;
+use uuid::{Uuid, uuid};
+
+const RUN_ID: Uuid = uuid!("3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12");
+const AGENT_ID: Uuid = uuid!("7d5e0c1b-2f4a-4b8e-b3d9-1a6c8e2f0b47");
+const THREAD_ID: Uuid = uuid!("a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d");
+
+/// Decode `json` into `T`, then check the round trip: serialize, decode again, serialize again,
+/// and compare the two serialized values. Panics with the reason and the payload on failure.
+#[track_caller]
+fn decode<T: DeserializeOwned + Serialize>(json: &str) -> T {
+    try_decode(json).unwrap_or_else(|e| panic!("{e}\n{json}"))
+}
+
+/// [`decode`] without the panic: the first failure, naming the type.
+fn try_decode<T: DeserializeOwned + Serialize>(json: &str) -> Result<T, String> {
+    let name = std::any::type_name::<T>();
+    let value: T = serde_json::from_str(json).map_err(|e| format!("{name} rejected it: {e}"))?;
+    let first = serde_json::to_value(&value).map_err(|e| format!("{name} serialize: {e}"))?;
+    let again: T = serde_json::from_value(first.clone())
+        .map_err(|e| format!("{name} rejected its own serialization {first}: {e}"))?;
+    let second = serde_json::to_value(&again).map_err(|e| format!("{name} serialize: {e}"))?;
+    if first != second {
+        return Err(format!("{name} round trip changed {first} into {second}"));
+    }
+    Ok(value)
+}
+
+/// The serde error for a payload that `T` must reject.
+#[track_caller]
+fn reject<T: DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+    match serde_json::from_str::<T>(json) {
+        Ok(value) => panic!(
+            "{} accepted a payload it must reject:\n{json}\ndecoded as {value:?}",
+            std::any::type_name::<T>()
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// 2025-03-26T10:11:12 UTC plus `micros` microseconds.
+fn at(micros: u32) -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(2025, 3, 26)
+        .and_then(|d| d.and_hms_micro_opt(10, 11, 12, micros))
+        .expect("valid timestamp")
+        .and_utc()
+}
+
+// ---------------------------------------------------------------------------------------------
+// RunOutput: regression test for the typify bug that merged the three `type` enums (all titled
+// "Output Type") into one accepting only "result". Each kind must land in its own variant.
+
+#[test]
+fn run_output_result() {
+    let out: RunOutput = decode(
+        r#"{
+            "type": "result",
+            "values": {"answer": "Paris", "confidence": 0.97, "sources": ["wiki"]},
+            "messages": [
+                {"role": "user", "content": "What is the capital of France?", "id": null},
+                {"role": "assistant", "content": "Paris.", "id": "msg-2", "metadata": {"model": "gpt-4o"}}
+            ],
+            "usage": {"prompt_tokens": 21, "completion_tokens": 3}
+        }"#,
+    );
+    let RunOutput::Result(result) = out else {
+        panic!("expected RunOutput::Result, got {out:?}")
+    };
+    let values = result.values.expect("values");
+    assert_eq!(values["answer"], "Paris");
+    assert_eq!(values["confidence"], 0.97);
+    assert_eq!(result.messages.len(), 2);
+    assert_eq!(result.messages[0].id, None);
+    assert_eq!(result.messages[1].role, "assistant");
+    assert_eq!(result.messages[1].id.as_deref(), Some("msg-2"));
+    assert_eq!(result.messages[1].metadata["model"], "gpt-4o");
+}
+
+#[test]
+fn run_output_result_minimal() {
+    // `values` null and `messages` absent: the smallest result a server can send.
+    let out: RunOutput = decode(r#"{"type": "result", "values": null}"#);
+    let RunOutput::Result(result) = out else {
+        panic!("expected RunOutput::Result, got {out:?}")
+    };
+    assert!(result.values.is_none());
+    assert!(result.messages.is_empty());
+}
+
+#[test]
+fn run_output_interrupt() {
+    let out: RunOutput = decode(
+        r#"{
+            "type": "interrupt",
+            "interrupt": {
+                "interrupt_type": "approval",
+                "question": "Send this email to 3 recipients?",
+                "draft": {"to": ["a@example.com"], "subject": "Q1 report"}
+            },
+            "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12"
+        }"#,
+    );
+    let RunOutput::Interrupt(interrupt) = out else {
+        panic!("expected RunOutput::Interrupt, got {out:?}")
+    };
+    assert_eq!(interrupt.interrupt["interrupt_type"], "approval");
+    assert_eq!(interrupt.interrupt["draft"]["subject"], "Q1 report");
+}
+
+#[test]
+fn run_output_error() {
+    let out: RunOutput = decode(
+        r#"{
+            "type": "error",
+            "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
+            "errcode": 500,
+            "description": "ValueError: tool 'search' timed out after 30s",
+            "traceback": null
+        }"#,
+    );
+    let RunOutput::Error(error) = out else {
+        panic!("expected RunOutput::Error, got {out:?}")
+    };
+    assert_eq!(error.run_id, RUN_ID);
+    assert_eq!(error.errcode, 500);
+    assert!(error.description.starts_with("ValueError"));
+}
+
+#[test]
+fn run_output_rejects_unknown_or_missing_type() {
+    // `RunOutput` is `#[serde(untagged)]`, but every variant's `type` is a one-value enum, so an
+    // unknown discriminator matches no variant even when the rest of the body would fit one.
+    let err = reject::<RunOutput>(r#"{"type": "cancelled", "values": {"answer": "Paris"}}"#);
+    assert!(err.contains("did not match any variant"), "{err}");
+    reject::<RunOutput>(r#"{"type": "Result", "values": {}}"#);
+    reject::<RunOutput>(r#"{"values": {"answer": "Paris"}}"#);
+    // A known `type` whose required fields are missing is rejected too (no fall-through).
+    reject::<RunOutput>(r#"{"type": "interrupt"}"#);
+    reject::<RunOutput>(r#"{"type": "error", "description": "boom"}"#);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming: the SSE event and its `data` payload.
+
+const VALUES_EVENT: &str = r#"{
+    "id": "1",
+    "event": "agent_event",
+    "data": {
+        "type": "values",
+        "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
+        "status": "pending",
+        "values": {"step": "retrieve", "documents": 3},
+        "messages": [{"role": "assistant", "content": [{"type": "text", "text": "Searching..."}]}]
+    }
+}"#;
+
+const CUSTOM_EVENT: &str = r#"{
+    "id": "2",
+    "event": "agent_event",
+    "data": {
+        "type": "custom",
+        "run_id": null,
+        "status": "pending",
+        "update": {"token": "Par", "index": 0},
+        "seq": 17
+    }
+}"#;
+
+#[test]
+fn stream_event_values() {
+    let event: RunOutputStream = decode(VALUES_EVENT);
+    assert_eq!(event.id, "1");
+    assert_eq!(event.event, RunOutputStreamEvent::AgentEvent);
+    let StreamEventPayload::ValueRunResultUpdate(update) = event.data else {
+        panic!("expected ValueRunResultUpdate, got {:?}", event.data)
+    };
+    assert_eq!(update.run_id, RUN_ID);
+    assert_eq!(update.status, RunStatus::Pending);
+    assert_eq!(update.values["documents"], 3);
+    assert_eq!(update.messages.len(), 1);
+}
+
+#[test]
+fn stream_event_custom() {
+    let event: RunOutputStream = decode(CUSTOM_EVENT);
+    assert_eq!(event.id, "2");
+    let StreamEventPayload::CustomRunResultUpdate(update) = event.data else {
+        panic!("expected CustomRunResultUpdate, got {:?}", event.data)
+    };
+    assert_eq!(update.run_id, None);
+    assert_eq!(update.status, RunStatus::Pending);
+    assert_eq!(update.update["token"], "Par");
+}
+
+#[test]
+fn stream_payload_alone() {
+    // The SSE `data:` line on its own, as a client reads it from an event stream.
+    let values: StreamEventPayload = decode(
+        r#"{"type": "values", "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
+            "status": "success", "values": {"answer": "Paris"}, "messages": []}"#,
+    );
+    let StreamEventPayload::ValueRunResultUpdate(update) = values else {
+        panic!("expected ValueRunResultUpdate, got {values:?}")
+    };
+    assert_eq!(update.status, RunStatus::Success);
+    assert_eq!(update.values["answer"], "Paris");
+
+    let custom: StreamEventPayload = decode(
+        r#"{"type": "custom", "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
+            "status": "interrupted", "update": {"progress": 0.5}}"#,
+    );
+    let StreamEventPayload::CustomRunResultUpdate(update) = custom else {
+        panic!("expected CustomRunResultUpdate, got {custom:?}")
+    };
+    assert_eq!(update.run_id, Some(RUN_ID));
+    assert_eq!(update.status, RunStatus::Interrupted);
+    assert_eq!(update.update["progress"], 0.5);
+
+    reject::<StreamEventPayload>(
+        r#"{"type": "debug", "status": "pending", "update": {}, "values": {}}"#,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message.content: a string, or a list of text blocks and arbitrary blocks.
+
+#[test]
+fn message_content_string() {
+    let msg: Message = decode(r#"{"role": "user", "content": "hi", "id": null}"#);
+    let Content::String(text) = &msg.content else {
+        panic!("expected Content::String, got {:?}", msg.content)
+    };
+    assert_eq!(text, "hi");
+    assert_eq!(msg.role, "user");
+}
+
+#[test]
+fn message_content_text_block() {
+    let msg: Message = decode(
+        r#"{"role": "assistant", "content": [{"type": "text", "text": "hi"}], "id": "m-1"}"#,
+    );
+    let Content::Array(blocks) = &msg.content else {
+        panic!("expected Content::Array, got {:?}", msg.content)
+    };
+    let [
+        ContentArrayItem::TextBlock {
+            text,
+            type_,
+            metadata,
+        },
+    ] = blocks.as_slice()
+    else {
+        panic!("expected one TextBlock, got {blocks:?}")
+    };
+    assert_eq!(text, "hi");
+    assert_eq!(*type_, MessageTextBlockType::Text);
+    assert!(metadata.is_empty());
+}
+
+#[test]
+fn message_content_any_block() {
+    let msg: Message = decode(
+        r#"{
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Here is the chart:", "metadata": {"lang": "en"}},
+                {"type": "image", "metadata": {"mime_type": "image/png", "url": "https://cdn.example.com/c.png", "width": 640}}
+            ]
+        }"#,
+    );
+    let Content::Array(blocks) = &msg.content else {
+        panic!("expected Content::Array, got {:?}", msg.content)
+    };
+    let [
+        ContentArrayItem::TextBlock {
+            metadata: text_meta,
+            ..
+        },
+        ContentArrayItem::AnyBlock { type_, metadata },
+    ] = blocks.as_slice()
+    else {
+        panic!("expected TextBlock then AnyBlock, got {blocks:?}")
+    };
+    assert_eq!(text_meta["lang"], "en");
+    assert_eq!(type_, "image");
+    assert_eq!(metadata["mime_type"], "image/png");
+    assert_eq!(metadata["width"], 640);
+}
+
+#[test]
+fn message_content_block_with_text_but_other_type_is_any_block() {
+    // Only `"type": "text"` makes a TextBlock; any other type is an AnyBlock, whatever it holds.
+    let msg: Message = decode(
+        r#"{"role": "tool", "content": [{"type": "tool_result", "text": "42", "tool_call_id": "c1"}]}"#,
+    );
+    let Content::Array(blocks) = &msg.content else {
+        panic!("expected Content::Array, got {:?}", msg.content)
+    };
+    assert!(
+        matches!(blocks.as_slice(), [ContentArrayItem::AnyBlock { type_, .. }] if type_ == "tool_result"),
+        "{blocks:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// RunCreateStateful: stream_mode shapes and defaults.
+
+#[test]
+fn stream_mode_one_mode() {
+    let run: RunCreateStateful = decode(r#"{"input": {"q": "hi"}, "stream_mode": "values"}"#);
+    assert!(
+        matches!(
+            run.stream_mode,
+            Some(RunCreateStatefulStreamMode::StreamingMode(
+                StreamingMode::Values
+            ))
+        ),
+        "{:?}",
+        run.stream_mode
+    );
+}
+
+#[test]
+fn stream_mode_list() {
+    let run: RunCreateStateful = decode(r#"{"stream_mode": ["values", "custom"]}"#);
+    let Some(RunCreateStatefulStreamMode::Array(modes)) = &run.stream_mode else {
+        panic!("expected a list of modes, got {:?}", run.stream_mode)
+    };
+    assert_eq!(modes, &[StreamingMode::Values, StreamingMode::Custom]);
+}
+
+#[test]
+fn stream_mode_null_and_absent() {
+    let null: RunCreateStateful = decode(r#"{"stream_mode": null}"#);
+    assert!(null.stream_mode.is_none());
+    let absent: RunCreateStateful = decode(r#"{"input": {"q": "hi"}}"#);
+    assert!(absent.stream_mode.is_none());
+    reject::<RunCreateStateful>(r#"{"stream_mode": "events"}"#);
+}
+
+#[test]
+fn run_create_stateful_defaults() {
+    // Defaults are plain enum values filled in by `#[serde(default = ...)]`, not `Option`s.
+    let run: RunCreateStateful = decode("{}");
+    assert_eq!(run.if_not_exists, IfNotExists::Reject);
+    assert_eq!(run.on_disconnect, OnDisconnect::Cancel);
+    assert_eq!(run.multitask_strategy, MultitaskStrategy::Reject);
+    assert!(!run.stream_subgraphs);
+    assert!(run.agent_id.is_none() && run.input.is_none() && run.config.is_none());
+    // `Default` agrees with the spec defaults, and they are always sent explicitly.
+    let default = RunCreateStateful::default();
+    assert_eq!(default.if_not_exists, IfNotExists::Reject);
+    assert_eq!(default.on_disconnect, OnDisconnect::Cancel);
+    assert_eq!(default.multitask_strategy, MultitaskStrategy::Reject);
+    assert_eq!(
+        serde_json::to_value(&default).expect("serialize"),
+        json!({
+            "if_not_exists": "reject",
+            "multitask_strategy": "reject",
+            "on_disconnect": "cancel",
+            "stream_subgraphs": false
+        })
+    );
+}
+
+#[test]
+fn run_create_stateful_explicit_values() {
+    let run: RunCreateStateful = decode(
+        r#"{"if_not_exists": "create", "on_disconnect": "continue",
+            "multitask_strategy": "enqueue", "stream_subgraphs": true}"#,
+    );
+    assert_eq!(run.if_not_exists, IfNotExists::Create);
+    assert_eq!(run.on_disconnect, OnDisconnect::Continue);
+    assert_eq!(run.multitask_strategy, MultitaskStrategy::Enqueue);
+    assert!(run.stream_subgraphs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs, threads, agents.
+
+/// A stateful run as a pydantic server dumps it: every field present, unset ones `null`,
+/// `+00:00` datetimes, and a field this spec version does not know (`kwargs`).
+const RUN_STATEFUL: &str = r#"{
+    "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
+    "thread_id": "a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d",
+    "agent_id": "7d5e0c1b-2f4a-4b8e-b3d9-1a6c8e2f0b47",
+    "created_at": "2025-03-26T10:11:12+00:00",
+    "updated_at": "2025-03-26T10:11:12.123456+00:00",
+    "status": "success",
+    "kwargs": {"foo": "bar"},
+    "creation": {
+        "agent_id": "7d5e0c1b-2f4a-4b8e-b3d9-1a6c8e2f0b47",
+        "input": {"messages": [{"role": "user", "content": "What is the capital of France?"}]},
+        "metadata": {"user": "alice"},
+        "config": {"tags": ["prod"], "recursion_limit": 25, "configurable": {"model": "gpt-4o"}},
+        "webhook": "https://hooks.example.com/acp/runs",
+        "stream_mode": null,
+        "on_disconnect": "cancel",
+        "multitask_strategy": "reject",
+        "after_seconds": null,
+        "stream_subgraphs": false,
+        "if_not_exists": "create"
+    }
+}"#;
+
+#[test]
+fn run_stateful_with_creation() {
+    let run: RunStateful = decode(RUN_STATEFUL);
+    assert_eq!(run.run_id, RUN_ID);
+    assert_eq!(run.thread_id, Some(THREAD_ID));
+    assert_eq!(run.agent_id, AGENT_ID);
+    assert_eq!(run.status, RunStatus::Success);
+    assert_eq!(run.created_at, at(0));
+    assert_eq!(run.updated_at, at(123_456));
+
+    let creation = &run.creation;
+    assert_eq!(
+        creation.agent_id.as_deref(),
+        Some("7d5e0c1b-2f4a-4b8e-b3d9-1a6c8e2f0b47")
+    );
+    let input = creation.input.as_ref().expect("input");
+    assert_eq!(input["messages"][0]["role"], "user");
+    assert_eq!(creation.metadata["user"], "alice");
+    let config = creation.config.as_ref().expect("config");
+    assert_eq!(config.tags, ["prod"]);
+    assert_eq!(config.recursion_limit, Some(25));
+    assert_eq!(
+        config.configurable.as_ref().expect("configurable")["model"],
+        "gpt-4o"
+    );
+    assert_eq!(
+        creation.webhook.as_deref().map(String::as_str),
+        Some("https://hooks.example.com/acp/runs")
+    );
+    assert!(creation.stream_mode.is_none() && creation.after_seconds.is_none());
+    assert_eq!(creation.if_not_exists, IfNotExists::Create);
+    assert_eq!(creation.on_disconnect, OnDisconnect::Cancel);
+}
+
+#[test]
+fn run_wait_response_stateful() {
+    let body = format!(
+        r#"{{"run": {RUN_STATEFUL},
+            "output": {{"type": "result", "values": {{"answer": "Paris"}},
+                        "messages": [{{"role": "assistant", "content": "Paris."}}]}}}}"#
+    );
+    let wait: RunWaitResponseStateful = decode(&body);
+    let run = wait.run.expect("run");
+    assert_eq!(run.run_id, RUN_ID);
+    assert_eq!(run.status, RunStatus::Success);
+    let Some(RunOutput::Result(result)) = wait.output else {
+        panic!("expected RunOutput::Result, got {:?}", wait.output)
+    };
+    assert_eq!(result.values.expect("values")["answer"], "Paris");
+
+    // A wait that ended in an interrupt, with an `error` field this spec version does not know.
+    let body = format!(
+        r#"{{"run": {RUN_STATEFUL}, "error": null,
+            "output": {{"type": "interrupt", "interrupt": {{"interrupt_type": "question"}}}}}}"#
+    );
+    let wait: RunWaitResponseStateful = decode(&body);
+    assert!(
+        matches!(&wait.output, Some(RunOutput::Interrupt(i)) if i.interrupt["interrupt_type"] == "question"),
+        "{:?}",
+        wait.output
+    );
+
+    // Both fields are optional.
+    let empty: RunWaitResponseStateful = decode(r#"{"run": null, "output": null}"#);
+    assert!(empty.run.is_none() && empty.output.is_none());
+}
+
+#[test]
+fn thread() {
+    let thread: Thread = decode(
+        r#"{
+            "thread_id": "a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d",
+            "created_at": "2025-03-26T10:11:12.123456Z",
+            "updated_at": "2025-03-26T11:11:12.123456+01:00",
+            "metadata": {"owner": "alice", "graph_id": "agent"},
+            "status": "interrupted",
+            "values": {"messages_count": 2, "plan": ["search", "answer"]},
+            "messages": [
+                {"role": "user", "content": "hi", "id": "m-1"},
+                {"role": "assistant", "content": [{"type": "text", "text": "hello"}], "id": "m-2"}
+            ],
+            "interrupts": {}
+        }"#,
+    );
+    assert_eq!(thread.thread_id, THREAD_ID.to_string());
+    assert_eq!(thread.created_at, at(123_456));
+    // `+01:00` is converted to UTC.
+    assert_eq!(thread.updated_at, at(123_456));
+    assert_eq!(thread.status, Status::Interrupted);
+    assert_eq!(thread.metadata["owner"], "alice");
+    assert_eq!(thread.values.as_ref().expect("values")["messages_count"], 2);
+    assert_eq!(thread.messages.len(), 2);
+    assert_eq!(thread.messages[1].id.as_deref(), Some("m-2"));
+
+    // The smallest thread: `values` null, `messages` absent (the agent does not support messages).
+    let bare: Thread = decode(
+        r#"{"thread_id": "t-1", "created_at": "2025-03-26T10:11:12Z",
+            "updated_at": "2025-03-26T10:11:12Z", "metadata": {}, "status": "idle", "values": null}"#,
+    );
+    assert_eq!(bare.status, Status::Idle);
+    assert!(bare.values.is_none() && bare.messages.is_empty());
+}
+
+#[test]
+fn thread_state() {
+    let state: ThreadState = decode(
+        r#"{
+            "checkpoint": {"checkpoint_id": "5c8d6a2e-1f3b-4e7a-9d0c-2b4f6e8a0c1d", "checkpoint_ns": ""},
+            "values": {"plan": ["search"], "done": false},
+            "messages": [{"role": "user", "content": "hi"}],
+            "metadata": {"step": 3, "source": "loop", "writes": null},
+            "created_at": "2025-03-26T10:11:12.123456Z"
+        }"#,
+    );
+    assert_eq!(
+        state.checkpoint.checkpoint_id,
+        uuid!("5c8d6a2e-1f3b-4e7a-9d0c-2b4f6e8a0c1d")
+    );
+    assert_eq!(state.values["done"], false);
+    assert_eq!(state.messages.len(), 1);
+    assert_eq!(state.metadata["step"], 3);
+    assert!(state.metadata["writes"].is_null());
+}
+
+#[test]
+fn agent() {
+    let agent: Agent = decode(
+        r#"{
+            "agent_id": "7d5e0c1b-2f4a-4b8e-b3d9-1a6c8e2f0b47",
+            "metadata": {
+                "ref": {"name": "org.agntcy.mailcomposer", "version": "0.0.1", "url": null},
+                "description": "Compose emails from a conversation."
+            }
+        }"#,
+    );
+    assert_eq!(agent.agent_id, AGENT_ID);
+    assert_eq!(agent.metadata.ref_.name, "org.agntcy.mailcomposer");
+    assert_eq!(agent.metadata.ref_.version, "0.0.1");
+    assert_eq!(agent.metadata.ref_.url, None);
+    assert!(agent.metadata.description.starts_with("Compose"));
+}
+
+#[test]
+fn agent_acp_descriptor() {
+    let descriptor: AgentAcpDescriptor = decode(
+        r##"{
+            "metadata": {
+                "ref": {
+                    "name": "org.agntcy.mailcomposer",
+                    "version": "0.0.1",
+                    "url": "https://directory.example.com/agents/mailcomposer/0.0.1"
+                },
+                "description": "Compose emails from a conversation, asking for approval before sending."
+            },
+            "specs": {
+                "capabilities": {
+                    "threads": true,
+                    "interrupts": true,
+                    "callbacks": false,
+                    "streaming": {"values": true, "custom": null}
+                },
+                "input": {
+                    "type": "object",
+                    "title": "MailComposerInput",
+                    "properties": {
+                        "messages": {"type": "array", "items": {"$ref": "#/$defs/Message"}},
+                        "is_completed": {"anyOf": [{"type": "boolean"}, {"type": "null"}], "default": null}
+                    },
+                    "required": ["messages"],
+                    "$defs": {
+                        "Message": {
+                            "type": "object",
+                            "properties": {"type": {"enum": ["human", "assistant"]}, "content": {"type": "string"}},
+                            "required": ["type", "content"]
+                        }
+                    }
+                },
+                "output": {
+                    "type": "object",
+                    "title": "MailComposerOutput",
+                    "properties": {"final_email": {"type": "string", "description": "The email, once approved."}}
+                },
+                "config": {
+                    "type": "object",
+                    "title": "MailComposerConfig",
+                    "properties": {"test": {"type": "boolean", "default": false}}
+                },
+                "custom_streaming_update": {"type": "object", "properties": {"token": {"type": "string"}}},
+                "thread_state": {"type": "object", "additionalProperties": true},
+                "interrupts": [
+                    {
+                        "interrupt_type": "approval",
+                        "interrupt_payload": {
+                            "type": "object",
+                            "properties": {"email": {"type": "string"}},
+                            "required": ["email"]
+                        },
+                        "resume_payload": {
+                            "type": "object",
+                            "properties": {"approved": {"type": "boolean"}, "feedback": {"type": ["string", "null"]}},
+                            "required": ["approved"]
+                        }
+                    }
+                ]
+            },
+            "deployment": {"deployment_options": [{"type": "source_code", "name": "src"}]}
+        }"##,
+    );
+    assert_eq!(descriptor.metadata.ref_.name, "org.agntcy.mailcomposer");
+    assert_eq!(
+        descriptor.metadata.ref_.url.as_deref(),
+        Some("https://directory.example.com/agents/mailcomposer/0.0.1")
+    );
+    let specs = &descriptor.specs;
+    let caps = &specs.capabilities;
+    assert!(caps.threads && caps.interrupts && !caps.callbacks);
+    let streaming = caps.streaming.as_ref().expect("streaming");
+    assert_eq!(streaming.values, Some(true));
+    assert_eq!(streaming.custom, None);
+    assert_eq!(specs.input["title"], "MailComposerInput");
+    assert_eq!(specs.input["required"], json!(["messages"]));
+    assert_eq!(specs.output["properties"]["final_email"]["type"], "string");
+    assert_eq!(specs.config["properties"]["test"]["default"], false);
+    assert_eq!(specs.custom_streaming_update["type"], "object");
+    assert_eq!(specs.thread_state["additionalProperties"], true);
+    let [interrupt] = specs.interrupts.as_slice() else {
+        panic!("expected one interrupt, got {:?}", specs.interrupts)
+    };
+    assert_eq!(interrupt.interrupt_type, "approval");
+    assert_eq!(interrupt.interrupt_payload["required"], json!(["email"]));
+    assert_eq!(
+        interrupt.resume_payload["properties"]["approved"]["type"],
+        "boolean"
+    );
+}
+
+#[test]
+fn agent_acp_descriptor_minimal() {
+    // Only the required parts: optional capabilities and schemas absent.
+    let descriptor: AgentAcpDescriptor = decode(
+        r#"{"metadata": {"ref": {"name": "echo", "version": "1.0.0"}, "description": "Echo."},
+            "specs": {"capabilities": {}, "input": {}, "output": {}, "config": {}}}"#,
+    );
+    let caps = &descriptor.specs.capabilities;
+    assert!(!caps.threads && !caps.interrupts && !caps.callbacks && caps.streaming.is_none());
+    assert!(descriptor.specs.interrupts.is_empty());
+    assert!(descriptor.metadata.ref_.url.is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// ErrorResponse: the spec says a JSON string; FastAPI answers `{"detail": ...}`. Both decode.
+
+#[test]
+fn error_response_string() {
+    let err: ErrorResponse = decode(r#""Run not found""#);
+    assert_eq!(err.0, json!("Run not found"));
+    assert_eq!(err.as_str(), Some("Run not found"));
+}
+
+#[test]
+fn error_response_fastapi_detail() {
+    let err: ErrorResponse = decode(r#"{"detail": "Not Found"}"#);
+    assert_eq!(err["detail"], "Not Found");
+
+    // FastAPI's 422 validation error body.
+    let err: ErrorResponse = decode(
+        r#"{"detail": [{"type": "missing", "loc": ["body", "input"], "msg": "Field required",
+            "input": null}]}"#,
+    );
+    assert_eq!(err["detail"][0]["loc"], json!(["body", "input"]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datetimes without an offset.
+
+#[test]
+fn naive_datetime_is_rejected() {
+    // Pydantic writes a naive `datetime` (e.g. from `datetime.now()`) without an offset. The spec's
+    // `format: date-time` is RFC 3339, which requires one, and the generated `DateTime<Utc>`
+    // rejects it. This pins the current behaviour; see the report that came with this file.
+    let err = reject::<Thread>(
+        r#"{"thread_id": "t-1", "created_at": "2025-03-26T10:11:12.123456",
+            "updated_at": "2025-03-26T10:11:12.123456", "metadata": {}, "status": "idle"}"#,
+    );
+    assert!(err.contains("premature end of input"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// KNOWN GAPS: realistic payloads the generated types reject today.
+//
+// A pydantic model writes `null` for every unset optional field, arrays and objects included
+// (`messages: Optional[List[Message]] = None`). typify maps an optional array/object property to a
+// bare `Vec`/`Map` with `#[serde(default)]`, which accepts the field being absent but not `null`:
+// serde fails with `invalid type: null, expected a sequence` / `expected a map`. Optional scalars
+// and `$ref`s become `Option<T>` and take `null` fine. A normalizer rule in the xtask (or a typify
+// setting) is needed; until then these stay ignored. Run them with
+// `cargo test -p acp-client --test decode -- --ignored`.
+
+#[test]
+#[ignore = "KNOWN GAP: null for an optional array/object field is rejected (needs a normalizer rule)"]
+fn known_gap_null_optional_collections() {
+    let payloads: [(&str, Check, &str); 9] = [
+        (
+            "Message.metadata",
+            check::<Message>,
+            r#"{"role": "user", "content": "hi", "id": null, "metadata": null}"#,
+        ),
+        (
+            "Message.content[].metadata",
+            check::<Message>,
+            r#"{"role": "user", "content": [{"type": "text", "text": "hi", "metadata": null}]}"#,
+        ),
+        (
+            "RunResult.messages",
+            check::<RunOutput>,
+            r#"{"type": "result", "values": {"answer": "Paris"}, "messages": null}"#,
+        ),
+        (
+            "ValueRunResultUpdate.messages",
+            check::<StreamEventPayload>,
+            r#"{"type": "values", "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
+                "status": "pending", "values": {}, "messages": null}"#,
+        ),
+        (
+            "Thread.messages",
+            check::<Thread>,
+            r#"{"thread_id": "t-1", "created_at": "2025-03-26T10:11:12Z",
+                "updated_at": "2025-03-26T10:11:12Z", "metadata": {}, "status": "idle",
+                "values": null, "messages": null}"#,
+        ),
+        (
+            "ThreadState.messages/metadata",
+            check::<ThreadState>,
+            r#"{"checkpoint": {"checkpoint_id": "5c8d6a2e-1f3b-4e7a-9d0c-2b4f6e8a0c1d"},
+                "values": {}, "messages": null, "metadata": null}"#,
+        ),
+        (
+            "RunCreateStateful.metadata",
+            check::<RunCreateStateful>,
+            r#"{"agent_id": null, "input": {"q": "hi"}, "metadata": null, "config": null,
+                "webhook": null, "stream_mode": null, "after_seconds": null}"#,
+        ),
+        (
+            "Config.tags",
+            check::<RunCreateStateful>,
+            r#"{"config": {"tags": null, "recursion_limit": null, "configurable": null}}"#,
+        ),
+        (
+            "AgentACPSpec.interrupts/thread_state/custom_streaming_update",
+            check::<AgentAcpDescriptor>,
+            r#"{"metadata": {"ref": {"name": "echo", "version": "1.0.0", "url": null},
+                             "description": "Echo."},
+                "specs": {"capabilities": {"threads": false, "interrupts": false,
+                                           "callbacks": false, "streaming": null},
+                          "input": {}, "output": {}, "config": {},
+                          "custom_streaming_update": null, "thread_state": null,
+                          "interrupts": null}}"#,
+        ),
+    ];
+    let failures: Vec<String> = payloads
+        .iter()
+        .filter_map(|(field, check, json)| check(json).err().map(|e| format!("{field}: {e}")))
+        .collect();
+    assert!(failures.is_empty(), "rejected:\n{}", failures.join("\n"));
+}
+
+/// A [`try_decode`] of one type, so payloads of different types fit in one table.
+type Check = fn(&str) -> Result<(), String>;
+
+fn check<T: DeserializeOwned + Serialize>(json: &str) -> Result<(), String> {
+    try_decode::<T>(json).map(drop)
+}
