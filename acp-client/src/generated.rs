@@ -95,18 +95,20 @@ pub mod types {
         ///This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
         pub config: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///This describes the format of an Update in the streaming.  Must be specified if `streaming.custom` capability is true and cannot be specified otherwise. Format follows: https://spec.openapis.org/oas/v3.1.1.html#schema-object
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub custom_streaming_update: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub custom_streaming_update:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
         pub input: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///List of possible interrupts that can be provided by the agent. If `interrupts` capability is true, this needs to have at least one item.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub interrupts: ::std::vec::Vec<AgentAcpSpecInterruptsItem>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub interrupts: ::std::option::Option<::std::vec::Vec<AgentAcpSpecInterruptsItem>>,
         ///This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
         pub output: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///This describes the format of ThreadState.  Cannot be specified if `threads` capability is false. If not specified, when `threads` capability is true, then the API to retrieve ThreadState from a Thread or a Run is not available. This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub thread_state: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub thread_state:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     }
     impl AgentAcpSpec {
         pub fn builder() -> builder::AgentAcpSpec {
@@ -139,6 +141,7 @@ pub mod types {
         ///This is `true` if the agent runs can interrupt to request additional input and can be subsequently resumed. If missing, it means `false`
         #[serde(default)]
         pub interrupts: bool,
+        ///Supported streaming modes. If missing, streaming is not supported.  If no mode is supported attempts to stream output will result in an error.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub streaming: ::std::option::Option<StreamingModes>,
         ///This is `true` if the agent supports run threads. If this is `false`, then the threads tagged with `Threads` are not available. If missing, it means `false`
@@ -219,8 +222,8 @@ pub mod types {
         pub configurable: ::std::option::Option<ConfigSchema>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub recursion_limit: ::std::option::Option<i64>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     }
     impl Config {
         pub fn builder() -> builder::Config {
@@ -268,15 +271,19 @@ pub mod types {
     #[serde(untagged)]
     pub enum ContentArrayItem {
         TextBlock {
-            #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-            metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            metadata: ::std::option::Option<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
             text: ::std::string::String,
             #[serde(rename = "type")]
             type_: MessageTextBlockType,
         },
         AnyBlock {
-            #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-            metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+            metadata: ::std::option::Option<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
             #[serde(rename = "type")]
             type_: ::std::string::String,
         },
@@ -503,14 +510,14 @@ pub mod types {
             Self(value)
         }
     }
-    /**This schema describes the interrupt payload. Actual schema describes a polimorphic object, which means a schema structured with `oneOf` and `discriminator`. The discriminator is the `interrupt_type`, while the schemas will be the ones defined in the agent spec under `interrupts`/`interrupt_payload` For example:          oneOf:
-      - $ref: '#/components/schemas/ApprovalInterruptPayload'
-      - $ref: '#/components/schemas/QuestionInterruptPayload'
-    discriminator:
-      propertyName: interruput_type
-      mapping:
-        approval: '#/components/schemas/ApprovalInterruptPayload'
-        question: '#/components/schemas/QuestionInterruptPayload'*/
+    /// This schema describes the interrupt payload. Actual schema describes a polimorphic object, which means a schema structured with `oneOf` and `discriminator`. The discriminator is the `interrupt_type`, while the schemas will be the ones defined in the agent spec under `interrupts`/`interrupt_payload` For example:          oneOf:
+    ///  - $ref: '#/components/schemas/ApprovalInterruptPayload'
+    ///  - $ref: '#/components/schemas/QuestionInterruptPayload'
+    /// discriminator:
+    ///  propertyName: interruput_type
+    ///  mapping:
+    ///    approval: '#/components/schemas/ApprovalInterruptPayload'
+    ///    question: '#/components/schemas/QuestionInterruptPayload'
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     #[serde(transparent)]
     pub struct InterruptPayloadSchema(
@@ -545,8 +552,9 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::std::string::String>,
         ///The metadata of the message.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///The role of the message.
         pub role: ::std::string::String,
     }
@@ -806,14 +814,14 @@ pub mod types {
             Self(value)
         }
     }
-    /**This schema describes the resume payload after an interrupt. Actual schema describes a polimorphic object, which means a schema structured with `oneOf` and `discriminator`. The discriminator is the `interrupt_type`, while the schemas will be those defined in the agent spec under `interrupts`/`resume_payload` For example:          oneOf:
-      - $ref: '#/components/schemas/ApprovalResumePayload'
-      - $ref: '#/components/schemas/QuestionResumePayload'
-    discriminator:
-      propertyName: interrupt_type
-      mapping:
-        approval: '#/components/schemas/ApprovalResumePayload'
-        question: '#/components/schemas/QuestionResumePayload'*/
+    /// This schema describes the resume payload after an interrupt. Actual schema describes a polimorphic object, which means a schema structured with `oneOf` and `discriminator`. The discriminator is the `interrupt_type`, while the schemas will be those defined in the agent spec under `interrupts`/`resume_payload` For example:          oneOf:
+    ///  - $ref: '#/components/schemas/ApprovalResumePayload'
+    ///  - $ref: '#/components/schemas/QuestionResumePayload'
+    /// discriminator:
+    ///  propertyName: interrupt_type
+    ///  mapping:
+    ///    approval: '#/components/schemas/ApprovalResumePayload'
+    ///    question: '#/components/schemas/QuestionResumePayload'
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     #[serde(transparent)]
     pub struct ResumePayloadSchema(
@@ -869,13 +877,15 @@ pub mod types {
         ///The agent ID to run. If not provided will use the default agent for this service.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent_id: ::std::option::Option<::std::string::String>,
+        ///The configuration for the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub config: ::std::option::Option<Config>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<InputSchema>,
         ///Metadata to assign to the run.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Multitask strategy to use. Must be one of 'reject', 'interrupt', 'rollback', or 'enqueue'.
         #[serde(default = "defaults::run_create_multitask_strategy")]
         pub multitask_strategy: MultitaskStrategy,
@@ -918,6 +928,7 @@ pub mod types {
         ///The agent ID to run. If not provided will use the default agent for this service.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent_id: ::std::option::Option<::std::string::String>,
+        ///The configuration for the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub config: ::std::option::Option<Config>,
         ///How to handle missing thread. Must be either 'reject' (raise error if missing), or 'create' (create new thread).
@@ -926,8 +937,9 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<InputSchema>,
         ///Metadata to assign to the run.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Multitask strategy to use. Must be one of 'reject', 'interrupt', 'rollback', or 'enqueue'.
         #[serde(default = "defaults::run_create_stateful_multitask_strategy")]
         pub multitask_strategy: MultitaskStrategy,
@@ -992,13 +1004,15 @@ pub mod types {
         ///The agent ID to run. If not provided will use the default agent for this service.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub agent_id: ::std::option::Option<::std::string::String>,
+        ///The configuration for the agent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub config: ::std::option::Option<Config>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<InputSchema>,
         ///Metadata to assign to the run.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Multitask strategy to use. Must be one of 'reject', 'interrupt', 'rollback', or 'enqueue'.
         #[serde(default = "defaults::run_create_stateless_multitask_strategy")]
         pub multitask_strategy: MultitaskStrategy,
@@ -1285,8 +1299,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct RunResult {
         ///The messages returned by the run.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub messages: ::std::vec::Vec<Message>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<::std::vec::Vec<Message>>,
         #[serde(rename = "type")]
         pub type_: RunResultType,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1355,8 +1369,9 @@ pub mod types {
         #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 10>")]
         pub limit: ::std::num::NonZeroU64,
         ///Matches all threads for which metadata has  keys and values equal to those specified in this object.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Offset to start from.
         #[serde(default)]
         pub offset: u64,
@@ -1750,8 +1765,8 @@ pub mod types {
         ///The time the thread was created.
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The current Messages of the thread. If messages are contained in Thread.values, implementations should remove them from values when returning messages. When this key isn't present it means the thread/agent doesn't support messages.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub messages: ::std::vec::Vec<Message>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<::std::vec::Vec<Message>>,
         ///Free form metadata for this thread
         pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///The status of the thread.
@@ -1786,8 +1801,9 @@ pub mod types {
         #[serde(default = "defaults::thread_create_if_exists")]
         pub if_exists: IfExists,
         ///Free form metadata for this thread
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///The ID of the thread. If not provided, a random UUID will be generated.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub thread_id: ::std::option::Option<::uuid::Uuid>,
@@ -1814,11 +1830,12 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub checkpoint: ::std::option::Option<ThreadCheckpoint>,
         ///The current Messages of the thread. If messages are contained in Thread.values, implementations should remove them from values when returning messages. When this key isn't present it means the thread/agent doesn't support messages.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub messages: ::std::vec::Vec<Message>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<::std::vec::Vec<Message>>,
         ///Metadata to merge with existing thread metadata.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub values: ::std::option::Option<ThreadStateSchema>,
     }
@@ -1834,16 +1851,18 @@ pub mod types {
         #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 10>")]
         pub limit: ::std::num::NonZeroU64,
         ///Matches all threads for which metadata has  keys and values equal to those specified in this object.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Offset to start from.
         #[serde(default)]
         pub offset: u64,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<ThreadStatus>,
         ///State values to filter on.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub values: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub values:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     }
     impl ::std::default::Default for ThreadSearchRequest {
         fn default() -> Self {
@@ -1866,11 +1885,12 @@ pub mod types {
     pub struct ThreadState {
         pub checkpoint: ThreadCheckpoint,
         ///The current messages of the thread. If messages are contained in Thread.values, implementations should remove them from values when returning messages. When this key isn't present it means the thread/agent doesn't support messages.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub messages: ::std::vec::Vec<Message>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<::std::vec::Vec<Message>>,
         ///The checkpoint metadata.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metadata:
+            ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         pub values: ThreadStateSchema,
     }
     impl ThreadState {
@@ -1966,8 +1986,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct ValueRunResultUpdate {
         ///Stream of messages returned by the run.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub messages: ::std::vec::Vec<Message>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub messages: ::std::option::Option<::std::vec::Vec<Message>>,
         ///The ID of the run.
         pub run_id: ::uuid::Uuid,
         pub status: RunStatus,
@@ -2146,7 +2166,9 @@ pub mod types {
                 ::std::string::String,
             >,
             custom_streaming_update: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             input: ::std::result::Result<
@@ -2154,7 +2176,7 @@ pub mod types {
                 ::std::string::String,
             >,
             interrupts: ::std::result::Result<
-                ::std::vec::Vec<super::AgentAcpSpecInterruptsItem>,
+                ::std::option::Option<::std::vec::Vec<super::AgentAcpSpecInterruptsItem>>,
                 ::std::string::String,
             >,
             output: ::std::result::Result<
@@ -2162,7 +2184,9 @@ pub mod types {
                 ::std::string::String,
             >,
             thread_state: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -2205,7 +2229,9 @@ pub mod types {
             pub fn custom_streaming_update<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2228,7 +2254,9 @@ pub mod types {
             }
             pub fn interrupts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::AgentAcpSpecInterruptsItem>>,
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::vec::Vec<super::AgentAcpSpecInterruptsItem>>,
+                    >,
                 T::Error: ::std::fmt::Display,
             {
                 self.interrupts = value
@@ -2251,7 +2279,9 @@ pub mod types {
             pub fn thread_state<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2675,7 +2705,7 @@ pub mod types {
             recursion_limit:
                 ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
         }
@@ -2711,7 +2741,9 @@ pub mod types {
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                        ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                    >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -2832,7 +2864,9 @@ pub mod types {
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             role: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -2871,7 +2905,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3043,7 +3079,9 @@ pub mod types {
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             multitask_strategy:
@@ -3117,7 +3155,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3215,7 +3255,9 @@ pub mod types {
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             multitask_strategy:
@@ -3304,7 +3346,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3417,7 +3461,9 @@ pub mod types {
                 ::std::string::String,
             >,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             multitask_strategy:
@@ -3495,7 +3541,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3798,7 +3846,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct RunResult {
-            messages: ::std::result::Result<::std::vec::Vec<super::Message>, ::std::string::String>,
+            messages: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::Message>>,
+                ::std::string::String,
+            >,
             type_: ::std::result::Result<super::RunResultType, ::std::string::String>,
             values: ::std::result::Result<
                 ::std::option::Option<super::OutputSchema>,
@@ -3817,7 +3868,7 @@ pub mod types {
         impl RunResult {
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Message>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<super::Message>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value
@@ -3873,7 +3924,9 @@ pub mod types {
                 ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
             limit: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             offset: ::std::result::Result<u64, ::std::string::String>,
@@ -3917,7 +3970,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4414,7 +4469,10 @@ pub mod types {
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
             >,
-            messages: ::std::result::Result<::std::vec::Vec<super::Message>, ::std::string::String>,
+            messages: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::Message>>,
+                ::std::string::String,
+            >,
             metadata: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
@@ -4456,7 +4514,7 @@ pub mod types {
             }
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Message>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<super::Message>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value
@@ -4590,7 +4648,9 @@ pub mod types {
         pub struct ThreadCreate {
             if_exists: ::std::result::Result<super::IfExists, ::std::string::String>,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             thread_id:
@@ -4619,7 +4679,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4666,9 +4728,14 @@ pub mod types {
                 ::std::option::Option<super::ThreadCheckpoint>,
                 ::std::string::String,
             >,
-            messages: ::std::result::Result<::std::vec::Vec<super::Message>, ::std::string::String>,
+            messages: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::Message>>,
+                ::std::string::String,
+            >,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             values: ::std::result::Result<
@@ -4699,7 +4766,7 @@ pub mod types {
             }
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Message>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<super::Message>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value
@@ -4710,7 +4777,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4757,7 +4826,9 @@ pub mod types {
         pub struct ThreadSearchRequest {
             limit: ::std::result::Result<::std::num::NonZeroU64, ::std::string::String>,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             offset: ::std::result::Result<u64, ::std::string::String>,
@@ -4766,7 +4837,9 @@ pub mod types {
                 ::std::string::String,
             >,
             values: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
         }
@@ -4795,7 +4868,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4827,7 +4902,9 @@ pub mod types {
             pub fn values<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4865,9 +4942,14 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct ThreadState {
             checkpoint: ::std::result::Result<super::ThreadCheckpoint, ::std::string::String>,
-            messages: ::std::result::Result<::std::vec::Vec<super::Message>, ::std::string::String>,
+            messages: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::Message>>,
+                ::std::string::String,
+            >,
             metadata: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             values: ::std::result::Result<super::ThreadStateSchema, ::std::string::String>,
@@ -4895,7 +4977,7 @@ pub mod types {
             }
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Message>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<super::Message>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value
@@ -4906,7 +4988,9 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::std::option::Option<
+                            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        >,
                     >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4951,7 +5035,10 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct ValueRunResultUpdate {
-            messages: ::std::result::Result<::std::vec::Vec<super::Message>, ::std::string::String>,
+            messages: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::Message>>,
+                ::std::string::String,
+            >,
             run_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             status: ::std::result::Result<super::RunStatus, ::std::string::String>,
             type_: ::std::result::Result<super::ValueRunResultUpdateType, ::std::string::String>,
@@ -4971,7 +5058,7 @@ pub mod types {
         impl ValueRunResultUpdate {
             pub fn messages<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Message>>,
+                T: ::std::convert::TryInto<::std::option::Option<::std::vec::Vec<super::Message>>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.messages = value
@@ -5111,9 +5198,9 @@ pub mod types {
     }
 }
 #[derive(Clone, Debug)]
-/**Client for Agent Connect Protocol
-
-Version: 0.2.1*/
+/// Client for Agent Connect Protocol
+///
+/// Version: 0.2.1
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -5164,55 +5251,55 @@ impl ClientInfo<()> for Client {
     }
 }
 impl ClientHooks<()> for &Client {}
-/**Agents are AI workflows that can be configured and/or executed on this server.  This means that a client of this server can start a Run on any of the Agents supported by this server.
-Each agent may support different features of ACP, also each agent specifies the schemas of the objects carried by ACP for  configuration, input, output, interrupts and state.
-Details of the ACP features and the schemas are kept in the ACP descriptor of the specific agent.  This object can be retrieved through this ACP interface or is found in the ACP extension of the agent record in the agent directory.
-See `Agent` and `AgentACPDescriptor` models below for more info.*/
+/// Agents are AI workflows that can be configured and/or executed on this server.  This means that a client of this server can start a Run on any of the Agents supported by this server.
+/// Each agent may support different features of ACP, also each agent specifies the schemas of the objects carried by ACP for  configuration, input, output, interrupts and state.
+/// Details of the ACP features and the schemas are kept in the ACP descriptor of the specific agent.  This object can be retrieved through this ACP interface or is found in the ACP extension of the agent record in the agent directory.
+/// See `Agent` and `AgentACPDescriptor` models below for more info.
 pub trait ClientAgentsExt {
-    /**Search Agents
-
-    Returns a list of agents matching the criteria provided in the request.
-
-    This endpoint also functions as the endpoint to list all agents.
-
-    Sends a `POST` request to `/agents/search`
-
-    ```ignore
-    let response = client.search_agents()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Search Agents
+    ///
+    /// Returns a list of agents matching the criteria provided in the request.
+    ///
+    /// This endpoint also functions as the endpoint to list all agents.
+    ///
+    /// Sends a `POST` request to `/agents/search`
+    ///
+    /// ```ignore
+    /// let response = client.search_agents()
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn search_agents(&self) -> builder::SearchAgents<'_>;
-    /**Get Agent
-
-    Get an agent by ID.
-
-    Sends a `GET` request to `/agents/{agent_id}`
-
-    Arguments:
-    - `agent_id`: The ID of the agent.
-    ```ignore
-    let response = client.get_agent_by_id()
-        .agent_id(agent_id)
-        .send()
-        .await;
-    ```*/
+    /// Get Agent
+    ///
+    /// Get an agent by ID.
+    ///
+    /// Sends a `GET` request to `/agents/{agent_id}`
+    ///
+    /// Arguments:
+    /// - `agent_id`: The ID of the agent.
+    /// ```ignore
+    /// let response = client.get_agent_by_id()
+    ///    .agent_id(agent_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn get_agent_by_id(&self) -> builder::GetAgentById<'_>;
-    /**Get Agent ACP Descriptor from its id
-
-    Get agent ACP descriptor by agent ID.
-
-    Sends a `GET` request to `/agents/{agent_id}/descriptor`
-
-    Arguments:
-    - `agent_id`: The ID of the agent.
-    ```ignore
-    let response = client.get_acp_descriptor_by_id()
-        .agent_id(agent_id)
-        .send()
-        .await;
-    ```*/
+    /// Get Agent ACP Descriptor from its id
+    ///
+    /// Get agent ACP descriptor by agent ID.
+    ///
+    /// Sends a `GET` request to `/agents/{agent_id}/descriptor`
+    ///
+    /// Arguments:
+    /// - `agent_id`: The ID of the agent.
+    /// ```ignore
+    /// let response = client.get_acp_descriptor_by_id()
+    ///    .agent_id(agent_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn get_acp_descriptor_by_id(&self) -> builder::GetAcpDescriptorById<'_>;
 }
 impl ClientAgentsExt for Client {
@@ -5226,168 +5313,168 @@ impl ClientAgentsExt for Client {
         builder::GetAcpDescriptorById::new(self)
     }
 }
-/**A Run represents an execution of an agent.
-The output of a Run can be a final result or an interrupt.
-Result from a run can be retrieved by polling or by blocking and waiting for the result.
-See `Run`  and `RunOutput` models below for more info.*/
+/// A Run represents an execution of an agent.
+/// The output of a Run can be a final result or an interrupt.
+/// Result from a run can be retrieved by polling or by blocking and waiting for the result.
+/// See `Run`  and `RunOutput` models below for more info.
 pub trait ClientStatelessRunsExt {
-    /**Create a Background stateless Run
-
-    Create a stateless run, return the run ID immediately. Don't wait for the final run output.
-
-    Sends a `POST` request to `/runs`
-
-    ```ignore
-    let response = client.create_stateless_run()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a Background stateless Run
+    ///
+    /// Create a stateless run, return the run ID immediately. Don't wait for the final run output.
+    ///
+    /// Sends a `POST` request to `/runs`
+    ///
+    /// ```ignore
+    /// let response = client.create_stateless_run()
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn create_stateless_run(&self) -> builder::CreateStatelessRun<'_>;
-    /**Search Stateless Runs
-
-    Search for stateless run.
-
-    This endpoint also functions as the endpoint to list all stateless Runs.
-
-    Sends a `POST` request to `/runs/search`
-
-    ```ignore
-    let response = client.search_stateless_runs()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Search Stateless Runs
+    ///
+    /// Search for stateless run.
+    ///
+    /// This endpoint also functions as the endpoint to list all stateless Runs.
+    ///
+    /// Sends a `POST` request to `/runs/search`
+    ///
+    /// ```ignore
+    /// let response = client.search_stateless_runs()
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn search_stateless_runs(&self) -> builder::SearchStatelessRuns<'_>;
-    /**Create a stateless run and stream its output
-
-    Create a stateless run and join its output stream. See 'GET /runs/{run_id}/stream' for details on the return values.
-
-    Sends a `POST` request to `/runs/stream`
-
-    ```ignore
-    let response = client.create_and_stream_stateless_run_output()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a stateless run and stream its output
+    ///
+    /// Create a stateless run and join its output stream. See 'GET /runs/{run_id}/stream' for details on the return values.
+    ///
+    /// Sends a `POST` request to `/runs/stream`
+    ///
+    /// ```ignore
+    /// let response = client.create_and_stream_stateless_run_output()
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn create_and_stream_stateless_run_output(
         &self,
     ) -> builder::CreateAndStreamStatelessRunOutput<'_>;
-    /**Create a stateless run and wait for its output
-
-    Create a stateless run and wait for its output. See 'GET /runs/{run_id}/wait' for details on the return values.
-
-    Sends a `POST` request to `/runs/wait`
-
-    ```ignore
-    let response = client.create_and_wait_for_stateless_run_output()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a stateless run and wait for its output
+    ///
+    /// Create a stateless run and wait for its output. See 'GET /runs/{run_id}/wait' for details on the return values.
+    ///
+    /// Sends a `POST` request to `/runs/wait`
+    ///
+    /// ```ignore
+    /// let response = client.create_and_wait_for_stateless_run_output()
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn create_and_wait_for_stateless_run_output(
         &self,
     ) -> builder::CreateAndWaitForStatelessRunOutput<'_>;
-    /**Get Run
-
-    Get a stateless run by ID.
-
-    Sends a `GET` request to `/runs/{run_id}`
-
-    Arguments:
-    - `run_id`: The ID of the run.
-    ```ignore
-    let response = client.get_stateless_run()
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Get Run
+    ///
+    /// Get a stateless run by ID.
+    ///
+    /// Sends a `GET` request to `/runs/{run_id}`
+    ///
+    /// Arguments:
+    /// - `run_id`: The ID of the run.
+    /// ```ignore
+    /// let response = client.get_stateless_run()
+    ///    .run_id(run_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn get_stateless_run(&self) -> builder::GetStatelessRun<'_>;
-    /**Resume an interrupted Run
-
-    Provide the needed input to a run to resume its execution. Can only be called for runs that are in the interrupted state Schema of the provided input must match with the schema specified in the agent specs under interrupts for the interrupt type the agent generated for this specific interruption.
-
-    Sends a `POST` request to `/runs/{run_id}`
-
-    Arguments:
-    - `run_id`: The ID of the run.
-    - `body`
-    ```ignore
-    let response = client.resume_stateless_run()
-        .run_id(run_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Resume an interrupted Run
+    ///
+    /// Provide the needed input to a run to resume its execution. Can only be called for runs that are in the interrupted state Schema of the provided input must match with the schema specified in the agent specs under interrupts for the interrupt type the agent generated for this specific interruption.
+    ///
+    /// Sends a `POST` request to `/runs/{run_id}`
+    ///
+    /// Arguments:
+    /// - `run_id`: The ID of the run.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.resume_stateless_run()
+    ///    .run_id(run_id)
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn resume_stateless_run(&self) -> builder::ResumeStatelessRun<'_>;
-    /**Delete Stateless Run
-
-    Delete a stateless run by ID.
-
-    Sends a `DELETE` request to `/runs/{run_id}`
-
-    Arguments:
-    - `run_id`: The ID of the run.
-    ```ignore
-    let response = client.delete_stateless_run()
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Delete Stateless Run
+    ///
+    /// Delete a stateless run by ID.
+    ///
+    /// Sends a `DELETE` request to `/runs/{run_id}`
+    ///
+    /// Arguments:
+    /// - `run_id`: The ID of the run.
+    /// ```ignore
+    /// let response = client.delete_stateless_run()
+    ///    .run_id(run_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn delete_stateless_run(&self) -> builder::DeleteStatelessRun<'_>;
-    /**Cancel Stateless Run
-
-    Sends a `POST` request to `/runs/{run_id}/cancel`
-
-    Arguments:
-    - `run_id`: The ID of the run.
-    - `action`: Action to take when cancelling the run. Possible values are `interrupt` or `rollback`. `interrupt` will simply cancel the run. `rollback` will cancel the run and delete the run and associated checkpoints afterwards.
-    - `wait`
-    ```ignore
-    let response = client.cancel_stateless_run()
-        .run_id(run_id)
-        .action(action)
-        .wait(wait)
-        .send()
-        .await;
-    ```*/
+    /// Cancel Stateless Run
+    ///
+    /// Sends a `POST` request to `/runs/{run_id}/cancel`
+    ///
+    /// Arguments:
+    /// - `run_id`: The ID of the run.
+    /// - `action`: Action to take when cancelling the run. Possible values are `interrupt` or `rollback`. `interrupt` will simply cancel the run. `rollback` will cancel the run and delete the run and associated checkpoints afterwards.
+    /// - `wait`
+    /// ```ignore
+    /// let response = client.cancel_stateless_run()
+    ///    .run_id(run_id)
+    ///    .action(action)
+    ///    .wait(wait)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn cancel_stateless_run(&self) -> builder::CancelStatelessRun<'_>;
-    /**Stream output from Stateless Run
-
-    Join the output stream of an existing run. This endpoint streams output in real-time from a run. Only output produced after this endpoint is called will be streamed.
-
-    Sends a `GET` request to `/runs/{run_id}/stream`
-
-    Arguments:
-    - `run_id`: The ID of the run.
-    ```ignore
-    let response = client.stream_stateless_run_output()
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Stream output from Stateless Run
+    ///
+    /// Join the output stream of an existing run. This endpoint streams output in real-time from a run. Only output produced after this endpoint is called will be streamed.
+    ///
+    /// Sends a `GET` request to `/runs/{run_id}/stream`
+    ///
+    /// Arguments:
+    /// - `run_id`: The ID of the run.
+    /// ```ignore
+    /// let response = client.stream_stateless_run_output()
+    ///    .run_id(run_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn stream_stateless_run_output(&self) -> builder::StreamStatelessRunOutput<'_>;
-    /**Blocks waiting for the result of the run
-
-    Blocks waiting for the result of the run. The output can be:
-      * an interrupt, this happens when the agent run status is `interrupted`
-      * the final result of the run, this happens when the agent run status is `success`
-      * an error, this happens when the agent run status is `error` or `timeout`
-
-
-    This call blocks until the output is available.
-
-    Sends a `GET` request to `/runs/{run_id}/wait`
-
-    Arguments:
-    - `run_id`: The ID of the run.
-    ```ignore
-    let response = client.wait_for_stateless_run_output()
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Blocks waiting for the result of the run
+    ///
+    /// Blocks waiting for the result of the run. The output can be:
+    ///  * an interrupt, this happens when the agent run status is `interrupted`
+    ///  * the final result of the run, this happens when the agent run status is `success`
+    ///  * an error, this happens when the agent run status is `error` or `timeout`
+    ///
+    ///
+    /// This call blocks until the output is available.
+    ///
+    /// Sends a `GET` request to `/runs/{run_id}/wait`
+    ///
+    /// Arguments:
+    /// - `run_id`: The ID of the run.
+    /// ```ignore
+    /// let response = client.wait_for_stateless_run_output()
+    ///    .run_id(run_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn wait_for_stateless_run_output(&self) -> builder::WaitForStatelessRunOutput<'_>;
 }
 impl ClientStatelessRunsExt for Client {
@@ -5426,187 +5513,187 @@ impl ClientStatelessRunsExt for Client {
         builder::WaitForStatelessRunOutput::new(self)
     }
 }
-/**Thread Runs are runs created on a thread.
-A Thread Run can be created on a thread **only** if there is no run in the `pending` status on the same thread, i.e. if the thread is in the state `idle`
-Note that runs over the same thread can be executed on different agents, as long as the agents support the same thread state format.
-See `Thread` and `RunCreateStateful` for more info.*/
+/// Thread Runs are runs created on a thread.
+/// A Thread Run can be created on a thread **only** if there is no run in the `pending` status on the same thread, i.e. if the thread is in the state `idle`
+/// Note that runs over the same thread can be executed on different agents, as long as the agents support the same thread state format.
+/// See `Thread` and `RunCreateStateful` for more info.
 pub trait ClientThreadRunsExt {
-    /**List Runs for a thread
-
-    List runs for a thread.
-
-    Sends a `GET` request to `/threads/{thread_id}/runs`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `limit`
-    - `offset`
-    ```ignore
-    let response = client.list_thread_runs()
-        .thread_id(thread_id)
-        .limit(limit)
-        .offset(offset)
-        .send()
-        .await;
-    ```*/
+    /// List Runs for a thread
+    ///
+    /// List runs for a thread.
+    ///
+    /// Sends a `GET` request to `/threads/{thread_id}/runs`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `limit`
+    /// - `offset`
+    /// ```ignore
+    /// let response = client.list_thread_runs()
+    ///    .thread_id(thread_id)
+    ///    .limit(limit)
+    ///    .offset(offset)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn list_thread_runs(&self) -> builder::ListThreadRuns<'_>;
-    /**Create a Background Run on a thread
-
-    Create a run on a thread, return the run ID immediately. Don't wait for the final run output.
-
-    Sends a `POST` request to `/threads/{thread_id}/runs`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `body`
-    ```ignore
-    let response = client.create_thread_run()
-        .thread_id(thread_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a Background Run on a thread
+    ///
+    /// Create a run on a thread, return the run ID immediately. Don't wait for the final run output.
+    ///
+    /// Sends a `POST` request to `/threads/{thread_id}/runs`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.create_thread_run()
+    ///    .thread_id(thread_id)
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn create_thread_run(&self) -> builder::CreateThreadRun<'_>;
-    /**Create a run on a thread and stream its output
-
-    Create a run on a thread and join its output stream. See 'GET /runs/{run_id}/stream' for details on the return values.
-
-    Sends a `POST` request to `/threads/{thread_id}/runs/stream`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `body`
-    ```ignore
-    let response = client.create_and_stream_thread_run_output()
-        .thread_id(thread_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a run on a thread and stream its output
+    ///
+    /// Create a run on a thread and join its output stream. See 'GET /runs/{run_id}/stream' for details on the return values.
+    ///
+    /// Sends a `POST` request to `/threads/{thread_id}/runs/stream`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.create_and_stream_thread_run_output()
+    ///    .thread_id(thread_id)
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn create_and_stream_thread_run_output(&self) -> builder::CreateAndStreamThreadRunOutput<'_>;
-    /**Create a run on a thread and block waiting for the result of the run
-
-    Create a run on a thread and block waiting for its output. See 'GET /runs/{run_id}/wait' for details on the return values.
-
-    Sends a `POST` request to `/threads/{thread_id}/runs/wait`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `body`
-    ```ignore
-    let response = client.create_and_wait_for_thread_run_output()
-        .thread_id(thread_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create a run on a thread and block waiting for the result of the run
+    ///
+    /// Create a run on a thread and block waiting for its output. See 'GET /runs/{run_id}/wait' for details on the return values.
+    ///
+    /// Sends a `POST` request to `/threads/{thread_id}/runs/wait`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.create_and_wait_for_thread_run_output()
+    ///    .thread_id(thread_id)
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn create_and_wait_for_thread_run_output(&self)
     -> builder::CreateAndWaitForThreadRunOutput<'_>;
-    /**Get Run
-
-    Get a run by ID.
-
-    Sends a `GET` request to `/threads/{thread_id}/runs/{run_id}`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `run_id`: The ID of the run.
-    ```ignore
-    let response = client.get_thread_run()
-        .thread_id(thread_id)
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Get Run
+    ///
+    /// Get a run by ID.
+    ///
+    /// Sends a `GET` request to `/threads/{thread_id}/runs/{run_id}`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `run_id`: The ID of the run.
+    /// ```ignore
+    /// let response = client.get_thread_run()
+    ///    .thread_id(thread_id)
+    ///    .run_id(run_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn get_thread_run(&self) -> builder::GetThreadRun<'_>;
-    /**Resume an interrupted Run
-
-    Provide the needed input to a run to resume its execution. Can only be called for runs that are in the interrupted state Schema of the provided input must match with the schema specified in the agent specs under interrupts for the interrupt type the agent generated for this specific interruption.
-
-    Sends a `POST` request to `/threads/{thread_id}/runs/{run_id}`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `run_id`: The ID of the run.
-    - `body`
-    ```ignore
-    let response = client.resume_thread_run()
-        .thread_id(thread_id)
-        .run_id(run_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Resume an interrupted Run
+    ///
+    /// Provide the needed input to a run to resume its execution. Can only be called for runs that are in the interrupted state Schema of the provided input must match with the schema specified in the agent specs under interrupts for the interrupt type the agent generated for this specific interruption.
+    ///
+    /// Sends a `POST` request to `/threads/{thread_id}/runs/{run_id}`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `run_id`: The ID of the run.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.resume_thread_run()
+    ///    .thread_id(thread_id)
+    ///    .run_id(run_id)
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn resume_thread_run(&self) -> builder::ResumeThreadRun<'_>;
-    /**Delete Run
-
-    Delete a run by ID.
-
-    Sends a `DELETE` request to `/threads/{thread_id}/runs/{run_id}`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `run_id`: The ID of the run.
-    ```ignore
-    let response = client.delete_thread_run()
-        .thread_id(thread_id)
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Delete Run
+    ///
+    /// Delete a run by ID.
+    ///
+    /// Sends a `DELETE` request to `/threads/{thread_id}/runs/{run_id}`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `run_id`: The ID of the run.
+    /// ```ignore
+    /// let response = client.delete_thread_run()
+    ///    .thread_id(thread_id)
+    ///    .run_id(run_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn delete_thread_run(&self) -> builder::DeleteThreadRun<'_>;
-    /**Cancel Run
-
-    Sends a `POST` request to `/threads/{thread_id}/runs/{run_id}/cancel`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `run_id`: The ID of the run.
-    - `action`: Action to take when cancelling the run. Possible values are `interrupt` or `rollback`. `interrupt` will simply cancel the run. `rollback` will cancel the run and delete the run and associated checkpoints afterwards.
-    - `wait`
-    ```ignore
-    let response = client.cancel_thread_run()
-        .thread_id(thread_id)
-        .run_id(run_id)
-        .action(action)
-        .wait(wait)
-        .send()
-        .await;
-    ```*/
+    /// Cancel Run
+    ///
+    /// Sends a `POST` request to `/threads/{thread_id}/runs/{run_id}/cancel`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `run_id`: The ID of the run.
+    /// - `action`: Action to take when cancelling the run. Possible values are `interrupt` or `rollback`. `interrupt` will simply cancel the run. `rollback` will cancel the run and delete the run and associated checkpoints afterwards.
+    /// - `wait`
+    /// ```ignore
+    /// let response = client.cancel_thread_run()
+    ///    .thread_id(thread_id)
+    ///    .run_id(run_id)
+    ///    .action(action)
+    ///    .wait(wait)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn cancel_thread_run(&self) -> builder::CancelThreadRun<'_>;
-    /**Stream output from Run
-
-    Join the output stream of an existing run. See 'GET /runs/{run_id}/stream' for details on the return values.
-
-    Sends a `GET` request to `/threads/{thread_id}/runs/{run_id}/stream`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `run_id`: The ID of the run.
-    ```ignore
-    let response = client.stream_thread_run_output()
-        .thread_id(thread_id)
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Stream output from Run
+    ///
+    /// Join the output stream of an existing run. See 'GET /runs/{run_id}/stream' for details on the return values.
+    ///
+    /// Sends a `GET` request to `/threads/{thread_id}/runs/{run_id}/stream`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `run_id`: The ID of the run.
+    /// ```ignore
+    /// let response = client.stream_thread_run_output()
+    ///    .thread_id(thread_id)
+    ///    .run_id(run_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn stream_thread_run_output(&self) -> builder::StreamThreadRunOutput<'_>;
-    /**Blocks waiting for the result of the run
-
-    Blocks waiting for the result of the run. See 'GET /runs/{run_id}/wait' for details on the return values.
-
-    Sends a `GET` request to `/threads/{thread_id}/runs/{run_id}/wait`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `run_id`: The ID of the run.
-    ```ignore
-    let response = client.wait_for_thread_run_output()
-        .thread_id(thread_id)
-        .run_id(run_id)
-        .send()
-        .await;
-    ```*/
+    /// Blocks waiting for the result of the run
+    ///
+    /// Blocks waiting for the result of the run. See 'GET /runs/{run_id}/wait' for details on the return values.
+    ///
+    /// Sends a `GET` request to `/threads/{thread_id}/runs/{run_id}/wait`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `run_id`: The ID of the run.
+    /// ```ignore
+    /// let response = client.wait_for_thread_run_output()
+    ///    .thread_id(thread_id)
+    ///    .run_id(run_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn wait_for_thread_run_output(&self) -> builder::WaitForThreadRunOutput<'_>;
 }
 impl ClientThreadRunsExt for Client {
@@ -5643,126 +5730,126 @@ impl ClientThreadRunsExt for Client {
         builder::WaitForThreadRunOutput::new(self)
     }
 }
-/**If supported by the involved agents, Run can be grouped in Threads.
-When a run is executed on a thread is called Thread Run. At the end of a Thread Run, the server keeps a thread state associated to the thread.
-A thread keeps track of agent states at every step so that continuity of the context is preserved. Moreover, such a book-keeping enables us some granular controls like debugging, interrupting or replaying a run/invocation.
-
-A thread state is a data context defined by the developer and can be anything and it gets passed through from one invocation to another so that business logic is instrumented by data.
-
-A thread keeps track of the whole state history. At every step, it also applies a checkpoint, which is primarily a `uuid`, so that it is easier to refer to a chunk of the history.
-
-One can easily query the last state, a specific state (by checkpoint id), the whole state history, or, a part of the history (from a checkpoint).
-
-See `Thread`, `ThreadState` and `Checkpoint` models below for more info.*/
+/// If supported by the involved agents, Run can be grouped in Threads.
+/// When a run is executed on a thread is called Thread Run. At the end of a Thread Run, the server keeps a thread state associated to the thread.
+/// A thread keeps track of agent states at every step so that continuity of the context is preserved. Moreover, such a book-keeping enables us some granular controls like debugging, interrupting or replaying a run/invocation.
+///
+/// A thread state is a data context defined by the developer and can be anything and it gets passed through from one invocation to another so that business logic is instrumented by data.
+///
+/// A thread keeps track of the whole state history. At every step, it also applies a checkpoint, which is primarily a `uuid`, so that it is easier to refer to a chunk of the history.
+///
+/// One can easily query the last state, a specific state (by checkpoint id), the whole state history, or, a part of the history (from a checkpoint).
+///
+/// See `Thread`, `ThreadState` and `Checkpoint` models below for more info.
 pub trait ClientThreadsExt {
-    /**Create an empty Thread
-
-    Create a new thread.
-
-    Sends a `POST` request to `/threads`
-
-    ```ignore
-    let response = client.create_thread()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Create an empty Thread
+    ///
+    /// Create a new thread.
+    ///
+    /// Sends a `POST` request to `/threads`
+    ///
+    /// ```ignore
+    /// let response = client.create_thread()
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn create_thread(&self) -> builder::CreateThread<'_>;
-    /**Search Threads
-
-    Search for threads.
-
-    This endpoint also functions as the endpoint to list all threads.
-
-    Sends a `POST` request to `/threads/search`
-
-    ```ignore
-    let response = client.search_threads()
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Search Threads
+    ///
+    /// Search for threads.
+    ///
+    /// This endpoint also functions as the endpoint to list all threads.
+    ///
+    /// Sends a `POST` request to `/threads/search`
+    ///
+    /// ```ignore
+    /// let response = client.search_threads()
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn search_threads(&self) -> builder::SearchThreads<'_>;
-    /**Get Thread
-
-    Get a thread from its ID.
-
-    Sends a `GET` request to `/threads/{thread_id}`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    ```ignore
-    let response = client.get_thread()
-        .thread_id(thread_id)
-        .send()
-        .await;
-    ```*/
+    /// Get Thread
+    ///
+    /// Get a thread from its ID.
+    ///
+    /// Sends a `GET` request to `/threads/{thread_id}`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// ```ignore
+    /// let response = client.get_thread()
+    ///    .thread_id(thread_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn get_thread(&self) -> builder::GetThread<'_>;
-    /**Delete a thread. If the thread contains any pending run, deletion fails
-
-    Delete a thread.
-
-    Sends a `DELETE` request to `/threads/{thread_id}`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    ```ignore
-    let response = client.delete_thread()
-        .thread_id(thread_id)
-        .send()
-        .await;
-    ```*/
+    /// Delete a thread. If the thread contains any pending run, deletion fails
+    ///
+    /// Delete a thread.
+    ///
+    /// Sends a `DELETE` request to `/threads/{thread_id}`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// ```ignore
+    /// let response = client.delete_thread()
+    ///    .thread_id(thread_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn delete_thread(&self) -> builder::DeleteThread<'_>;
-    /**Patch Thread
-
-    Update a thread.
-
-    Sends a `PATCH` request to `/threads/{thread_id}`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `body`
-    ```ignore
-    let response = client.patch_thread()
-        .thread_id(thread_id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    /// Patch Thread
+    ///
+    /// Update a thread.
+    ///
+    /// Sends a `PATCH` request to `/threads/{thread_id}`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `body`
+    /// ```ignore
+    /// let response = client.patch_thread()
+    ///    .thread_id(thread_id)
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn patch_thread(&self) -> builder::PatchThread<'_>;
-    /**Copy Thread
-
-    Create a new thread with a copy of the state and checkpoints from an existing thread.
-
-    Sends a `POST` request to `/threads/{thread_id}/copy`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    ```ignore
-    let response = client.copy_thread()
-        .thread_id(thread_id)
-        .send()
-        .await;
-    ```*/
+    /// Copy Thread
+    ///
+    /// Create a new thread with a copy of the state and checkpoints from an existing thread.
+    ///
+    /// Sends a `POST` request to `/threads/{thread_id}/copy`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// ```ignore
+    /// let response = client.copy_thread()
+    ///    .thread_id(thread_id)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn copy_thread(&self) -> builder::CopyThread<'_>;
-    /**Get Thread History
-
-    Get all past states for a thread.
-
-    Sends a `GET` request to `/threads/{thread_id}/history`
-
-    Arguments:
-    - `thread_id`: The ID of the thread.
-    - `before`
-    - `limit`
-    ```ignore
-    let response = client.get_thread_history()
-        .thread_id(thread_id)
-        .before(before)
-        .limit(limit)
-        .send()
-        .await;
-    ```*/
+    /// Get Thread History
+    ///
+    /// Get all past states for a thread.
+    ///
+    /// Sends a `GET` request to `/threads/{thread_id}/history`
+    ///
+    /// Arguments:
+    /// - `thread_id`: The ID of the thread.
+    /// - `before`
+    /// - `limit`
+    /// ```ignore
+    /// let response = client.get_thread_history()
+    ///    .thread_id(thread_id)
+    ///    .before(before)
+    ///    .limit(limit)
+    ///    .send()
+    ///    .await;
+    /// ```
     fn get_thread_history(&self) -> builder::GetThreadHistory<'_>;
 }
 impl ClientThreadsExt for Client {
@@ -5797,9 +5884,9 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
         ResponseValue, encode_path,
     };
-    /**Builder for [`ClientAgentsExt::search_agents`]
-
-    [`ClientAgentsExt::search_agents`]: super::ClientAgentsExt::search_agents*/
+    /// Builder for [`ClientAgentsExt::search_agents`]
+    ///
+    /// [`ClientAgentsExt::search_agents`]: super::ClientAgentsExt::search_agents
     #[derive(Debug, Clone)]
     pub struct SearchAgents<'a> {
         client: &'a super::Client,
@@ -5874,9 +5961,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientAgentsExt::get_agent_by_id`]
-
-    [`ClientAgentsExt::get_agent_by_id`]: super::ClientAgentsExt::get_agent_by_id*/
+    /// Builder for [`ClientAgentsExt::get_agent_by_id`]
+    ///
+    /// [`ClientAgentsExt::get_agent_by_id`]: super::ClientAgentsExt::get_agent_by_id
     #[derive(Debug, Clone)]
     pub struct GetAgentById<'a> {
         client: &'a super::Client,
@@ -5940,9 +6027,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientAgentsExt::get_acp_descriptor_by_id`]
-
-    [`ClientAgentsExt::get_acp_descriptor_by_id`]: super::ClientAgentsExt::get_acp_descriptor_by_id*/
+    /// Builder for [`ClientAgentsExt::get_acp_descriptor_by_id`]
+    ///
+    /// [`ClientAgentsExt::get_acp_descriptor_by_id`]: super::ClientAgentsExt::get_acp_descriptor_by_id
     #[derive(Debug, Clone)]
     pub struct GetAcpDescriptorById<'a> {
         client: &'a super::Client,
@@ -6009,9 +6096,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::create_stateless_run`]
-
-    [`ClientStatelessRunsExt::create_stateless_run`]: super::ClientStatelessRunsExt::create_stateless_run*/
+    /// Builder for [`ClientStatelessRunsExt::create_stateless_run`]
+    ///
+    /// [`ClientStatelessRunsExt::create_stateless_run`]: super::ClientStatelessRunsExt::create_stateless_run
     #[derive(Debug, Clone)]
     pub struct CreateStatelessRun<'a> {
         client: &'a super::Client,
@@ -6091,9 +6178,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::search_stateless_runs`]
-
-    [`ClientStatelessRunsExt::search_stateless_runs`]: super::ClientStatelessRunsExt::search_stateless_runs*/
+    /// Builder for [`ClientStatelessRunsExt::search_stateless_runs`]
+    ///
+    /// [`ClientStatelessRunsExt::search_stateless_runs`]: super::ClientStatelessRunsExt::search_stateless_runs
     #[derive(Debug, Clone)]
     pub struct SearchStatelessRuns<'a> {
         client: &'a super::Client,
@@ -6168,9 +6255,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::create_and_stream_stateless_run_output`]
-
-    [`ClientStatelessRunsExt::create_and_stream_stateless_run_output`]: super::ClientStatelessRunsExt::create_and_stream_stateless_run_output*/
+    /// Builder for [`ClientStatelessRunsExt::create_and_stream_stateless_run_output`]
+    ///
+    /// [`ClientStatelessRunsExt::create_and_stream_stateless_run_output`]: super::ClientStatelessRunsExt::create_and_stream_stateless_run_output
     #[derive(Debug, Clone)]
     pub struct CreateAndStreamStatelessRunOutput<'a> {
         client: &'a super::Client,
@@ -6244,9 +6331,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::create_and_wait_for_stateless_run_output`]
-
-    [`ClientStatelessRunsExt::create_and_wait_for_stateless_run_output`]: super::ClientStatelessRunsExt::create_and_wait_for_stateless_run_output*/
+    /// Builder for [`ClientStatelessRunsExt::create_and_wait_for_stateless_run_output`]
+    ///
+    /// [`ClientStatelessRunsExt::create_and_wait_for_stateless_run_output`]: super::ClientStatelessRunsExt::create_and_wait_for_stateless_run_output
     #[derive(Debug, Clone)]
     pub struct CreateAndWaitForStatelessRunOutput<'a> {
         client: &'a super::Client,
@@ -6327,9 +6414,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::get_stateless_run`]
-
-    [`ClientStatelessRunsExt::get_stateless_run`]: super::ClientStatelessRunsExt::get_stateless_run*/
+    /// Builder for [`ClientStatelessRunsExt::get_stateless_run`]
+    ///
+    /// [`ClientStatelessRunsExt::get_stateless_run`]: super::ClientStatelessRunsExt::get_stateless_run
     #[derive(Debug, Clone)]
     pub struct GetStatelessRun<'a> {
         client: &'a super::Client,
@@ -6396,9 +6483,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::resume_stateless_run`]
-
-    [`ClientStatelessRunsExt::resume_stateless_run`]: super::ClientStatelessRunsExt::resume_stateless_run*/
+    /// Builder for [`ClientStatelessRunsExt::resume_stateless_run`]
+    ///
+    /// [`ClientStatelessRunsExt::resume_stateless_run`]: super::ClientStatelessRunsExt::resume_stateless_run
     #[derive(Debug, Clone)]
     pub struct ResumeStatelessRun<'a> {
         client: &'a super::Client,
@@ -6485,9 +6572,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::delete_stateless_run`]
-
-    [`ClientStatelessRunsExt::delete_stateless_run`]: super::ClientStatelessRunsExt::delete_stateless_run*/
+    /// Builder for [`ClientStatelessRunsExt::delete_stateless_run`]
+    ///
+    /// [`ClientStatelessRunsExt::delete_stateless_run`]: super::ClientStatelessRunsExt::delete_stateless_run
     #[derive(Debug, Clone)]
     pub struct DeleteStatelessRun<'a> {
         client: &'a super::Client,
@@ -6552,9 +6639,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::cancel_stateless_run`]
-
-    [`ClientStatelessRunsExt::cancel_stateless_run`]: super::ClientStatelessRunsExt::cancel_stateless_run*/
+    /// Builder for [`ClientStatelessRunsExt::cancel_stateless_run`]
+    ///
+    /// [`ClientStatelessRunsExt::cancel_stateless_run`]: super::ClientStatelessRunsExt::cancel_stateless_run
     #[derive(Debug, Clone)]
     pub struct CancelStatelessRun<'a> {
         client: &'a super::Client,
@@ -6652,9 +6739,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::stream_stateless_run_output`]
-
-    [`ClientStatelessRunsExt::stream_stateless_run_output`]: super::ClientStatelessRunsExt::stream_stateless_run_output*/
+    /// Builder for [`ClientStatelessRunsExt::stream_stateless_run_output`]
+    ///
+    /// [`ClientStatelessRunsExt::stream_stateless_run_output`]: super::ClientStatelessRunsExt::stream_stateless_run_output
     #[derive(Debug, Clone)]
     pub struct StreamStatelessRunOutput<'a> {
         client: &'a super::Client,
@@ -6711,9 +6798,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientStatelessRunsExt::wait_for_stateless_run_output`]
-
-    [`ClientStatelessRunsExt::wait_for_stateless_run_output`]: super::ClientStatelessRunsExt::wait_for_stateless_run_output*/
+    /// Builder for [`ClientStatelessRunsExt::wait_for_stateless_run_output`]
+    ///
+    /// [`ClientStatelessRunsExt::wait_for_stateless_run_output`]: super::ClientStatelessRunsExt::wait_for_stateless_run_output
     #[derive(Debug, Clone)]
     pub struct WaitForStatelessRunOutput<'a> {
         client: &'a super::Client,
@@ -6781,9 +6868,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadsExt::create_thread`]
-
-    [`ClientThreadsExt::create_thread`]: super::ClientThreadsExt::create_thread*/
+    /// Builder for [`ClientThreadsExt::create_thread`]
+    ///
+    /// [`ClientThreadsExt::create_thread`]: super::ClientThreadsExt::create_thread
     #[derive(Debug, Clone)]
     pub struct CreateThread<'a> {
         client: &'a super::Client,
@@ -6858,9 +6945,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadsExt::search_threads`]
-
-    [`ClientThreadsExt::search_threads`]: super::ClientThreadsExt::search_threads*/
+    /// Builder for [`ClientThreadsExt::search_threads`]
+    ///
+    /// [`ClientThreadsExt::search_threads`]: super::ClientThreadsExt::search_threads
     #[derive(Debug, Clone)]
     pub struct SearchThreads<'a> {
         client: &'a super::Client,
@@ -6935,9 +7022,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadsExt::get_thread`]
-
-    [`ClientThreadsExt::get_thread`]: super::ClientThreadsExt::get_thread*/
+    /// Builder for [`ClientThreadsExt::get_thread`]
+    ///
+    /// [`ClientThreadsExt::get_thread`]: super::ClientThreadsExt::get_thread
     #[derive(Debug, Clone)]
     pub struct GetThread<'a> {
         client: &'a super::Client,
@@ -7004,9 +7091,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadsExt::delete_thread`]
-
-    [`ClientThreadsExt::delete_thread`]: super::ClientThreadsExt::delete_thread*/
+    /// Builder for [`ClientThreadsExt::delete_thread`]
+    ///
+    /// [`ClientThreadsExt::delete_thread`]: super::ClientThreadsExt::delete_thread
     #[derive(Debug, Clone)]
     pub struct DeleteThread<'a> {
         client: &'a super::Client,
@@ -7071,9 +7158,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadsExt::patch_thread`]
-
-    [`ClientThreadsExt::patch_thread`]: super::ClientThreadsExt::patch_thread*/
+    /// Builder for [`ClientThreadsExt::patch_thread`]
+    ///
+    /// [`ClientThreadsExt::patch_thread`]: super::ClientThreadsExt::patch_thread
     #[derive(Debug, Clone)]
     pub struct PatchThread<'a> {
         client: &'a super::Client,
@@ -7168,9 +7255,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadsExt::copy_thread`]
-
-    [`ClientThreadsExt::copy_thread`]: super::ClientThreadsExt::copy_thread*/
+    /// Builder for [`ClientThreadsExt::copy_thread`]
+    ///
+    /// [`ClientThreadsExt::copy_thread`]: super::ClientThreadsExt::copy_thread
     #[derive(Debug, Clone)]
     pub struct CopyThread<'a> {
         client: &'a super::Client,
@@ -7237,9 +7324,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadsExt::get_thread_history`]
-
-    [`ClientThreadsExt::get_thread_history`]: super::ClientThreadsExt::get_thread_history*/
+    /// Builder for [`ClientThreadsExt::get_thread_history`]
+    ///
+    /// [`ClientThreadsExt::get_thread_history`]: super::ClientThreadsExt::get_thread_history
     #[derive(Debug, Clone)]
     pub struct GetThreadHistory<'a> {
         client: &'a super::Client,
@@ -7339,9 +7426,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::list_thread_runs`]
-
-    [`ClientThreadRunsExt::list_thread_runs`]: super::ClientThreadRunsExt::list_thread_runs*/
+    /// Builder for [`ClientThreadRunsExt::list_thread_runs`]
+    ///
+    /// [`ClientThreadRunsExt::list_thread_runs`]: super::ClientThreadRunsExt::list_thread_runs
     #[derive(Debug, Clone)]
     pub struct ListThreadRuns<'a> {
         client: &'a super::Client,
@@ -7442,9 +7529,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::create_thread_run`]
-
-    [`ClientThreadRunsExt::create_thread_run`]: super::ClientThreadRunsExt::create_thread_run*/
+    /// Builder for [`ClientThreadRunsExt::create_thread_run`]
+    ///
+    /// [`ClientThreadRunsExt::create_thread_run`]: super::ClientThreadRunsExt::create_thread_run
     #[derive(Debug, Clone)]
     pub struct CreateThreadRun<'a> {
         client: &'a super::Client,
@@ -7544,9 +7631,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::create_and_stream_thread_run_output`]
-
-    [`ClientThreadRunsExt::create_and_stream_thread_run_output`]: super::ClientThreadRunsExt::create_and_stream_thread_run_output*/
+    /// Builder for [`ClientThreadRunsExt::create_and_stream_thread_run_output`]
+    ///
+    /// [`ClientThreadRunsExt::create_and_stream_thread_run_output`]: super::ClientThreadRunsExt::create_and_stream_thread_run_output
     #[derive(Debug, Clone)]
     pub struct CreateAndStreamThreadRunOutput<'a> {
         client: &'a super::Client,
@@ -7640,9 +7727,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::create_and_wait_for_thread_run_output`]
-
-    [`ClientThreadRunsExt::create_and_wait_for_thread_run_output`]: super::ClientThreadRunsExt::create_and_wait_for_thread_run_output*/
+    /// Builder for [`ClientThreadRunsExt::create_and_wait_for_thread_run_output`]
+    ///
+    /// [`ClientThreadRunsExt::create_and_wait_for_thread_run_output`]: super::ClientThreadRunsExt::create_and_wait_for_thread_run_output
     #[derive(Debug, Clone)]
     pub struct CreateAndWaitForThreadRunOutput<'a> {
         client: &'a super::Client,
@@ -7743,9 +7830,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::get_thread_run`]
-
-    [`ClientThreadRunsExt::get_thread_run`]: super::ClientThreadRunsExt::get_thread_run*/
+    /// Builder for [`ClientThreadRunsExt::get_thread_run`]
+    ///
+    /// [`ClientThreadRunsExt::get_thread_run`]: super::ClientThreadRunsExt::get_thread_run
     #[derive(Debug, Clone)]
     pub struct GetThreadRun<'a> {
         client: &'a super::Client,
@@ -7829,9 +7916,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::resume_thread_run`]
-
-    [`ClientThreadRunsExt::resume_thread_run`]: super::ClientThreadRunsExt::resume_thread_run*/
+    /// Builder for [`ClientThreadRunsExt::resume_thread_run`]
+    ///
+    /// [`ClientThreadRunsExt::resume_thread_run`]: super::ClientThreadRunsExt::resume_thread_run
     #[derive(Debug, Clone)]
     pub struct ResumeThreadRun<'a> {
         client: &'a super::Client,
@@ -7932,9 +8019,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::delete_thread_run`]
-
-    [`ClientThreadRunsExt::delete_thread_run`]: super::ClientThreadRunsExt::delete_thread_run*/
+    /// Builder for [`ClientThreadRunsExt::delete_thread_run`]
+    ///
+    /// [`ClientThreadRunsExt::delete_thread_run`]: super::ClientThreadRunsExt::delete_thread_run
     #[derive(Debug, Clone)]
     pub struct DeleteThreadRun<'a> {
         client: &'a super::Client,
@@ -8016,9 +8103,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::cancel_thread_run`]
-
-    [`ClientThreadRunsExt::cancel_thread_run`]: super::ClientThreadRunsExt::cancel_thread_run*/
+    /// Builder for [`ClientThreadRunsExt::cancel_thread_run`]
+    ///
+    /// [`ClientThreadRunsExt::cancel_thread_run`]: super::ClientThreadRunsExt::cancel_thread_run
     #[derive(Debug, Clone)]
     pub struct CancelThreadRun<'a> {
         client: &'a super::Client,
@@ -8130,9 +8217,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::stream_thread_run_output`]
-
-    [`ClientThreadRunsExt::stream_thread_run_output`]: super::ClientThreadRunsExt::stream_thread_run_output*/
+    /// Builder for [`ClientThreadRunsExt::stream_thread_run_output`]
+    ///
+    /// [`ClientThreadRunsExt::stream_thread_run_output`]: super::ClientThreadRunsExt::stream_thread_run_output
     #[derive(Debug, Clone)]
     pub struct StreamThreadRunOutput<'a> {
         client: &'a super::Client,
@@ -8206,9 +8293,9 @@ pub mod builder {
             }
         }
     }
-    /**Builder for [`ClientThreadRunsExt::wait_for_thread_run_output`]
-
-    [`ClientThreadRunsExt::wait_for_thread_run_output`]: super::ClientThreadRunsExt::wait_for_thread_run_output*/
+    /// Builder for [`ClientThreadRunsExt::wait_for_thread_run_output`]
+    ///
+    /// [`ClientThreadRunsExt::wait_for_thread_run_output`]: super::ClientThreadRunsExt::wait_for_thread_run_output
     #[derive(Debug, Clone)]
     pub struct WaitForThreadRunOutput<'a> {
         client: &'a super::Client,

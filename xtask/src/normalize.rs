@@ -15,6 +15,11 @@
 //!   becomes `nullable: true`.
 //! - `const`: `const: V` becomes `enum: [V]` (with `type` added when it can be read off `V`).
 //! - `examples`: a schema's `examples: [..]` array becomes `example: <first>`.
+//! - `nullable-optional`: an optional (not `required`) property whose schema is an array or an
+//!   object becomes `nullable`. typify maps such a property to a bare `Vec`/`Map` with
+//!   `#[serde(default)]`, which accepts a missing field but not `null`, and pydantic servers write
+//!   `"messages": null`; with `nullable` it is an `Option` that reads both (and is still omitted
+//!   when sent empty).
 //! - `error-body-any`: the `ErrorResponse` schema (declared a JSON string) accepts any JSON value,
 //!   because real servers answer `{"detail": "..."}` too; forgiving in what we read.
 //! - `title-collision`: typify names inline types after their `title` and merges inline schemas that
@@ -357,6 +362,33 @@ fn walk_schema(
         });
     }
 
+    let required: Vec<String> = obj
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    if let Some(Value::Object(props)) = obj.get_mut("properties") {
+        for (name, sub) in props.iter_mut() {
+            let Some(p) = sub.as_object_mut() else { continue };
+            let collection = matches!(
+                p.get("type").and_then(Value::as_str),
+                Some("array" | "object")
+            );
+            if collection
+                && !required.contains(name)
+                && !p.contains_key("$ref")
+                && p.get("nullable") != Some(&Value::Bool(true))
+            {
+                p.insert("nullable".into(), Value::Bool(true));
+                report.fire(
+                    "nullable-optional",
+                    &format!("{ptr}/properties/{}", escape(name)),
+                    "optional array/object -> nullable (servers send null)",
+                );
+            }
+        }
+    }
+
     // Recurse into sub-schemas.
     if let Some(Value::Object(props)) = obj.get_mut("properties") {
         for (name, sub) in props.iter_mut() {
@@ -576,6 +608,21 @@ mod tests {
             json!({"enum": ["text"], "type": "string"})
         );
         assert!(rules(&r).contains(&"const"));
+    }
+
+    #[test]
+    fn optional_collections_become_nullable_required_ones_do_not() {
+        let (out, r) = run(json!({"A": {"type": "object", "required": ["req"], "properties": {
+            "req": {"type": "array"}, "opt": {"type": "array"}, "meta": {"type": "object"},
+            "name": {"type": "string"}, "r": {"$ref": "#/components/schemas/B"}
+        }}, "B": {"type": "object"}}));
+        let p = &out["components"]["schemas"]["A"]["properties"];
+        assert_eq!(p["opt"]["nullable"], true);
+        assert_eq!(p["meta"]["nullable"], true);
+        assert!(p["req"].get("nullable").is_none());
+        assert!(p["name"].get("nullable").is_none());
+        assert!(p["r"].get("nullable").is_none());
+        assert_eq!(rules(&r).iter().filter(|r| **r == "nullable-optional").count(), 2);
     }
 
     #[test]
