@@ -1,1 +1,251 @@
-//! placeholder
+//! An ACP (Agent Connect Protocol) 0.2.1 reference server for tests and examples.
+//!
+//! This is an independent implementation (its own JSON handling, not the generated client's
+//! types) of all 30 ACP operations, with scriptable [`agents`], resumable SSE streams
+//! ([`sse`]), a run state machine ([`runs`]), threads with checkpoint history ([`threads`]) and
+//! fault injection ([`faults`]). Start one with [`TestServer::start`]; it binds `127.0.0.1` only.
+//!
+//! Deliberate deviations from the spec (all documented where they occur):
+//! * `agent_id` in run creation may also be an agent *name* (`"echo"`); missing means `echo`.
+//! * A join (`GET .../stream`) without `Last-Event-ID` replays the run's log from the start
+//!   (the spec says only output produced after the call), so late joiners see everything.
+//! * A cancelled run is `interrupted` with output `{"type":"interrupt","interrupt":{"reason":"cancelled"}}`
+//!   and cannot be resumed (409).
+//! * `multitask_strategy`: `reject` answers 409 on a busy thread; `interrupt`/`rollback` cancel
+//!   the pending run(s) first; `enqueue` starts the new run once the previous one settles.
+//! * `on_completion` (stateless) is echoed but has no effect: stateless runs have no thread.
+//!   `webhook`, `config`, `stream_subgraphs` are accepted, validated and echoed only.
+//! * `/runs/{run_id}...` only addresses stateless runs, `/threads/{t}/runs/{r}...` only runs of
+//!   thread `t`.
+//! * Malformed `x-acp-fault` headers (test only) are answered with 400.
+
+pub mod agents;
+pub mod errors;
+pub mod faults;
+mod routes;
+pub mod runs;
+pub mod sse;
+mod state;
+pub mod threads;
+
+use std::{net::SocketAddr, time::Duration};
+
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo},
+    server::conn::auto,
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::broadcast, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use faults::{Fault, LineEnding, Target};
+pub use state::{ServerConfig, ServerEvent, WaitRoute};
+
+use state::AppState;
+
+/// An embedded ACP server on `127.0.0.1`. Dropping it stops the server and all run tasks.
+pub struct TestServer {
+    state: AppState,
+    addr: SocketAddr,
+    listener: Option<Listening>,
+}
+
+struct Listening {
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Starts a server with the default configuration on a free port; it accepts connections
+    /// when this returns.
+    pub async fn start() -> TestServer {
+        Self::start_with(ServerConfig::default()).await
+    }
+
+    /// Starts a server with `config` (binding `127.0.0.1:config.port`).
+    ///
+    /// # Panics
+    /// If the port cannot be bound.
+    pub async fn start_with(config: ServerConfig) -> TestServer {
+        match Self::try_start_with(config).await {
+            Ok(s) => s,
+            Err(e) => panic!("acp-reference-server: cannot bind 127.0.0.1: {e}"),
+        }
+    }
+
+    /// Like [`TestServer::start_with`] but returns bind errors.
+    pub async fn try_start_with(config: ServerConfig) -> std::io::Result<TestServer> {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(config);
+        let listening = serve(state.clone(), listener);
+        Ok(TestServer {
+            state,
+            addr,
+            listener: Some(listening),
+        })
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ServerConfig {
+        &self.state.config
+    }
+
+    /// Arms `fault` for the next `times` requests matching `target` (see [`faults`]).
+    pub fn inject(&self, target: Target, fault: Fault, times: usize) {
+        self.state.faults.inject(target, fault, times);
+    }
+
+    /// Number of received requests with `method` whose path matches `path_pattern`, where a
+    /// `*` segment matches any one segment, e.g. `"/threads/*/runs/*/stream"`.
+    pub fn requests(&self, method: &str, path_pattern: &str) -> usize {
+        self.state.count_requests(method, path_pattern)
+    }
+
+    /// Receives server events emitted from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ServerEvent> {
+        self.state.events.subscribe()
+    }
+
+    /// Returns the first event matching `pred`, looking at every event emitted since the server
+    /// started (a bounded history) and then at new ones, for at most `within`.
+    pub async fn wait_for(
+        &self,
+        pred: impl Fn(&ServerEvent) -> bool,
+        within: Duration,
+    ) -> Option<ServerEvent> {
+        let mut rx = self.subscribe();
+        if let Some(ev) = self.state.events.find(&pred) {
+            return Some(ev);
+        }
+        let fut = async {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) if pred(&ev) => return Some(ev),
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Some(ev) = self.state.events.find(&pred) {
+                            return Some(ev);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        };
+        tokio::time::timeout(within, fut).await.ok().flatten()
+    }
+
+    /// Current status of a run (`"pending"`, `"success"`, ...), `None` if unknown or deleted.
+    pub async fn run_status(&self, run_id: Uuid) -> Option<String> {
+        self.state
+            .run(run_id)
+            .map(|r| r.status().as_str().to_owned())
+    }
+
+    /// Number of events in a run's log, `None` if unknown or deleted.
+    pub fn run_event_count(&self, run_id: Uuid) -> Option<usize> {
+        self.state.run(run_id).map(|r| r.event_count())
+    }
+
+    /// Stops the server: closes the listener and every connection, stops all runs.
+    pub async fn shutdown(mut self) {
+        self.stop_listening().await;
+        self.state.shutdown.cancel();
+    }
+
+    /// Closes the listener and drops every open connection abruptly (streams are cut), keeping
+    /// all state and run tasks. Idempotent.
+    pub async fn stop_listening(&mut self) {
+        if let Some(l) = self.listener.take() {
+            l.stop.cancel();
+            let _ = l.task.await;
+        }
+    }
+
+    /// Listens again on the same port after [`TestServer::stop_listening`].
+    ///
+    /// # Panics
+    /// If the port cannot be bound again within about 5 seconds.
+    pub async fn resume_listening(&mut self) {
+        if self.listener.is_some() {
+            return;
+        }
+        let mut last_err = None;
+        for _ in 0..100 {
+            match TcpListener::bind(self.addr).await {
+                Ok(l) => {
+                    self.listener = Some(serve(self.state.clone(), l));
+                    return;
+                }
+                Err(e) => {
+                    last_err = Some(e);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        panic!(
+            "acp-reference-server: cannot re-bind {}: {last_err:?}",
+            self.addr
+        );
+    }
+
+    /// Stops listening (cutting open connections) and listens again on the same port, keeping
+    /// all threads, runs and event logs.
+    pub async fn restart(&mut self) {
+        self.stop_listening().await;
+        self.resume_listening().await;
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(l) = self.listener.take() {
+            l.stop.cancel();
+            l.task.abort();
+        }
+        self.state.shutdown.cancel();
+    }
+}
+
+/// Runs the accept loop; cancelling `stop` closes the listener and every connection.
+fn serve(state: AppState, listener: TcpListener) -> Listening {
+    let stop = CancellationToken::new();
+    let router = routes::router(state);
+    let token = stop.clone();
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => break,
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let svc = TowerToHyperService::new(router.clone());
+                    let kill = token.clone();
+                    conns.spawn(async move {
+                        let builder = auto::Builder::new(TokioExecutor::new());
+                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                        tokio::select! {
+                            _ = conn => {}
+                            _ = kill.cancelled() => {}
+                        }
+                    });
+                }
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            }
+        }
+        drop(listener);
+        conns.shutdown().await;
+    });
+    Listening { stop, task }
+}

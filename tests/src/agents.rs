@@ -1,0 +1,313 @@
+//! Scriptable agents.
+//!
+//! Each agent has a fixed UUID (the spec's `Agent.agent_id` is `format: uuid`). When creating a
+//! run, `agent_id` may be the UUID **or**, as a leniency of this test server, the agent's name
+//! (`"echo"`, `"stream"`, ...). Without `agent_id` the `echo` agent is used (the spec's
+//! "default agent for this service").
+//!
+//! | name        | input (JSON object)                                      | behaviour |
+//! |-------------|----------------------------------------------------------|-----------|
+//! | `echo`      | anything                                                 | succeeds at once with values = input |
+//! | `stream`    | `{"count": N=3, "size": S=0, "delay_ms": D=0}`           | N `values` updates `{"i":k,"pad":"x"*S}` then success with `{"count":N}` |
+//! | `custom`    | same as `stream`                                         | N `custom` updates `{"i":k}` (plus `values` updates if `stream_mode` has `values`), then success |
+//! | `interrupt` | `{"interrupts": K=1}`                                    | interrupts K times with `{"question":..,"round":n}`; each resume payload is collected; then success with `{"answers":[...]}` |
+//! | `fail`      | `{"timeout": false}`                                     | ends with status `error` (or `timeout`), output `{"type":"error","errcode":42,..}` |
+//! | `slow`      | `{"deadline_ms": 3600000}`                               | runs until cancelled or the deadline, then succeeds with `{"slept_ms": ..}` |
+//!
+//! Stream modes: `stream_mode` selects which updates are emitted (`values`, `custom` or both);
+//! when absent, `stream` emits values and `custom` emits custom updates. The last SSE event of
+//! every run segment is always a `values` update carrying the final status and values.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use uuid::{Uuid, uuid};
+
+use crate::{
+    runs::{Run, RunStatus, finish},
+    state::AppState,
+};
+
+/// The `echo` agent.
+pub const ECHO: Uuid = uuid!("00000000-0000-4000-8000-00000000ec40");
+/// The `stream` agent.
+pub const STREAM: Uuid = uuid!("00000000-0000-4000-8000-000000000057");
+/// The `custom` agent.
+pub const CUSTOM: Uuid = uuid!("00000000-0000-4000-8000-0000000000c5");
+/// The `interrupt` agent.
+pub const INTERRUPT: Uuid = uuid!("00000000-0000-4000-8000-000000000117");
+/// The `fail` agent.
+pub const FAIL: Uuid = uuid!("00000000-0000-4000-8000-00000000fa11");
+/// The `slow` agent.
+pub const SLOW: Uuid = uuid!("00000000-0000-4000-8000-000000005105");
+
+/// The error code reported by the `fail` agent.
+pub const FAIL_ERRCODE: i64 = 42;
+
+/// One of the built-in agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentKind {
+    /// See module docs.
+    Echo,
+    /// See module docs.
+    Stream,
+    /// See module docs.
+    Custom,
+    /// See module docs.
+    Interrupt,
+    /// See module docs.
+    Fail,
+    /// See module docs.
+    Slow,
+}
+
+/// Every agent, in listing order.
+pub const ALL: [AgentKind; 6] = [
+    AgentKind::Echo,
+    AgentKind::Stream,
+    AgentKind::Custom,
+    AgentKind::Interrupt,
+    AgentKind::Fail,
+    AgentKind::Slow,
+];
+
+impl AgentKind {
+    /// The agent's UUID.
+    pub fn id(self) -> Uuid {
+        match self {
+            AgentKind::Echo => ECHO,
+            AgentKind::Stream => STREAM,
+            AgentKind::Custom => CUSTOM,
+            AgentKind::Interrupt => INTERRUPT,
+            AgentKind::Fail => FAIL,
+            AgentKind::Slow => SLOW,
+        }
+    }
+
+    /// The agent's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentKind::Echo => "echo",
+            AgentKind::Stream => "stream",
+            AgentKind::Custom => "custom",
+            AgentKind::Interrupt => "interrupt",
+            AgentKind::Fail => "fail",
+            AgentKind::Slow => "slow",
+        }
+    }
+
+    /// Finds an agent by UUID or name.
+    pub fn lookup(s: &str) -> Option<AgentKind> {
+        let by_id = Uuid::parse_str(s).ok();
+        ALL.into_iter()
+            .find(|a| Some(a.id()) == by_id || a.name() == s)
+    }
+
+    /// Finds an agent by UUID.
+    pub fn by_id(id: Uuid) -> Option<AgentKind> {
+        ALL.into_iter().find(|a| a.id() == id)
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            AgentKind::Echo => "Echoes its input as output values.",
+            AgentKind::Stream => "Streams N values updates, then succeeds.",
+            AgentKind::Custom => "Streams N custom updates, then succeeds.",
+            AgentKind::Interrupt => {
+                "Interrupts K times asking a question, collecting resume payloads."
+            }
+            AgentKind::Fail => "Always ends in error (errcode 42).",
+            AgentKind::Slow => "Runs until cancelled or until its deadline.",
+        }
+    }
+
+    fn metadata(self) -> Value {
+        json!({
+            "ref": {
+                "name": self.name(),
+                "version": "0.1.0",
+                "url": format!("https://acp-rs.invalid/agents/{}", self.name()),
+            },
+            "description": self.description(),
+        })
+    }
+
+    /// The spec's `Agent` object.
+    pub fn to_json(self) -> Value {
+        json!({ "agent_id": self.id(), "metadata": self.metadata() })
+    }
+
+    /// The spec's `AgentACPDescriptor`.
+    pub fn descriptor(self) -> Value {
+        let object = json!({"type": "object"});
+        let stream_input = json!({
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer", "minimum": 0, "default": 3},
+                "size": {"type": "integer", "minimum": 0, "default": 0},
+                "delay_ms": {"type": "integer", "minimum": 0, "default": 0}
+            }
+        });
+        let (input, output) = match self {
+            AgentKind::Echo => (object.clone(), object.clone()),
+            AgentKind::Stream | AgentKind::Custom => (
+                stream_input,
+                json!({"type": "object", "properties": {"count": {"type": "integer"}}}),
+            ),
+            AgentKind::Interrupt => (
+                json!({"type": "object", "properties": {"interrupts": {"type": "integer", "minimum": 0, "default": 1}}}),
+                json!({"type": "object", "properties": {"answers": {"type": "array", "items": {"type": "object"}}}}),
+            ),
+            AgentKind::Fail => (
+                json!({"type": "object", "properties": {"timeout": {"type": "boolean", "default": false}}}),
+                object.clone(),
+            ),
+            AgentKind::Slow => (
+                json!({"type": "object", "properties": {"deadline_ms": {"type": "integer", "minimum": 0, "default": 3_600_000}}}),
+                json!({"type": "object", "properties": {"slept_ms": {"type": "integer"}}}),
+            ),
+        };
+        let mut specs = json!({
+            "capabilities": {
+                "threads": true,
+                "interrupts": self == AgentKind::Interrupt,
+                "callbacks": false,
+                "streaming": {"values": true, "custom": self == AgentKind::Custom},
+            },
+            "input": input,
+            "output": output,
+            "config": object,
+            "thread_state": {"type": "object"},
+        });
+        if let Some(obj) = specs.as_object_mut() {
+            if self == AgentKind::Custom {
+                obj.insert(
+                    "custom_streaming_update".into(),
+                    json!({"type": "object", "properties": {"i": {"type": "integer"}}}),
+                );
+            }
+            if self == AgentKind::Interrupt {
+                obj.insert(
+                    "interrupts".into(),
+                    json!([{
+                        "interrupt_type": "question",
+                        "interrupt_payload": {"type": "object", "properties": {
+                            "question": {"type": "string"}, "round": {"type": "integer"}}},
+                        "resume_payload": {"type": "object"}
+                    }]),
+                );
+            }
+        }
+        json!({ "metadata": self.metadata(), "specs": specs })
+    }
+}
+
+fn input_u64(run: &Run, key: &str, default: u64) -> u64 {
+    run.input
+        .get(key)
+        .and_then(Value::as_u64)
+        .unwrap_or(default)
+}
+
+/// Runs (one segment of) the run's agent script to completion or cancellation.
+pub(crate) async fn drive(state: &AppState, run: &Run) {
+    let token = run.token.clone();
+    match run.agent {
+        AgentKind::Echo => {
+            let values = Value::Object(run.input.clone());
+            let output = json!({"type": "result", "values": values});
+            finish(state, run, RunStatus::Success, Some(output), values, false);
+        }
+        AgentKind::Stream | AgentKind::Custom => {
+            let count = input_u64(run, "count", 3);
+            let size = usize::try_from(input_u64(run, "size", 0)).unwrap_or(0);
+            let delay = Duration::from_millis(input_u64(run, "delay_ms", 0));
+            let pad = "x".repeat(size);
+            let rid = run.id.to_string();
+            for k in 0..count {
+                if token.is_cancelled() {
+                    return;
+                }
+                if run.modes.values {
+                    run.push(Bytes::from(format!(
+                        r#"{{"type":"values","run_id":"{rid}","status":"pending","values":{{"i":{k},"pad":"{pad}"}}}}"#
+                    )));
+                }
+                if run.modes.custom {
+                    run.push(Bytes::from(format!(
+                        r#"{{"type":"custom","run_id":"{rid}","status":"pending","update":{{"i":{k}}}}}"#
+                    )));
+                }
+                if !delay.is_zero() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = token.cancelled() => return,
+                    }
+                } else if k % 256 == 255 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            let values = json!({"count": count});
+            let output = json!({"type": "result", "values": values});
+            finish(state, run, RunStatus::Success, Some(output), values, false);
+        }
+        AgentKind::Interrupt => {
+            let rounds = input_u64(run, "interrupts", 1);
+            let answers = run
+                .meta
+                .lock()
+                .map(|m| m.answers.clone())
+                .unwrap_or_default();
+            let round = answers.len() as u64;
+            if round < rounds {
+                let n = round + 1;
+                let payload = json!({"question": format!("Question {n} of {rounds}?"), "round": n});
+                let output = json!({"type": "interrupt", "interrupt": payload});
+                let values = json!({"round": n, "answers": answers});
+                finish(
+                    state,
+                    run,
+                    RunStatus::Interrupted,
+                    Some(output),
+                    values,
+                    true,
+                );
+            } else {
+                let values = json!({"answers": answers});
+                let output = json!({"type": "result", "values": values});
+                finish(state, run, RunStatus::Success, Some(output), values, false);
+            }
+        }
+        AgentKind::Fail => {
+            let timeout = run
+                .input
+                .get("timeout")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let status = if timeout {
+                RunStatus::Timeout
+            } else {
+                RunStatus::Error
+            };
+            let output = json!({
+                "type": "error",
+                "run_id": run.id,
+                "errcode": FAIL_ERRCODE,
+                "description": if timeout { "the fail agent timed out on purpose" } else { "the fail agent failed on purpose" },
+            });
+            finish(state, run, status, Some(output), json!({}), false);
+        }
+        AgentKind::Slow => {
+            let ms = input_u64(run, "deadline_ms", 3_600_000);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(ms)) => {
+                    let values = json!({"slept_ms": ms});
+                    let output = json!({"type": "result", "values": values});
+                    finish(state, run, RunStatus::Success, Some(output), values, false);
+                }
+                _ = token.cancelled() => {}
+            }
+        }
+    }
+}
