@@ -5,9 +5,9 @@
 //! lowercase UUIDs. Every positive case goes through [`decode`], which also serializes the value,
 //! decodes that again and checks both serializations are equal.
 //!
-//! Payloads that a realistic server sends but the generated types reject are kept in the
-//! `known_gap_*` tests at the end, `#[ignore]`d with the serde error, rather than edited until they
-//! pass.
+//! An optional array or object field decodes to `Option`: `Some` when the payload has it, `None`
+//! when it is absent or `null` (the codegen normalizer rule `nullable-optional`; see
+//! `null_optional_collections_decode`).
 
 use acp_client::types::{
     Agent, AgentAcpDescriptor, Content, ContentArrayItem, ErrorResponse, IfNotExists, Message,
@@ -89,11 +89,16 @@ fn run_output_result() {
     let values = result.values.expect("values");
     assert_eq!(values["answer"], "Paris");
     assert_eq!(values["confidence"], 0.97);
-    assert_eq!(result.messages.len(), 2);
-    assert_eq!(result.messages[0].id, None);
-    assert_eq!(result.messages[1].role, "assistant");
-    assert_eq!(result.messages[1].id.as_deref(), Some("msg-2"));
-    assert_eq!(result.messages[1].metadata["model"], "gpt-4o");
+    let messages = result.messages.as_deref().expect("messages");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].id, None);
+    assert!(messages[0].metadata.is_none());
+    assert_eq!(messages[1].role, "assistant");
+    assert_eq!(messages[1].id.as_deref(), Some("msg-2"));
+    assert_eq!(
+        messages[1].metadata.as_ref().expect("metadata")["model"],
+        "gpt-4o"
+    );
 }
 
 #[test]
@@ -104,7 +109,7 @@ fn run_output_result_minimal() {
         panic!("expected RunOutput::Result, got {out:?}")
     };
     assert!(result.values.is_none());
-    assert!(result.messages.is_empty());
+    assert!(result.messages.is_none());
 }
 
 #[test]
@@ -197,7 +202,7 @@ fn stream_event_values() {
     assert_eq!(update.run_id, RUN_ID);
     assert_eq!(update.status, RunStatus::Pending);
     assert_eq!(update.values["documents"], 3);
-    assert_eq!(update.messages.len(), 1);
+    assert_eq!(update.messages.as_ref().map(Vec::len), Some(1));
 }
 
 #[test]
@@ -224,6 +229,8 @@ fn stream_payload_alone() {
     };
     assert_eq!(update.status, RunStatus::Success);
     assert_eq!(update.values["answer"], "Paris");
+    // An empty list is kept apart from an absent or `null` one.
+    assert_eq!(update.messages.as_ref().map(Vec::len), Some(0));
 
     let custom: StreamEventPayload = decode(
         r#"{"type": "custom", "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
@@ -274,7 +281,7 @@ fn message_content_text_block() {
     };
     assert_eq!(text, "hi");
     assert_eq!(*type_, MessageTextBlockType::Text);
-    assert!(metadata.is_empty());
+    assert!(metadata.is_none());
 }
 
 #[test]
@@ -301,8 +308,12 @@ fn message_content_any_block() {
     else {
         panic!("expected TextBlock then AnyBlock, got {blocks:?}")
     };
-    assert_eq!(text_meta["lang"], "en");
+    assert_eq!(
+        text_meta.as_ref().expect("text block metadata")["lang"],
+        "en"
+    );
     assert_eq!(type_, "image");
+    let metadata = metadata.as_ref().expect("any block metadata");
     assert_eq!(metadata["mime_type"], "image/png");
     assert_eq!(metadata["width"], 640);
 }
@@ -440,9 +451,12 @@ fn run_stateful_with_creation() {
     );
     let input = creation.input.as_ref().expect("input");
     assert_eq!(input["messages"][0]["role"], "user");
-    assert_eq!(creation.metadata["user"], "alice");
+    assert_eq!(
+        creation.metadata.as_ref().expect("metadata")["user"],
+        "alice"
+    );
     let config = creation.config.as_ref().expect("config");
-    assert_eq!(config.tags, ["prod"]);
+    assert_eq!(config.tags.as_ref().expect("tags"), &["prod"]);
     assert_eq!(config.recursion_limit, Some(25));
     assert_eq!(
         config.configurable.as_ref().expect("configurable")["model"],
@@ -514,8 +528,9 @@ fn thread() {
     assert_eq!(thread.status, Status::Interrupted);
     assert_eq!(thread.metadata["owner"], "alice");
     assert_eq!(thread.values.as_ref().expect("values")["messages_count"], 2);
-    assert_eq!(thread.messages.len(), 2);
-    assert_eq!(thread.messages[1].id.as_deref(), Some("m-2"));
+    let messages = thread.messages.as_deref().expect("messages");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1].id.as_deref(), Some("m-2"));
 
     // The smallest thread: `values` null, `messages` absent (the agent does not support messages).
     let bare: Thread = decode(
@@ -523,7 +538,7 @@ fn thread() {
             "updated_at": "2025-03-26T10:11:12Z", "metadata": {}, "status": "idle", "values": null}"#,
     );
     assert_eq!(bare.status, Status::Idle);
-    assert!(bare.values.is_none() && bare.messages.is_empty());
+    assert!(bare.values.is_none() && bare.messages.is_none());
 }
 
 #[test]
@@ -542,9 +557,10 @@ fn thread_state() {
         uuid!("5c8d6a2e-1f3b-4e7a-9d0c-2b4f6e8a0c1d")
     );
     assert_eq!(state.values["done"], false);
-    assert_eq!(state.messages.len(), 1);
-    assert_eq!(state.metadata["step"], 3);
-    assert!(state.metadata["writes"].is_null());
+    assert_eq!(state.messages.as_ref().map(Vec::len), Some(1));
+    let metadata = state.metadata.as_ref().expect("metadata");
+    assert_eq!(metadata["step"], 3);
+    assert!(metadata["writes"].is_null());
 }
 
 #[test]
@@ -646,9 +662,14 @@ fn agent_acp_descriptor() {
     assert_eq!(specs.input["required"], json!(["messages"]));
     assert_eq!(specs.output["properties"]["final_email"]["type"], "string");
     assert_eq!(specs.config["properties"]["test"]["default"], false);
-    assert_eq!(specs.custom_streaming_update["type"], "object");
-    assert_eq!(specs.thread_state["additionalProperties"], true);
-    let [interrupt] = specs.interrupts.as_slice() else {
+    let custom_update = specs.custom_streaming_update.as_ref();
+    assert_eq!(
+        custom_update.expect("custom_streaming_update")["type"],
+        "object"
+    );
+    let thread_state = specs.thread_state.as_ref().expect("thread_state");
+    assert_eq!(thread_state["additionalProperties"], true);
+    let Some([interrupt]) = specs.interrupts.as_deref() else {
         panic!("expected one interrupt, got {:?}", specs.interrupts)
     };
     assert_eq!(interrupt.interrupt_type, "approval");
@@ -668,7 +689,9 @@ fn agent_acp_descriptor_minimal() {
     );
     let caps = &descriptor.specs.capabilities;
     assert!(!caps.threads && !caps.interrupts && !caps.callbacks && caps.streaming.is_none());
-    assert!(descriptor.specs.interrupts.is_empty());
+    let specs = &descriptor.specs;
+    assert!(specs.interrupts.is_none());
+    assert!(specs.thread_state.is_none() && specs.custom_streaming_update.is_none());
     assert!(descriptor.metadata.ref_.url.is_none());
 }
 
@@ -711,87 +734,85 @@ fn naive_datetime_is_rejected() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// KNOWN GAPS: realistic payloads the generated types reject today.
-//
-// A pydantic model writes `null` for every unset optional field, arrays and objects included
-// (`messages: Optional[List[Message]] = None`). typify maps an optional array/object property to a
-// bare `Vec`/`Map` with `#[serde(default)]`, which accepts the field being absent but not `null`:
-// serde fails with `invalid type: null, expected a sequence` / `expected a map`. Optional scalars
-// and `$ref`s become `Option<T>` and take `null` fine. A normalizer rule in the xtask (or a typify
-// setting) is needed; until then these stay ignored. Run them with
-// `cargo test -p acp-client --test decode -- --ignored`.
+// `null` for optional arrays and objects.
 
 #[test]
-#[ignore = "KNOWN GAP: null for an optional array/object field is rejected (needs a normalizer rule)"]
-fn known_gap_null_optional_collections() {
-    let payloads: [(&str, Check, &str); 9] = [
-        (
-            "Message.metadata",
-            check::<Message>,
-            r#"{"role": "user", "content": "hi", "id": null, "metadata": null}"#,
-        ),
-        (
-            "Message.content[].metadata",
-            check::<Message>,
-            r#"{"role": "user", "content": [{"type": "text", "text": "hi", "metadata": null}]}"#,
-        ),
-        (
-            "RunResult.messages",
-            check::<RunOutput>,
-            r#"{"type": "result", "values": {"answer": "Paris"}, "messages": null}"#,
-        ),
-        (
-            "ValueRunResultUpdate.messages",
-            check::<StreamEventPayload>,
-            r#"{"type": "values", "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
-                "status": "pending", "values": {}, "messages": null}"#,
-        ),
-        (
-            "Thread.messages",
-            check::<Thread>,
-            r#"{"thread_id": "t-1", "created_at": "2025-03-26T10:11:12Z",
-                "updated_at": "2025-03-26T10:11:12Z", "metadata": {}, "status": "idle",
-                "values": null, "messages": null}"#,
-        ),
-        (
-            "ThreadState.messages/metadata",
-            check::<ThreadState>,
-            r#"{"checkpoint": {"checkpoint_id": "5c8d6a2e-1f3b-4e7a-9d0c-2b4f6e8a0c1d"},
-                "values": {}, "messages": null, "metadata": null}"#,
-        ),
-        (
-            "RunCreateStateful.metadata",
-            check::<RunCreateStateful>,
-            r#"{"agent_id": null, "input": {"q": "hi"}, "metadata": null, "config": null,
-                "webhook": null, "stream_mode": null, "after_seconds": null}"#,
-        ),
-        (
-            "Config.tags",
-            check::<RunCreateStateful>,
-            r#"{"config": {"tags": null, "recursion_limit": null, "configurable": null}}"#,
-        ),
-        (
-            "AgentACPSpec.interrupts/thread_state/custom_streaming_update",
-            check::<AgentAcpDescriptor>,
-            r#"{"metadata": {"ref": {"name": "echo", "version": "1.0.0", "url": null},
-                             "description": "Echo."},
-                "specs": {"capabilities": {"threads": false, "interrupts": false,
-                                           "callbacks": false, "streaming": null},
-                          "input": {}, "output": {}, "config": {},
-                          "custom_streaming_update": null, "thread_state": null,
-                          "interrupts": null}}"#,
-        ),
-    ];
-    let failures: Vec<String> = payloads
-        .iter()
-        .filter_map(|(field, check, json)| check(json).err().map(|e| format!("{field}: {e}")))
-        .collect();
-    assert!(failures.is_empty(), "rejected:\n{}", failures.join("\n"));
-}
+fn null_optional_collections_decode() {
+    // A pydantic model writes `null` for every unset optional field, arrays and objects included
+    // (`messages: Optional[List[Message]] = None`). The codegen normalizer rule `nullable-optional`
+    // makes every optional array/object property an `Option`, so `null` decodes to `None`, just
+    // like an absent field. `decode` checks the round trip: `None` is omitted when serialized and
+    // reads back as `None`.
+    let msg: Message = decode(r#"{"role": "user", "content": "hi", "id": null, "metadata": null}"#);
+    assert!(msg.metadata.is_none() && msg.id.is_none());
 
-/// A [`try_decode`] of one type, so payloads of different types fit in one table.
-type Check = fn(&str) -> Result<(), String>;
+    let msg: Message = decode(
+        r#"{"role": "user", "content": [{"type": "text", "text": "hi", "metadata": null}]}"#,
+    );
+    assert!(
+        matches!(
+            &msg.content,
+            Content::Array(blocks)
+                if matches!(blocks.as_slice(), [ContentArrayItem::TextBlock { metadata: None, .. }])
+        ),
+        "{:?}",
+        msg.content
+    );
 
-fn check<T: DeserializeOwned + Serialize>(json: &str) -> Result<(), String> {
-    try_decode::<T>(json).map(drop)
+    let out: RunOutput =
+        decode(r#"{"type": "result", "values": {"answer": "Paris"}, "messages": null}"#);
+    let RunOutput::Result(result) = out else {
+        panic!("expected RunOutput::Result, got {out:?}")
+    };
+    assert!(result.messages.is_none());
+    assert_eq!(result.values.expect("values")["answer"], "Paris");
+
+    let payload: StreamEventPayload = decode(
+        r#"{"type": "values", "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
+            "status": "pending", "values": {}, "messages": null}"#,
+    );
+    let StreamEventPayload::ValueRunResultUpdate(update) = payload else {
+        panic!("expected ValueRunResultUpdate, got {payload:?}")
+    };
+    assert!(update.messages.is_none());
+
+    let thread: Thread = decode(
+        r#"{"thread_id": "t-1", "created_at": "2025-03-26T10:11:12Z",
+            "updated_at": "2025-03-26T10:11:12Z", "metadata": {}, "status": "idle",
+            "values": null, "messages": null}"#,
+    );
+    assert!(thread.messages.is_none() && thread.values.is_none());
+
+    let state: ThreadState = decode(
+        r#"{"checkpoint": {"checkpoint_id": "5c8d6a2e-1f3b-4e7a-9d0c-2b4f6e8a0c1d"},
+            "values": {}, "messages": null, "metadata": null}"#,
+    );
+    assert!(state.messages.is_none() && state.metadata.is_none());
+
+    let run: RunCreateStateful = decode(
+        r#"{"agent_id": null, "input": {"q": "hi"}, "metadata": null, "config": null,
+            "webhook": null, "stream_mode": null, "after_seconds": null}"#,
+    );
+    assert!(run.metadata.is_none() && run.config.is_none());
+    assert_eq!(run.input.as_ref().expect("input")["q"], "hi");
+
+    let run: RunCreateStateful =
+        decode(r#"{"config": {"tags": null, "recursion_limit": null, "configurable": null}}"#);
+    let config = run.config.as_ref().expect("config");
+    assert!(config.tags.is_none());
+    assert!(config.recursion_limit.is_none() && config.configurable.is_none());
+
+    let descriptor: AgentAcpDescriptor = decode(
+        r#"{"metadata": {"ref": {"name": "echo", "version": "1.0.0", "url": null},
+                         "description": "Echo."},
+            "specs": {"capabilities": {"threads": false, "interrupts": false,
+                                       "callbacks": false, "streaming": null},
+                      "input": {}, "output": {}, "config": {},
+                      "custom_streaming_update": null, "thread_state": null,
+                      "interrupts": null}}"#,
+    );
+    let specs = &descriptor.specs;
+    assert!(specs.interrupts.is_none());
+    assert!(specs.thread_state.is_none() && specs.custom_streaming_update.is_none());
+    assert!(specs.capabilities.streaming.is_none());
 }
