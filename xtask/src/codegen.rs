@@ -21,6 +21,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Print every normalization rule that fired, not only the summary.
     pub verbose: bool,
+    /// Where shared spec documents live (`$ACP_SPEC_DIR`).
+    pub spec_dir: Option<PathBuf>,
 }
 
 /// What a codegen run produced.
@@ -33,14 +35,13 @@ pub struct Generated {
 pub fn run(root: &Path, opts: &Options) -> Result<()> {
     let started = std::time::Instant::now();
     let (file, pin) = if opts.out.is_some() {
-        let path = opts
-            .spec
-            .as_deref()
-            .ok_or_else(|| anyhow!("--out needs --spec PATH (a trial crate does not use the pin)"))?;
+        let path = opts.spec.as_deref().ok_or_else(|| {
+            anyhow!("--out needs --spec PATH (a trial crate does not use the pin)")
+        })?;
         (spec::read(path, None)?, None)
     } else {
         let pin = Pin::load(root)?;
-        let path = spec::locate(root, &pin, opts.spec.as_deref())?;
+        let path = spec::locate(root, &pin, opts.spec.as_deref(), opts.spec_dir.as_deref())?;
         (spec::read(&path, Some(&pin))?, Some(pin))
     };
     let generated = generate(&file)?;
@@ -59,7 +60,11 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
 
     if let Some(out) = &opts.out {
         write_trial_crate(root, out, &generated.source)?;
-        eprintln!("wrote trial crate {} (ACP {})", out.display(), generated.version);
+        eprintln!(
+            "wrote trial crate {} (ACP {})",
+            out.display(),
+            generated.version
+        );
         return Ok(());
     }
 

@@ -13,7 +13,10 @@ mod spec;
 mod tests;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Developer workflows of the acp-rs workspace")]
+#[command(
+    name = "cargo xtask",
+    about = "Developer workflows of the acp-rs workspace"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -69,6 +72,7 @@ fn run(cli: Cli) -> Result<()> {
                 spec,
                 out,
                 verbose,
+                spec_dir: std::env::var_os("ACP_SPEC_DIR").map(PathBuf::from),
             },
         ),
         Cmd::FetchSpec { url } => {

@@ -164,7 +164,14 @@ pub fn normalize(doc: &Value) -> Result<(Value, Report), Unconvertible> {
                     "type string -> any JSON value (servers also send {\"detail\": ...})",
                 );
             }
-            walk_schema(schema, &ptr, &mut report, &mut inline, &[name.clone()], true)?;
+            walk_schema(
+                schema,
+                &ptr,
+                &mut report,
+                &mut inline,
+                std::slice::from_ref(name),
+                true,
+            )?;
         }
     }
 
@@ -309,7 +316,11 @@ fn walk_schema(
         if has_null {
             obj.insert("nullable".into(), Value::Bool(true));
         }
-        report.fire("type-array", ptr, format!("type array -> {} type(s), nullable={has_null}", rest.len()));
+        report.fire(
+            "type-array",
+            ptr,
+            format!("type array -> {} type(s), nullable={has_null}", rest.len()),
+        );
     }
 
     if obj.get("type") == Some(&Value::from("null")) {
@@ -325,7 +336,11 @@ fn walk_schema(
             alts.retain(|a| !is_null_schema(a));
             if alts.len() != before {
                 obj.insert("nullable".into(), Value::Bool(true));
-                report.fire("null-alternative", ptr, format!("{key}: null alternative -> nullable"));
+                report.fire(
+                    "null-alternative",
+                    ptr,
+                    format!("{key}: null alternative -> nullable"),
+                );
             }
         }
     }
@@ -365,11 +380,18 @@ fn walk_schema(
     let required: Vec<String> = obj
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     if let Some(Value::Object(props)) = obj.get_mut("properties") {
         for (name, sub) in props.iter_mut() {
-            let Some(p) = sub.as_object_mut() else { continue };
+            let Some(p) = sub.as_object_mut() else {
+                continue;
+            };
             let collection = matches!(
                 p.get("type").and_then(Value::as_str),
                 Some("array" | "object")
@@ -394,7 +416,14 @@ fn walk_schema(
         for (name, sub) in props.iter_mut() {
             let mut p = place.to_vec();
             p.push(name.clone());
-            walk_schema(sub, &format!("{ptr}/properties/{}", escape(name)), report, inline, &p, false)?;
+            walk_schema(
+                sub,
+                &format!("{ptr}/properties/{}", escape(name)),
+                report,
+                inline,
+                &p,
+                false,
+            )?;
         }
     }
     for key in ["items", "additionalProperties", "not"] {
@@ -402,7 +431,11 @@ fn walk_schema(
             && sub.is_object()
         {
             let mut p = place.to_vec();
-            p.push(if key == "items" { "item".into() } else { key.into() });
+            p.push(if key == "items" {
+                "item".into()
+            } else {
+                key.into()
+            });
             walk_schema(sub, &format!("{ptr}/{key}"), report, inline, &p, false)?;
         }
     }
@@ -478,7 +511,8 @@ fn becomes_named_type(obj: &Map<String, Value>) -> bool {
 fn is_null_schema(v: &Value) -> bool {
     let Some(o) = v.as_object() else { return false };
     o.get("type") == Some(&Value::from("null"))
-        && o.keys().all(|k| matches!(k.as_str(), "type" | "title" | "description"))
+        && o.keys()
+            .all(|k| matches!(k.as_str(), "type" | "title" | "description"))
 }
 
 fn json_type(v: &Value) -> Option<&'static str> {
@@ -563,7 +597,10 @@ mod tests {
     #[test]
     fn type_array_with_null_becomes_nullable() {
         let (out, r) = run(json!({"A": {"type": ["string", "null"]}}));
-        assert_eq!(out["components"]["schemas"]["A"], json!({"type": "string", "nullable": true}));
+        assert_eq!(
+            out["components"]["schemas"]["A"],
+            json!({"type": "string", "nullable": true})
+        );
         assert!(rules(&r).contains(&"type-array"));
     }
 
@@ -579,7 +616,10 @@ mod tests {
     #[test]
     fn lone_null_type_becomes_null_enum() {
         let (out, r) = run(json!({"A": {"type": "null"}}));
-        assert_eq!(out["components"]["schemas"]["A"], json!({"enum": [null], "nullable": true}));
+        assert_eq!(
+            out["components"]["schemas"]["A"],
+            json!({"enum": [null], "nullable": true})
+        );
         assert_eq!(rules(&r)[1], "null-type");
     }
 
@@ -595,14 +635,23 @@ mod tests {
 
     #[test]
     fn null_alternative_in_one_of_becomes_nullable() {
-        let (out, _) = run(json!({"A": {"oneOf": [{"$ref": "#/components/schemas/B"}, {"type": "null"}]}, "B": {"type": "string"}}));
+        let (out, _) = run(
+            json!({"A": {"oneOf": [{"$ref": "#/components/schemas/B"}, {"type": "null"}]}, "B": {"type": "string"}}),
+        );
         assert_eq!(out["components"]["schemas"]["A"]["nullable"], true);
-        assert_eq!(out["components"]["schemas"]["A"]["oneOf"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            out["components"]["schemas"]["A"]["oneOf"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn const_becomes_single_enum_with_type() {
-        let (out, r) = run(json!({"A": {"type": "object", "properties": {"t": {"const": "text"}}}}));
+        let (out, r) =
+            run(json!({"A": {"type": "object", "properties": {"t": {"const": "text"}}}}));
         assert_eq!(
             out["components"]["schemas"]["A"]["properties"]["t"],
             json!({"enum": ["text"], "type": "string"})
@@ -612,30 +661,44 @@ mod tests {
 
     #[test]
     fn optional_collections_become_nullable_required_ones_do_not() {
-        let (out, r) = run(json!({"A": {"type": "object", "required": ["req"], "properties": {
+        let (out, r) = run(
+            json!({"A": {"type": "object", "required": ["req"], "properties": {
             "req": {"type": "array"}, "opt": {"type": "array"}, "meta": {"type": "object"},
             "name": {"type": "string"}, "r": {"$ref": "#/components/schemas/B"}
-        }}, "B": {"type": "object"}}));
+        }}, "B": {"type": "object"}}),
+        );
         let p = &out["components"]["schemas"]["A"]["properties"];
         assert_eq!(p["opt"]["nullable"], true);
         assert_eq!(p["meta"]["nullable"], true);
         assert!(p["req"].get("nullable").is_none());
         assert!(p["name"].get("nullable").is_none());
         assert!(p["r"].get("nullable").is_none());
-        assert_eq!(rules(&r).iter().filter(|r| **r == "nullable-optional").count(), 2);
+        assert_eq!(
+            rules(&r)
+                .iter()
+                .filter(|r| **r == "nullable-optional")
+                .count(),
+            2
+        );
     }
 
     #[test]
     fn examples_array_becomes_example() {
         let (out, r) = run(json!({"A": {"type": "string", "examples": ["x", "y"]}}));
-        assert_eq!(out["components"]["schemas"]["A"], json!({"type": "string", "example": "x"}));
+        assert_eq!(
+            out["components"]["schemas"]["A"],
+            json!({"type": "string", "example": "x"})
+        );
         assert!(rules(&r).contains(&"examples"));
     }
 
     #[test]
     fn error_response_accepts_any_json() {
         let (out, r) = run(json!({"ErrorResponse": {"type": "string", "title": "ErrorResponse"}}));
-        assert_eq!(out["components"]["schemas"]["ErrorResponse"], json!({"title": "ErrorResponse"}));
+        assert_eq!(
+            out["components"]["schemas"]["ErrorResponse"],
+            json!({"title": "ErrorResponse"})
+        );
         assert!(rules(&r).contains(&"error-body-any"));
     }
 
@@ -644,16 +707,28 @@ mod tests {
         let s = |v: &str| json!({"type": "object", "properties": {"type": {"title": "Output Type", "type": "string", "enum": [v]}}});
         let (out, r) = run(json!({"RunResult": s("result"), "RunError": s("error")}));
         let c = &out["components"]["schemas"];
-        assert_eq!(c["RunResult"]["properties"]["type"]["title"], "RunResultType");
+        assert_eq!(
+            c["RunResult"]["properties"]["type"]["title"],
+            "RunResultType"
+        );
         assert_eq!(c["RunError"]["properties"]["type"]["title"], "RunErrorType");
-        assert_eq!(rules(&r).iter().filter(|r| **r == "title-collision").count(), 2);
+        assert_eq!(
+            rules(&r)
+                .iter()
+                .filter(|r| **r == "title-collision")
+                .count(),
+            2
+        );
     }
 
     #[test]
     fn identical_inline_titles_are_left_alone() {
         let s = json!({"type": "object", "properties": {"m": {"title": "Mode", "type": "string", "enum": ["a"]}}});
         let (out, r) = run(json!({"A": s.clone(), "B": s}));
-        assert_eq!(out["components"]["schemas"]["A"]["properties"]["m"]["title"], "Mode");
+        assert_eq!(
+            out["components"]["schemas"]["A"]["properties"]["m"]["title"],
+            "Mode"
+        );
         assert!(!rules(&r).contains(&"title-collision"));
     }
 
@@ -663,15 +738,24 @@ mod tests {
             "Config": {"type": "object"},
             "A": {"type": "object", "properties": {"config": {"title": "Config", "type": "object", "properties": {"x": {"type": "string"}}}}}
         }));
-        assert_eq!(out["components"]["schemas"]["A"]["properties"]["config"]["title"], "AConfig");
+        assert_eq!(
+            out["components"]["schemas"]["A"]["properties"]["config"]["title"],
+            "AConfig"
+        );
     }
 
     #[test]
     fn unconvertible_construct_names_its_pointer() {
-        let err = normalize(&doc_with(json!({"A": {"type": "object", "properties": {"p": {"prefixItems": []}}}}))).unwrap_err();
+        let err = normalize(&doc_with(
+            json!({"A": {"type": "object", "properties": {"p": {"prefixItems": []}}}}),
+        ))
+        .unwrap_err();
         assert_eq!(err.pointer, "/components/schemas/A/properties/p");
         assert_eq!(err.construct, "prefixItems");
-        assert!(err.to_string().contains("#/components/schemas/A/properties/p"));
+        assert!(
+            err.to_string()
+                .contains("#/components/schemas/A/properties/p")
+        );
     }
 
     #[test]
@@ -684,7 +768,10 @@ mod tests {
         let (out, _) = normalize(&d).unwrap();
         let op = &out["paths"]["/x/{id}"]["get"];
         assert_eq!(op["parameters"][0]["schema"]["nullable"], true);
-        assert_eq!(op["responses"]["200"]["content"]["application/json"]["schema"], json!({"enum": [1], "type": "integer"}));
+        assert_eq!(
+            op["responses"]["200"]["content"]["application/json"]["schema"],
+            json!({"enum": [1], "type": "integer"})
+        );
     }
 
     /// A document with every construct the rules handle, normalized in one go.
@@ -722,7 +809,7 @@ mod tests {
         assert_eq!(out, expected);
         assert_eq!(
             report.summary(),
-            "openapi-version x2, error-body-any x1, examples x1, null-alternative x1, type-array x1, const x2, null-type x1, title-collision x2"
+            "openapi-version x2, error-body-any x1, const x2, examples x1, null-alternative x1, type-array x1, null-type x1, title-collision x2"
         );
     }
 }

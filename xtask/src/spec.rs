@@ -24,12 +24,13 @@ pub struct Pin {
 impl Pin {
     pub fn load(root: &Path) -> Result<Pin> {
         let path = root.join(PIN_PATH);
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()))
     }
 
-    /// The pin file's text: a fixed comment header and the four keys.
+    /// The pin file's text: a fixed comment header and the four keys (written by `bump`).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn to_file_text(&self) -> String {
         format!(
             "# The ACP OpenAPI document `acp-client` is generated from. The spec's bytes are not committed:\n\
@@ -57,8 +58,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Find the pinned document: `explicit`, else the cache `openapi/<file>`, else
-/// `$ACP_SPEC_DIR/<file>`. The error lists every place looked at and how to get the file.
-pub fn locate(root: &Path, pin: &Pin, explicit: Option<&Path>) -> Result<PathBuf> {
+/// `<spec_dir>/<file>` (`$ACP_SPEC_DIR`). The error lists every place looked at and how to get
+/// the file.
+pub fn locate(
+    root: &Path,
+    pin: &Pin,
+    explicit: Option<&Path>,
+    spec_dir: Option<&Path>,
+) -> Result<PathBuf> {
     if let Some(p) = explicit {
         if p.is_file() {
             return Ok(p.to_path_buf());
@@ -69,14 +76,13 @@ pub fn locate(root: &Path, pin: &Pin, explicit: Option<&Path>) -> Result<PathBuf
     if cache.is_file() {
         return Ok(cache);
     }
-    let env_dir = std::env::var_os("ACP_SPEC_DIR").map(PathBuf::from);
-    if let Some(dir) = &env_dir {
+    if let Some(dir) = spec_dir {
         let p = dir.join(&pin.file);
         if p.is_file() {
             return Ok(p);
         }
     }
-    let env_desc = match &env_dir {
+    let env_desc = match spec_dir {
         Some(d) => d.join(&pin.file).display().to_string(),
         None => "$ACP_SPEC_DIR (unset)".to_string(),
     };

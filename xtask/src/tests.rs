@@ -1,0 +1,219 @@
+//! The xtask's promises on bad input, drift and fetching, each on a throwaway workspace root.
+//! No network and no real spec file: the documents are small ones written here.
+
+use crate::codegen::{self, GENERATED_PATH, Options};
+use crate::spec::{Pin, sha256_hex};
+use crate::{fetch, spec};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+const SENTINEL: &str = "// committed file: must stay untouched\n";
+
+/// A workspace root with a pin for `doc` (or for `pinned_bytes`) and a sentinel generated file.
+struct Root {
+    dir: tempfile::TempDir,
+}
+
+impl Root {
+    fn new(pinned_bytes: &[u8]) -> Root {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pin = Pin {
+            version: "9.9.9".into(),
+            file: "acp-9.9.9.json".into(),
+            url: "http://127.0.0.1:9/openapi.json".into(),
+            sha256: sha256_hex(pinned_bytes),
+        };
+        std::fs::create_dir_all(dir.path().join("openapi")).unwrap();
+        std::fs::write(dir.path().join(spec::PIN_PATH), pin.to_file_text()).unwrap();
+        std::fs::create_dir_all(dir.path().join("acp-client/src")).unwrap();
+        std::fs::write(dir.path().join(GENERATED_PATH), SENTINEL).unwrap();
+        Root { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A spec directory (like `../shared/acp-spec`) holding the pinned file name with `bytes`.
+    fn spec_dir_with(&self, bytes: &[u8]) -> PathBuf {
+        let d = self.path().join("shared-spec");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("acp-9.9.9.json"), bytes).unwrap();
+        d
+    }
+
+    fn generated(&self) -> String {
+        std::fs::read_to_string(self.path().join(GENERATED_PATH)).unwrap()
+    }
+
+    fn codegen(&self, spec_dir: Option<PathBuf>, check: bool) -> anyhow::Result<()> {
+        codegen::run(
+            self.path(),
+            &Options {
+                check,
+                spec_dir,
+                ..Options::default()
+            },
+        )
+    }
+}
+
+/// A tiny OpenAPI 3.1 document with a const, a null alternative and two colliding titles.
+fn tiny_doc() -> Vec<u8> {
+    serde_json::to_vec_pretty(&json!({
+        "openapi": "3.1.1",
+        "info": {"title": "Tiny", "version": "9.9.9"},
+        "paths": {"/things/{id}": {"get": {
+            "operationId": "get_thing",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Out"}}}}}
+        }}},
+        "components": {"schemas": {
+            "Out": {"oneOf": [{"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}]},
+            "A": {"type": "object", "required": ["type"], "properties": {"type": {"title": "Kind", "type": "string", "enum": ["a"]}, "n": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}},
+            "B": {"type": "object", "required": ["type"], "properties": {"type": {"title": "Kind", "const": "b"}}}
+        }}
+    }))
+    .unwrap()
+}
+
+#[test]
+fn missing_spec_says_where_it_looked_and_how_to_fetch() {
+    let root = Root::new(b"whatever");
+    let err = root.codegen(None, false).unwrap_err().to_string();
+    assert!(err.contains("acp-9.9.9.json not found"), "{err}");
+    assert!(err.contains("openapi"), "{err}");
+    assert!(err.contains("ACP_SPEC_DIR"), "{err}");
+    assert!(err.contains("cargo xtask fetch-spec"), "{err}");
+    assert_eq!(root.generated(), SENTINEL);
+}
+
+#[test]
+fn sha256_mismatch_names_both_hashes_and_writes_nothing() {
+    let root = Root::new(b"the pinned bytes");
+    let dir = root.spec_dir_with(&tiny_doc());
+    let err = root.codegen(Some(dir), false).unwrap_err().to_string();
+    assert!(err.contains("sha256 mismatch"), "{err}");
+    assert!(err.contains(&sha256_hex(b"the pinned bytes")), "{err}");
+    assert!(err.contains(&sha256_hex(&tiny_doc())), "{err}");
+    assert_eq!(root.generated(), SENTINEL);
+}
+
+#[test]
+fn malformed_json_names_line_and_column_and_writes_nothing() {
+    let bad = b"{\n  \"openapi\": \"3.1.1\",\n  \"info\": {\"title\": \n";
+    let root = Root::new(bad);
+    let dir = root.spec_dir_with(bad);
+    let err = root.codegen(Some(dir), false).unwrap_err().to_string();
+    assert!(err.contains("malformed JSON at line 4, column 0"), "{err}");
+    assert_eq!(root.generated(), SENTINEL);
+}
+
+#[test]
+fn unconvertible_construct_names_its_pointer_and_writes_nothing() {
+    let mut doc: serde_json::Value = serde_json::from_slice(&tiny_doc()).unwrap();
+    doc["components"]["schemas"]["A"]["properties"]["n"] = json!({"prefixItems": []});
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let root = Root::new(&bytes);
+    let dir = root.spec_dir_with(&bytes);
+    let err = root.codegen(Some(dir), false).unwrap_err().to_string();
+    assert!(
+        err.contains("`prefixItems`") && err.contains("#/components/schemas/A/properties/n"),
+        "{err}"
+    );
+    assert_eq!(root.generated(), SENTINEL);
+}
+
+#[test]
+fn generation_is_deterministic_and_check_detects_drift() {
+    let doc = tiny_doc();
+    let root = Root::new(&doc);
+    let dir = root.spec_dir_with(&doc);
+
+    // The sentinel is stale: --check fails and leaves it alone.
+    let err = root
+        .codegen(Some(dir.clone()), true)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is stale"), "{err}");
+    assert_eq!(root.generated(), SENTINEL);
+
+    root.codegen(Some(dir.clone()), false).unwrap();
+    let first = root.generated();
+    assert!(first.starts_with("// @generated by `cargo xtask codegen`"));
+    assert!(first.contains(&sha256_hex(&doc)));
+    // The colliding "Kind" titles became two types, and B's const became a one-value enum.
+    assert!(first.contains("pub enum AType"), "A's kind enum missing");
+    assert!(first.contains("pub enum BType"), "B's kind enum missing");
+    assert!(first.contains("fn get_thing"));
+
+    root.codegen(Some(dir.clone()), false).unwrap();
+    assert_eq!(root.generated(), first, "two runs differ");
+    root.codegen(Some(dir.clone()), true).unwrap();
+
+    std::fs::write(
+        root.path().join(GENERATED_PATH),
+        first.replace("get_thing", "get_thingy"),
+    )
+    .unwrap();
+    assert!(root.codegen(Some(dir), true).is_err());
+}
+
+#[test]
+fn pin_file_round_trips() {
+    let pin = Pin {
+        version: "0.2.1".into(),
+        file: "acp-0.2.1.json".into(),
+        url: "https://example.invalid/openapi.json".into(),
+        sha256: "ab".repeat(32),
+    };
+    let root = Root::new(b"x");
+    std::fs::write(root.path().join(spec::PIN_PATH), pin.to_file_text()).unwrap();
+    assert_eq!(Pin::load(root.path()).unwrap(), pin);
+}
+
+/// Serve `body` once per connection on 127.0.0.1, for `connections` connections.
+fn serve(body: Vec<u8>, connections: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/openapi.json", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    url
+}
+
+#[test]
+fn fetch_spec_verifies_the_hash_before_writing() {
+    let doc = tiny_doc();
+    let root = Root::new(&doc);
+    let cache = root.path().join("openapi/acp-9.9.9.json");
+
+    let url = serve(b"tampered".to_vec(), 1);
+    let err = fetch::run(root.path(), Some(&url)).unwrap_err().to_string();
+    assert!(
+        err.contains("sha256 mismatch") && err.contains("nothing written"),
+        "{err}"
+    );
+    assert!(!cache.exists());
+
+    let url = serve(doc.clone(), 1);
+    let written = fetch::run(root.path(), Some(&url)).unwrap();
+    assert_eq!(written, cache);
+    assert_eq!(std::fs::read(&cache).unwrap(), doc);
+
+    // The cache is now where codegen looks first, without any spec dir.
+    root.codegen(None, false).unwrap();
+    assert!(root.generated().contains("fn get_thing"));
+}
