@@ -2,18 +2,25 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod agents;
+mod cancel;
 mod client;
 mod config;
 mod error;
 mod ids;
+mod resume;
 mod retry;
 mod run;
 pub mod sse;
+mod threads;
+mod wait;
 
 pub use acp_client::types;
+pub use cancel::CancelAction;
 pub use client::AcpClient;
 pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, Secret, USER_AGENT_VALUE};
 pub use error::{EXCERPT_LEN, Error, Result, server_message};
 pub use ids::IntoId;
 pub use retry::RetryPolicy;
 pub use run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns};
+pub use wait::WaitOutcome;

@@ -294,7 +294,7 @@ async fn search_threads(State(st): State<AppState>, b: Bytes) -> ApiResult {
     check_range(req.limit, "limit", 1, 1000)?;
     check_range(req.offset, "offset", 0, i64::MAX)?;
     let mut all = st.threads.all();
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    all.sort_by_key(|t| std::cmp::Reverse(t.created_at));
     let found: Vec<Value> = all
         .into_iter()
         .filter(|t| {
@@ -400,10 +400,10 @@ async fn thread_history(
         .get(id)
         .ok_or_else(|| ApiError::not_found(format!("thread {id} not found")))?;
     let mut cps: Vec<_> = t.checkpoints.iter().rev().collect();
-    if let Some(before) = q.get("before") {
-        if let Some(pos) = cps.iter().position(|c| c.id.to_string() == *before) {
-            cps = cps.split_off(pos + 1);
-        }
+    if let Some(before) = q.get("before")
+        && let Some(pos) = cps.iter().position(|c| c.id.to_string() == *before)
+    {
+        cps = cps.split_off(pos + 1);
     }
     let states: Vec<Value> = cps.into_iter().map(state_json).collect();
     ok_json(Value::Array(page(states, limit, 0)))
@@ -686,7 +686,7 @@ async fn list_thread_runs(
         .get(t)
         .ok_or_else(|| ApiError::not_found(format!("thread {t} not found")))?;
     let mut rs: Vec<Arc<Run>> = th.runs.iter().filter_map(|r| st.run(*r)).collect();
-    rs.sort_by(|a, b| b.seq.cmp(&a.seq));
+    rs.sort_by_key(|r| std::cmp::Reverse(r.seq));
     ok_json(Value::Array(
         page(rs, limit, offset)
             .iter()
@@ -725,7 +725,7 @@ async fn search_stateless_runs(State(st): State<AppState>, b: Bytes) -> ApiResul
                 .collect()
         })
         .unwrap_or_default();
-    rs.sort_by(|a, b| b.seq.cmp(&a.seq));
+    rs.sort_by_key(|r| std::cmp::Reverse(r.seq));
     let found: Vec<Value> = rs
         .into_iter()
         .filter(|r| req.agent_id.is_none_or(|a| a == r.agent.id()))

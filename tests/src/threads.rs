@@ -122,12 +122,12 @@ pub(crate) struct ThreadStore {
 
 impl ThreadStore {
     /// Creates a thread; `Err(existing)` if the id is taken.
-    pub fn create(&self, id: Uuid, metadata: Map<String, Value>) -> Result<Thread, Thread> {
+    pub fn create(&self, id: Uuid, metadata: Map<String, Value>) -> Result<Thread, Box<Thread>> {
         let Ok(mut map) = self.map.lock() else {
             return Ok(Thread::new(id, metadata));
         };
         if let Some(t) = map.get(&id) {
-            return Err(t.clone());
+            return Err(Box::new(t.clone()));
         }
         let t = Thread::new(id, metadata);
         map.insert(id, t.clone());

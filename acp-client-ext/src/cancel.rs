@@ -1,0 +1,118 @@
+//! Cancelling a run: stop it ([`CancelAction::Interrupt`]) or stop it and undo it
+//! ([`CancelAction::Rollback`]).
+
+use crate::client::Call;
+use crate::error::Result;
+use crate::run::RunHandle;
+use reqwest::Method;
+use std::fmt;
+use tracing::Instrument;
+
+/// What a cancel does to the run (`action=` of `POST .../runs/{run_id}/cancel`).
+///
+/// ```
+/// use acp_client_ext::CancelAction;
+/// assert_eq!(CancelAction::Rollback.as_str(), "rollback");
+/// assert_eq!(CancelAction::default(), CancelAction::Interrupt);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum CancelAction {
+    /// Stop the run; it stays on the server with status `interrupted`.
+    #[default]
+    Interrupt,
+    /// Stop the run and delete it (and, on a thread, the state it produced): afterwards the run
+    /// is gone and getting it answers 404.
+    Rollback,
+}
+
+impl CancelAction {
+    /// The spec's spelling: `interrupt` or `rollback`.
+    ///
+    /// ```
+    /// assert_eq!(acp_client_ext::CancelAction::Interrupt.as_str(), "interrupt");
+    /// ```
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CancelAction::Interrupt => "interrupt",
+            CancelAction::Rollback => "rollback",
+        }
+    }
+}
+
+impl fmt::Display for CancelAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<CancelAction> for acp_client::types::Action {
+    /// The generated client's equivalent.
+    fn from(a: CancelAction) -> Self {
+        match a {
+            CancelAction::Interrupt => acp_client::types::Action::Interrupt,
+            CancelAction::Rollback => acp_client::types::Action::Rollback,
+        }
+    }
+}
+
+impl RunHandle {
+    /// Cancel the run (`POST .../runs/{run_id}/cancel?action=..&wait=..`).
+    ///
+    /// With `wait` the server answers only once the run has stopped (and, for a rollback, has
+    /// been removed); without it the server may answer first. The request obeys the client's
+    /// request timeout and is retried like any idempotent request. Cancelling a run that does
+    /// not exist is an [`Error::Api`](crate::Error::Api) with status 404.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// use acp_client_ext::CancelAction;
+    /// run.cancel(CancelAction::Interrupt, true).await?;
+    /// assert_eq!(run.get().await?.status.as_str(), "interrupted");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn cancel(&self, action: CancelAction, wait: bool) -> Result<()> {
+        let span = self.span("cancel run");
+        let call = Call::new(
+            "cancel run",
+            Method::POST,
+            self.scope.run_path(self.run_id, "/cancel"),
+        )
+        .query("action", action.as_str())
+        .query("wait", wait);
+        async {
+            tracing::debug!(%action, wait, "cancel");
+            self.client.send(&call).await.map(drop)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Stop the run and wait until it has stopped: `cancel(CancelAction::Interrupt, true)`.
+    /// The run stays on the server, `interrupted`.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// run.interrupt().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn interrupt(&self) -> Result<()> {
+        self.cancel(CancelAction::Interrupt, true).await
+    }
+
+    /// Stop the run, undo it and wait until it is gone: `cancel(CancelAction::Rollback, true)`.
+    /// Afterwards [`get`](Self::get) answers an [`Error::Api`](crate::Error::Api) with status 404.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// run.rollback().await?;
+    /// assert_eq!(run.get().await.unwrap_err().status().map(|s| s.as_u16()), Some(404));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn rollback(&self) -> Result<()> {
+        self.cancel(CancelAction::Rollback, true).await
+    }
+}
