@@ -170,7 +170,7 @@ impl syn::visit_mut::VisitMut for DocLines {
     }
 }
 
-fn print_report(report: &Report, verbose: bool) {
+pub fn print_report(report: &Report, verbose: bool) {
     eprintln!("normalized: {}", report.summary());
     if verbose {
         for f in &report.fired {
@@ -233,7 +233,7 @@ fn short_diff(old: &str, new: &str, max_lines: usize) -> String {
 
 /// A stand-alone crate around a generated file, for trying a spec without touching the pin. It
 /// takes the workspace's lock file so its dependencies resolve to the versions already built.
-fn write_trial_crate(root: &Path, out: &Path, source: &str) -> Result<()> {
+pub fn write_trial_crate(root: &Path, out: &Path, source: &str) -> Result<()> {
     let manifest = std::fs::read_to_string(root.join("acp-client/Cargo.toml"))?;
     let deps = manifest
         .split_once("[dependencies]")

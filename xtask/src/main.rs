@@ -5,10 +5,14 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod apidiff;
+mod bump;
 mod codegen;
 mod fetch;
 mod normalize;
 mod spec;
+mod surface;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
@@ -39,6 +43,23 @@ enum Cmd {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Move the pin to a new spec document, regenerate the client and print the API diff
+    /// (Markdown, on stdout). Nothing is written unless the document parses and generates.
+    Bump {
+        /// Read the new document from this file (it is also copied into the cache openapi/).
+        #[arg(long, required_unless_present = "commit")]
+        spec: Option<PathBuf>,
+        /// The document's expected info.version (needed to download with --commit).
+        #[arg(long, requires = "commit")]
+        version: Option<String>,
+        /// The agntcy/acp-spec commit of the document: downloaded from there unless --spec is
+        /// given, and recorded in the pin's url (optional with --spec for a known release).
+        #[arg(long)]
+        commit: Option<String>,
+    },
+    /// Generate a trial crate from every known ACP release in $ACP_SPEC_DIR and decode sample
+    /// payloads of each with `cargo test` (builds into target/sweep).
+    Sweep,
     /// Download the pinned spec into openapi/ (the local cache) and verify its sha256.
     FetchSpec {
         /// Fetch from this URL instead of the pin's (a mirror); the pinned hash still applies.
@@ -74,6 +95,38 @@ fn run(cli: Cli) -> Result<()> {
                 verbose,
                 spec_dir: std::env::var_os("ACP_SPEC_DIR").map(PathBuf::from),
             },
+        ),
+        Cmd::Bump {
+            spec,
+            version,
+            commit,
+        } => {
+            let bumped = bump::run(
+                &root,
+                &bump::Options {
+                    spec,
+                    version,
+                    commit,
+                },
+            )?;
+            eprintln!(
+                "bumped {} from ACP {} to {} and wrote {}: {} breaking, {} additive change(s)\n\
+                 next: fix acp-client-ext if needed, `cargo test --workspace`, then commit {0} and {3} together",
+                spec::PIN_PATH,
+                bumped.previous.as_deref().unwrap_or("(no pin)"),
+                bumped.pin.version,
+                codegen::GENERATED_PATH,
+                bumped.diff.breaking(),
+                bumped.diff.additive(),
+            );
+            print!("{}", bumped.markdown);
+            Ok(())
+        }
+        Cmd::Sweep => sweep::run(
+            &root,
+            std::env::var_os("ACP_SPEC_DIR")
+                .map(PathBuf::from)
+                .as_deref(),
         ),
         Cmd::FetchSpec { url } => {
             let dest = fetch::run(&root, url.as_deref())?;

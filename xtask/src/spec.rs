@@ -30,7 +30,6 @@ impl Pin {
     }
 
     /// The pin file's text: a fixed comment header and the four keys (written by `bump`).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn to_file_text(&self) -> String {
         format!(
             "# The ACP OpenAPI document `acp-client` is generated from. The spec's bytes are not committed:\n\
@@ -136,4 +135,49 @@ pub fn info_version(doc: &serde_json::Value) -> Result<String> {
         .and_then(|v| v.as_str())
         .map(str::to_string)
         .ok_or_else(|| anyhow!("the document has no info.version string"))
+}
+
+/// A published ACP spec document: its version, upstream commit and the sha256 of its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub version: &'static str,
+    pub commit: &'static str,
+    pub sha256: &'static str,
+}
+
+impl Known {
+    /// The file name the document has in `$ACP_SPEC_DIR` and in the cache.
+    pub fn file(&self) -> String {
+        file_name(self.version)
+    }
+}
+
+/// Every document `cargo xtask sweep` checks, from `../shared/acp-spec/README.md`. `bump --spec`
+/// also reads the upstream commit of a known document from here.
+pub const KNOWN: &[Known] = &[
+    Known {
+        version: "0.2.0",
+        commit: "bb132bd84c6a98c3e01b769f09d18a7453020dd9",
+        sha256: "afef752cb773e58bd2f4f94196f7c89fb61e061da521f4954215c698d29cd83d",
+    },
+    Known {
+        version: "0.2.1",
+        commit: "7c36e18fa4003725f8e1350bad6605fc4be9b9f3",
+        sha256: "5955d5c18741648c93f15519e534cb46512c4db41f08d02faff82c2fac7cc57a",
+    },
+    Known {
+        version: "0.2.2",
+        commit: "c823e9368ed88c9f06346d9e67aafbeef727c8b0",
+        sha256: "68c05c45aa4762634cafaaf85188db49884ee816371c83969cba87692183963d",
+    },
+    Known {
+        version: "0.2.3",
+        commit: "bce2eed163cd9a288829328ec39a45823fff165a",
+        sha256: "e078880df68123bf2d0154bdb4effec2444db9c24f2851e776ec7ef67e92c572",
+    },
+];
+
+/// `acp-<version>.json`: the name of a spec document in the cache and in `$ACP_SPEC_DIR`.
+pub fn file_name(version: &str) -> String {
+    format!("acp-{version}.json")
 }

@@ -3,7 +3,7 @@
 
 use crate::codegen::{self, GENERATED_PATH, Options};
 use crate::spec::{Pin, sha256_hex};
-use crate::{fetch, spec};
+use crate::{bump, fetch, spec};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -46,6 +46,34 @@ impl Root {
 
     fn generated(&self) -> String {
         std::fs::read_to_string(self.path().join(GENERATED_PATH)).unwrap()
+    }
+
+    fn pin_text(&self) -> String {
+        std::fs::read_to_string(self.path().join(spec::PIN_PATH)).unwrap()
+    }
+
+    /// The names of the files in `openapi/` (the pin and the cached documents).
+    fn openapi_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path().join("openapi"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `cargo xtask bump --spec <root>/new.json [--commit C]` with `bytes` as the new document.
+    fn bump(&self, bytes: &[u8], commit: Option<&str>) -> anyhow::Result<bump::Bumped> {
+        let path = self.path().join("new.json");
+        std::fs::write(&path, bytes).unwrap();
+        bump::run(
+            self.path(),
+            &bump::Options {
+                spec: Some(path),
+                version: None,
+                commit: commit.map(str::to_string),
+            },
+        )
     }
 
     fn codegen(&self, spec_dir: Option<PathBuf>, check: bool) -> anyhow::Result<()> {
@@ -216,4 +244,87 @@ fn fetch_spec_verifies_the_hash_before_writing() {
     // The cache is now where codegen looks first, without any spec dir.
     root.codegen(None, false).unwrap();
     assert!(root.generated().contains("fn get_thing"));
+}
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+#[test]
+fn bump_with_malformed_json_names_line_and_column_and_changes_nothing() {
+    let root = Root::new(&tiny_doc());
+    let pin = root.pin_text();
+    // Truncated like upstream commit 8902176: the document ends in the middle of an object.
+    let doc = tiny_doc();
+    let truncated = &doc[..doc.len() / 2];
+    let err = root.bump(truncated, Some(COMMIT)).unwrap_err().to_string();
+    let line = truncated.iter().filter(|b| **b == b'\n').count() + 1;
+    assert!(
+        err.contains(&format!("malformed JSON at line {line}, column ")),
+        "{err}"
+    );
+    assert_eq!(root.generated(), SENTINEL);
+    assert_eq!(root.pin_text(), pin);
+    assert_eq!(root.openapi_files(), ["pin.toml"]);
+}
+
+#[test]
+fn bump_refuses_an_unknown_document_without_commit_and_changes_nothing() {
+    let root = Root::new(&tiny_doc());
+    let pin = root.pin_text();
+    let err = root.bump(&tiny_doc(), None).unwrap_err().to_string();
+    assert!(
+        err.contains("not a known ACP release") && err.contains("--commit"),
+        "{err}"
+    );
+    let err = root
+        .bump(&tiny_doc(), Some("main"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("40-hex-digit"), "{err}");
+    assert_eq!(root.generated(), SENTINEL);
+    assert_eq!(root.pin_text(), pin);
+    assert_eq!(root.openapi_files(), ["pin.toml"]);
+}
+
+#[test]
+fn bump_updates_pin_client_and_cache_and_reports_the_api_diff() {
+    let doc = tiny_doc();
+    let root = Root::new(&doc);
+    root.codegen(Some(root.spec_dir_with(&doc)), false).unwrap();
+
+    // 9.9.10 adds a schema `C` and a required field `A.size`.
+    let mut next: serde_json::Value = serde_json::from_slice(&doc).unwrap();
+    next["info"]["version"] = json!("9.9.10");
+    next["components"]["schemas"]["C"] =
+        json!({"type": "object", "properties": {"x": {"type": "integer"}}});
+    next["components"]["schemas"]["A"]["properties"]["size"] = json!({"type": "integer"});
+    next["components"]["schemas"]["A"]["required"] = json!(["type", "size"]);
+    let bytes = serde_json::to_vec_pretty(&next).unwrap();
+
+    let bumped = root.bump(&bytes, Some(COMMIT)).unwrap();
+    let pin = Pin::load(root.path()).unwrap();
+    assert_eq!(bumped.pin, pin);
+    assert_eq!(bumped.previous.as_deref(), Some("9.9.9"));
+    assert_eq!(pin.version, "9.9.10");
+    assert_eq!(pin.file, "acp-9.9.10.json");
+    assert_eq!(pin.sha256, sha256_hex(&bytes));
+    assert!(pin.url.contains(COMMIT), "{}", pin.url);
+    assert!(root.generated().contains("pub struct C {"));
+    assert!(root.generated().contains(&sha256_hex(&bytes)));
+    let cached = root.path().join("openapi/acp-9.9.10.json");
+    assert_eq!(std::fs::read(cached).unwrap(), bytes);
+
+    let md = &bumped.markdown;
+    assert!(md.starts_with("## API diff: ACP 9.9.9 → 9.9.10"), "{md}");
+    let breaking = md.find("### Breaking changes (1)").expect(md);
+    let additive = md.find("### Additive changes (1)").expect(md);
+    let required = md.find("- `A.size: i64` added (required)").expect(md);
+    let added = md.find("- `C` added: struct { x }").expect(md);
+    assert!(
+        breaking < required && required < additive && additive < added,
+        "{md}"
+    );
+    assert!(md.contains("**Summary:** 1 breaking, 1 additive."), "{md}");
+
+    // The pin and the cache agree: a later codegen finds the document without any spec dir.
+    root.codegen(None, true).unwrap();
 }

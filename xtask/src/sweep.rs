@@ -1,0 +1,310 @@
+//! `cargo xtask sweep`: generate a client from every known ACP release and decode sample payloads.
+//!
+//! For each document of [`spec::KNOWN`] in `$ACP_SPEC_DIR` (hash-checked), the sweep writes the
+//! same stand-alone trial crate as `cargo xtask codegen --spec PATH --out DIR` into a temporary
+//! directory, adds `tests/samples.rs` (from [`sample_tests`]: run outputs and stream events of
+//! that version, plus what the version must reject) and runs `cargo test --test samples` in it.
+//! All trial crates build into `target/sweep`, so dependencies are compiled once.
+
+use crate::codegen;
+use crate::spec::{self, KNOWN, Known};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+/// Sweep every known version; print one line per version and fail if any failed.
+pub fn run(root: &Path, spec_dir: Option<&Path>) -> Result<()> {
+    let started = Instant::now();
+    let dir = spec_dir.context(
+        "cargo xtask sweep reads the released documents from $ACP_SPEC_DIR \
+         (e.g. ACP_SPEC_DIR=../shared/acp-spec)",
+    )?;
+    let work = tempfile::Builder::new().prefix("acp-sweep-").tempdir()?;
+    let target_dir = root.join("target/sweep");
+    let mut failed = Vec::new();
+    for known in KNOWN {
+        let one = Instant::now();
+        match sweep_one(root, dir, known, work.path(), &target_dir) {
+            Ok(passed) => println!(
+                "{} ok: {passed} sample tests passed ({:.0?})",
+                known.version,
+                one.elapsed()
+            ),
+            Err(e) => {
+                println!("{} FAILED: {e:#}", known.version);
+                failed.push(known.version);
+            }
+        }
+    }
+    eprintln!("sweep took {:.0?}", started.elapsed());
+    if !failed.is_empty() {
+        bail!("sweep failed for ACP {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Generate, write and test the trial crate of one version; the number of tests that passed.
+fn sweep_one(
+    root: &Path,
+    spec_dir: &Path,
+    known: &Known,
+    work: &Path,
+    target_dir: &Path,
+) -> Result<usize> {
+    let path = spec_dir.join(known.file());
+    let file = spec::read(&path, None)?;
+    if file.sha256 != known.sha256 {
+        bail!(
+            "sha256 mismatch for {}: expected {} (sweep table), actual {}",
+            path.display(),
+            known.sha256,
+            file.sha256
+        );
+    }
+    let generated = codegen::generate(&file)?;
+    if generated.version != known.version {
+        bail!("{}: info.version is {}", path.display(), generated.version);
+    }
+    let out = work.join(format!("acp-{}", known.version));
+    codegen::write_trial_crate(root, &out, &generated.source)?;
+    std::fs::create_dir_all(out.join("tests"))?;
+    std::fs::write(out.join("tests/samples.rs"), sample_tests(known.version))?;
+
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--quiet", "--test", "samples"])
+        .current_dir(&out)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .output()
+        .context("running cargo test")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        bail!(
+            "cargo test in the trial crate failed:\n{}",
+            tail(&format!("{stdout}{stderr}"), 30)
+        );
+    }
+    Ok(passed(&stdout))
+}
+
+/// Sum of `N passed` over the `test result:` lines of libtest's output.
+fn passed(stdout: &str) -> usize {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: "))
+        .filter_map(|l| {
+            let before = l.split(" passed").next()?;
+            before.rsplit(' ').next()?.parse::<usize>().ok()
+        })
+        .sum()
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Whether `version` is at least `min` (both `major.minor.patch`).
+fn at_least(version: &str, min: &str) -> bool {
+    let parse = |v: &str| -> Vec<u64> { v.split('.').filter_map(|p| p.parse().ok()).collect() };
+    parse(version) >= parse(min)
+}
+
+/// `tests/samples.rs` of one version's trial crate.
+///
+/// Every version decodes the three `RunOutput` variants and the `values` and `custom` stream
+/// events. 0.2.2 added the `interrupt` and `error` stream events (`ValueRunInterruptUpdate`,
+/// `ValueRunErrorUpdate`, discriminated by `type` in `RunOutputStream.data`); 0.2.3 made run
+/// inputs any JSON value. Versions without a feature must reject its payload, so the sweep also
+/// shows where the wire format changed.
+pub fn sample_tests(version: &str) -> String {
+    let mut src = format!(
+        "//! ACP {version} sample payloads, decoded by the client generated from that spec.\n"
+    );
+    src += COMMON;
+    src += if at_least(version, "0.2.2") {
+        STREAM_INTERRUPT_AND_ERROR
+    } else {
+        NO_STREAM_INTERRUPT
+    };
+    src += if at_least(version, "0.2.3") {
+        ANY_INPUT
+    } else {
+        OBJECT_INPUT_ONLY
+    };
+    src
+}
+
+const COMMON: &str = r#"
+use acp_client_trial::types::*;
+use serde_json::json;
+
+const RUN_ID: &str = "3f1c1a3e-2b4d-4c6e-8f10-1a2b3c4d5e6f";
+
+fn decode<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, serde_json::Error> {
+    serde_json::from_value(v)
+}
+
+fn event(data: serde_json::Value) -> serde_json::Value {
+    json!({"id": "1", "event": "agent_event", "data": data})
+}
+
+#[test]
+fn run_output_result() {
+    let out: RunOutput = decode(json!({
+        "type": "result",
+        "values": {"answer": 42},
+        "messages": [{"role": "assistant", "content": "42"}]
+    }))
+    .unwrap();
+    assert!(matches!(out, RunOutput::Result(_)), "{out:?}");
+}
+
+#[test]
+fn run_output_interrupt() {
+    let out: RunOutput =
+        decode(json!({"type": "interrupt", "interrupt": {"question": "proceed?"}})).unwrap();
+    assert!(matches!(out, RunOutput::Interrupt(_)), "{out:?}");
+}
+
+#[test]
+fn run_output_error() {
+    let out: RunOutput = decode(json!({
+        "type": "error", "run_id": RUN_ID, "errcode": 500, "description": "boom"
+    }))
+    .unwrap();
+    assert!(matches!(&out, RunOutput::Error(e) if e.errcode == 500), "{out:?}");
+}
+
+#[test]
+fn stream_values() {
+    let ev: RunOutputStream = decode(event(json!({
+        "type": "values", "run_id": RUN_ID, "status": "success", "values": {"answer": 42}
+    })))
+    .unwrap();
+    assert!(matches!(ev.data, StreamEventPayload::ValueRunResultUpdate(_)), "{ev:?}");
+}
+
+#[test]
+fn stream_custom() {
+    let ev: RunOutputStream = decode(event(json!({
+        "type": "custom", "run_id": RUN_ID, "status": "pending", "update": {"token": "4"}
+    })))
+    .unwrap();
+    assert!(matches!(ev.data, StreamEventPayload::CustomRunResultUpdate(_)), "{ev:?}");
+}
+"#;
+
+const STREAM_INTERRUPT_AND_ERROR: &str = r#"
+#[test]
+fn stream_interrupt() {
+    let ev: RunOutputStream = decode(event(json!({
+        "type": "interrupt", "run_id": RUN_ID, "status": "interrupted",
+        "interrupt": {"question": "proceed?"}
+    })))
+    .unwrap();
+    assert!(
+        matches!(&ev.data, StreamEventPayload::ValueRunInterruptUpdate(u) if u.status == RunStatus::Interrupted),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn stream_error() {
+    let ev: RunOutputStream = decode(event(json!({
+        "type": "error", "run_id": RUN_ID, "status": "error", "errcode": 500, "description": "boom"
+    })))
+    .unwrap();
+    assert!(
+        matches!(&ev.data, StreamEventPayload::ValueRunErrorUpdate(u) if u.errcode == 500),
+        "{ev:?}"
+    );
+}
+"#;
+
+const NO_STREAM_INTERRUPT: &str = r#"
+#[test]
+fn stream_interrupt_and_error_are_not_in_this_version() {
+    let interrupt = event(json!({
+        "type": "interrupt", "run_id": RUN_ID, "status": "interrupted",
+        "interrupt": {"question": "proceed?"}
+    }));
+    assert!(decode::<RunOutputStream>(interrupt).is_err());
+    let error = event(json!({
+        "type": "error", "run_id": RUN_ID, "status": "error", "errcode": 500, "description": "boom"
+    }));
+    assert!(decode::<RunOutputStream>(error).is_err());
+}
+"#;
+
+const ANY_INPUT: &str = r#"
+#[test]
+fn string_input() {
+    let run: RunCreateStateless = decode(json!({"agent_id": RUN_ID, "input": "hello"})).unwrap();
+    assert!(matches!(&run.input, Some(InputSchema::String(s)) if s == "hello"), "{run:?}");
+}
+
+#[test]
+fn number_input() {
+    let run: RunCreateStateless = decode(json!({"agent_id": RUN_ID, "input": 42})).unwrap();
+    assert!(matches!(run.input, Some(InputSchema::Integer(42))), "{run:?}");
+    let run: RunCreateStateless = decode(json!({"agent_id": RUN_ID, "input": 2.5})).unwrap();
+    assert!(matches!(run.input, Some(InputSchema::Number(n)) if n == 2.5), "{run:?}");
+}
+"#;
+
+const OBJECT_INPUT_ONLY: &str = r#"
+#[test]
+fn only_object_inputs_in_this_version() {
+    let run: RunCreateStateless = decode(json!({"agent_id": RUN_ID, "input": {"q": "hello"}})).unwrap();
+    assert!(run.input.is_some());
+    assert!(decode::<RunCreateStateless>(json!({"agent_id": RUN_ID, "input": "hello"})).is_err());
+    assert!(decode::<RunCreateStateless>(json!({"agent_id": RUN_ID, "input": 42})).is_err());
+}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(at_least("0.2.2", "0.2.2"));
+        assert!(at_least("0.2.10", "0.2.3"));
+        assert!(!at_least("0.2.1", "0.2.2"));
+    }
+
+    #[test]
+    fn samples_follow_the_version() {
+        let old = sample_tests("0.2.1");
+        assert!(old.contains("fn stream_interrupt_and_error_are_not_in_this_version"));
+        assert!(old.contains("fn only_object_inputs_in_this_version"));
+        assert!(!old.contains("ValueRunErrorUpdate"));
+        let mid = sample_tests("0.2.2");
+        assert!(mid.contains("StreamEventPayload::ValueRunInterruptUpdate"));
+        assert!(mid.contains("StreamEventPayload::ValueRunErrorUpdate"));
+        assert!(!mid.contains("InputSchema::String"));
+        let new = sample_tests("0.2.3");
+        assert!(new.contains("InputSchema::String") && new.contains("InputSchema::Integer(42)"));
+    }
+
+    #[test]
+    fn counts_passed_tests_of_every_binary() {
+        let out = "running 3 tests\n...\ntest result: ok. 3 passed; 0 failed; 0 ignored\n\n\
+                   test result: ok. 4 passed; 0 failed\n";
+        assert_eq!(passed(out), 7);
+    }
+
+    #[test]
+    fn the_table_names_each_release_once() {
+        let mut versions: Vec<&str> = KNOWN.iter().map(|k| k.version).collect();
+        versions.dedup();
+        assert_eq!(versions, ["0.2.0", "0.2.1", "0.2.2", "0.2.3"]);
+        assert!(
+            KNOWN
+                .iter()
+                .all(|k| k.sha256.len() == 64 && k.commit.len() == 40)
+        );
+    }
+}
