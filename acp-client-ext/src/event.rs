@@ -1,0 +1,557 @@
+//! Typed run events: one server-sent event of a run stream, decoded by its discriminator.
+//!
+//! An ACP run stream sends `event: agent_event` frames whose `data` is a JSON object with a
+//! `type` field: `"values"` ([`types::ValueRunResultUpdate`]) or `"custom"`
+//! ([`types::CustomRunResultUpdate`]). Decoding reads the `type` first, with a small scan of the
+//! top-level object that stops at the `type` key (it never builds a tree), then deserializes
+//! the payload once, straight into that variant. So a large payload is parsed once.
+//!
+//! Anything else is kept, not refused, so that an older client keeps working against a newer
+//! server (ACP 0.2.2 adds interrupt and error events): a frame with another `event:` name, or a
+//! payload whose `type` is unknown or missing, becomes [`RunEvent::Other`] with the raw bytes.
+//! A payload whose `type` is known but whose body does not match (or that is not JSON at all) is
+//! an [`Error::Decode`] carrying an excerpt of the raw data.
+
+use crate::error::{Error, Result};
+use crate::run::RunStatus;
+use crate::sse::Frame;
+use acp_client::types;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// The SSE event name ACP servers use for run updates.
+pub const AGENT_EVENT: &str = "agent_event";
+
+/// One event of a run stream.
+///
+/// New variants may be added (the enum is `#[non_exhaustive]`); events this version does not
+/// know arrive as [`RunEvent::Other`].
+///
+/// ```
+/// use acp_client_ext::{RunEvent, RunStatus};
+/// let ev = RunEvent::parse(br#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"pending","values":{"i":0}}"#)?;
+/// match &ev {
+///     RunEvent::Values(update) => assert_eq!(update.values["i"], 0),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// assert_eq!(ev.status(), Some(RunStatus::Pending));
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RunEvent {
+    /// A `values` update: the run's current output values (and messages).
+    Values(types::ValueRunResultUpdate),
+    /// A `custom` update: an agent-specific payload.
+    Custom(types::CustomRunResultUpdate),
+    /// Any other event: another SSE event name, or a payload `type` this version does not know.
+    Other(RawEvent),
+}
+
+/// An event kept as received, for events this version does not decode.
+///
+/// ```
+/// use acp_client_ext::RunEvent;
+/// let ev = RunEvent::parse(br#"{"type":"interrupt","status":"interrupted","interrupt":{}}"#)?;
+/// let RunEvent::Other(raw) = &ev else { panic!("expected Other") };
+/// assert_eq!(raw.payload_type(), Some("interrupt"));
+/// assert_eq!(raw.json::<serde_json::Value>()?["interrupt"], serde_json::json!({}));
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RawEvent {
+    /// The SSE `event` field; `None` for the default type (`message`).
+    pub event: Option<String>,
+    /// The SSE `id` field, if the event had one.
+    pub id: Option<String>,
+    /// The `data` lines, joined with `\n`. Not validated as JSON.
+    pub data: Bytes,
+}
+
+impl RawEvent {
+    /// The SSE event type: the `event` field, or `"message"`.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Other(raw) = RunEvent::parse(b"{}")? else { unreachable!() };
+    /// assert_eq!(raw.event_type(), "agent_event");
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn event_type(&self) -> &str {
+        self.event.as_deref().unwrap_or("message")
+    }
+
+    /// The data as text (empty if it is not UTF-8, which frames from this crate's decoder never
+    /// are).
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Other(raw) = RunEvent::parse(br#"{"type":"x"}"#)? else { unreachable!() };
+    /// assert_eq!(raw.data_str(), r#"{"type":"x"}"#);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn data_str(&self) -> &str {
+        std::str::from_utf8(&self.data).unwrap_or_default()
+    }
+
+    /// The top-level string `type` of a JSON object payload, if it has one.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Other(raw) = RunEvent::parse(br#"{"type":"error","errcode":1}"#)? else { unreachable!() };
+    /// assert_eq!(raw.payload_type(), Some("error"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn payload_type(&self) -> Option<&str> {
+        top_level_str(&self.data, b"type").found()
+    }
+
+    /// Decode the data as JSON into `T`; the error carries an excerpt of the data.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Other(raw) = RunEvent::parse(br#"{"type":"error","errcode":1}"#)? else { unreachable!() };
+    /// let v: serde_json::Value = raw.json()?;
+    /// assert_eq!(v["errcode"], 1);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.data)
+            .map_err(|e| Error::decode(format!("{} event", self.event_type()), e, &self.data))
+    }
+}
+
+impl RunEvent {
+    /// Decode one frame of a run stream (see the [module docs](self) for the rules).
+    ///
+    /// ```
+    /// use acp_client_ext::{RunEvent, sse::Frame};
+    /// let frame = Frame {
+    ///     event: Some("agent_event".into()),
+    ///     data: r#"{"type":"custom","status":"pending","update":{"i":1}}"#.into(),
+    ///     id: Some("4".into()),
+    ///     retry: None,
+    /// };
+    /// let RunEvent::Custom(update) = RunEvent::from_frame(frame)? else { panic!() };
+    /// assert_eq!(update.update["i"], 1);
+    ///
+    /// let other = Frame { event: Some("metadata".into()), data: "{}".into(), id: None, retry: None };
+    /// assert!(matches!(RunEvent::from_frame(other)?, RunEvent::Other(_)));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] when the payload's `type` is `values` or `custom` but the body does not
+    /// match that type, or when an `agent_event` (or unnamed) frame's data is not JSON.
+    pub fn from_frame(frame: Frame) -> Result<RunEvent> {
+        let typed = match frame.event.as_deref() {
+            None | Some(AGENT_EVENT) | Some("message") => true,
+            Some(_) => false,
+        };
+        if typed && let Some(ev) = decode_typed(&frame.data, frame.id.as_deref())? {
+            return Ok(ev);
+        }
+        Ok(RunEvent::Other(RawEvent {
+            event: frame.event,
+            id: frame.id,
+            data: frame.data,
+        }))
+    }
+
+    /// Decode the data of one `agent_event` (the JSON payload alone).
+    ///
+    /// ```
+    /// use acp_client_ext::{Error, RunEvent};
+    /// // A known type whose body does not match is a decode error with an excerpt.
+    /// let err = RunEvent::parse(br#"{"type":"values","status":"pending"}"#).unwrap_err();
+    /// assert!(matches!(err, Error::Decode { ref excerpt, .. } if excerpt.contains("values")));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`from_frame`](Self::from_frame).
+    pub fn parse(data: &[u8]) -> Result<RunEvent> {
+        match decode_typed(data, None)? {
+            Some(ev) => Ok(ev),
+            None => Ok(RunEvent::Other(RawEvent {
+                event: Some(AGENT_EVENT.to_string()),
+                id: None,
+                data: Bytes::copy_from_slice(data),
+            })),
+        }
+    }
+
+    /// The run's status carried by the event, read leniently. For [`RunEvent::Other`], the
+    /// top-level string `status` of the payload, if any.
+    ///
+    /// ```
+    /// use acp_client_ext::{RunEvent, RunStatus};
+    /// let ev = RunEvent::parse(br#"{"type":"interrupt","status":"interrupted"}"#)?;
+    /// assert_eq!(ev.status(), Some(RunStatus::Interrupted));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn status(&self) -> Option<RunStatus> {
+        match self {
+            RunEvent::Values(v) => Some(lenient_status(v.status)),
+            RunEvent::Custom(c) => Some(lenient_status(c.status)),
+            RunEvent::Other(raw) => top_level_str(&raw.data, b"status")
+                .found()
+                .map(RunStatus::parse),
+        }
+    }
+
+    /// The run the event belongs to, if it says. For [`RunEvent::Other`], the top-level
+    /// `run_id` of the payload, if it is a UUID.
+    ///
+    /// ```
+    /// use acp_client_ext::RunEvent;
+    /// let ev = RunEvent::parse(br#"{"type":"custom","status":"pending","update":{}}"#)?;
+    /// assert_eq!(ev.run_id(), None); // optional for custom updates
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn run_id(&self) -> Option<Uuid> {
+        match self {
+            RunEvent::Values(v) => Some(v.run_id),
+            RunEvent::Custom(c) => c.run_id,
+            RunEvent::Other(raw) => top_level_str(&raw.data, b"run_id")
+                .found()
+                .and_then(|s| Uuid::parse_str(s).ok()),
+        }
+    }
+
+    /// Whether the event carries a status after which the run makes no progress on its own
+    /// (success, error, timeout or interrupted); see [`RunStatus::is_settled`].
+    ///
+    /// ```
+    /// use acp_client_ext::RunEvent;
+    /// let ev = RunEvent::parse(br#"{"type":"custom","status":"success","update":{}}"#)?;
+    /// assert!(ev.is_final());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn is_final(&self) -> bool {
+        self.status().is_some_and(|s| s.is_settled())
+    }
+}
+
+/// The crate's lenient status for a generated (strict) one.
+pub(crate) fn lenient_status(s: types::RunStatus) -> RunStatus {
+    match s {
+        types::RunStatus::Pending => RunStatus::Pending,
+        types::RunStatus::Success => RunStatus::Success,
+        types::RunStatus::Error => RunStatus::Error,
+        types::RunStatus::Timeout => RunStatus::Timeout,
+        types::RunStatus::Interrupted => RunStatus::Interrupted,
+    }
+}
+
+/// Decode an `agent_event` payload: `Some` for a known `type`, `None` for anything to keep raw.
+fn decode_typed(data: &[u8], id: Option<&str>) -> Result<Option<RunEvent>> {
+    let tag = match top_level_str(data, b"type") {
+        Scan::Found(t) => Tag::of(t),
+        Scan::Absent | Scan::NotString => Tag::Unknown,
+        // Escapes, odd spacing or not JSON: let serde_json decide (rare, and small payloads).
+        Scan::Unsure => match serde_json::from_slice::<serde_json::Value>(data) {
+            Ok(v) => v
+                .get("type")
+                .and_then(serde_json::Value::as_str)
+                .map_or(Tag::Unknown, Tag::of),
+            Err(e) => return Err(Error::decode(what(id, "run event"), e, data)),
+        },
+    };
+    Ok(match tag {
+        Tag::Values => Some(RunEvent::Values(
+            serde_json::from_slice(data)
+                .map_err(|e| Error::decode(what(id, "values event"), e, data))?,
+        )),
+        Tag::Custom => Some(RunEvent::Custom(
+            serde_json::from_slice(data)
+                .map_err(|e| Error::decode(what(id, "custom event"), e, data))?,
+        )),
+        Tag::Unknown => None,
+    })
+}
+
+fn what(id: Option<&str>, kind: &str) -> String {
+    match id {
+        Some(id) => format!("{kind} (id {id})"),
+        None => kind.to_string(),
+    }
+}
+
+enum Tag {
+    Values,
+    Custom,
+    Unknown,
+}
+
+impl Tag {
+    fn of(t: &str) -> Tag {
+        match t {
+            "values" => Tag::Values,
+            "custom" => Tag::Custom,
+            _ => Tag::Unknown,
+        }
+    }
+}
+
+/// What a scan of a top-level object for one key found.
+#[derive(Debug, PartialEq, Eq)]
+enum Scan<'a> {
+    /// The key, with a string value without escapes.
+    Found(&'a str),
+    /// The key, with a non-string value.
+    NotString,
+    /// The object has no such key.
+    Absent,
+    /// The scan could not tell: not an object, malformed, or escapes.
+    Unsure,
+}
+
+impl<'a> Scan<'a> {
+    fn found(self) -> Option<&'a str> {
+        match self {
+            Scan::Found(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn skip_ws(d: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = d.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// With `d[i] == '"'`: the index of the closing quote, and whether there were escapes.
+fn string_end(d: &[u8], i: usize) -> Option<(usize, bool)> {
+    let mut j = i + 1;
+    let mut escaped = false;
+    loop {
+        let k = j + memchr::memchr2(b'"', b'\\', d.get(j..)?)?;
+        if d[k] == b'"' {
+            return Some((k, escaped));
+        }
+        escaped = true;
+        j = k + 2;
+    }
+}
+
+/// The index just after the JSON value starting at `d[i]` (not validated: serde does that).
+fn skip_value(d: &[u8], i: usize) -> Option<usize> {
+    match d.get(i)? {
+        b'"' => string_end(d, i).map(|(e, _)| e + 1),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match d.get(j)? {
+                    b'"' => {
+                        j = string_end(d, j)?.0 + 1;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let mut j = i;
+            while let Some(&b) = d.get(j) {
+                if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                    break;
+                }
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
+    }
+}
+
+/// Find the string value of `key` in the top-level JSON object `d`, stopping at that key.
+fn top_level_str<'a>(d: &'a [u8], key: &[u8]) -> Scan<'a> {
+    let mut i = skip_ws(d, 0);
+    if d.get(i) != Some(&b'{') {
+        return Scan::Unsure;
+    }
+    i = skip_ws(d, i + 1);
+    if d.get(i) == Some(&b'}') {
+        return Scan::Absent;
+    }
+    loop {
+        if d.get(i) != Some(&b'"') {
+            return Scan::Unsure;
+        }
+        let Some((end, false)) = string_end(d, i) else {
+            return Scan::Unsure;
+        };
+        let k = &d[i + 1..end];
+        i = skip_ws(d, end + 1);
+        if d.get(i) != Some(&b':') {
+            return Scan::Unsure;
+        }
+        i = skip_ws(d, i + 1);
+        if k == key {
+            return match d.get(i) {
+                Some(b'"') => match string_end(d, i) {
+                    Some((e, false)) => match std::str::from_utf8(&d[i + 1..e]) {
+                        Ok(s) => Scan::Found(s),
+                        Err(_) => Scan::Unsure,
+                    },
+                    _ => Scan::Unsure,
+                },
+                Some(_) => Scan::NotString,
+                None => Scan::Unsure,
+            };
+        }
+        let Some(j) = skip_value(d, i) else {
+            return Scan::Unsure;
+        };
+        i = skip_ws(d, j);
+        match d.get(i) {
+            Some(b',') => i = skip_ws(d, i + 1),
+            Some(b'}') => return Scan::Absent,
+            _ => return Scan::Unsure,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RID: &str = "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11";
+
+    fn frame(event: Option<&str>, data: &str) -> Frame {
+        Frame {
+            event: event.map(str::to_string),
+            data: Bytes::copy_from_slice(data.as_bytes()),
+            id: Some("1".into()),
+            retry: None,
+        }
+    }
+
+    #[test]
+    fn scan_finds_the_top_level_key_only() {
+        let d = br#" { "run_id" : "x", "values": {"type": "nested", "a": [1, {"b": "}"}]}, "type" : "values" } "#;
+        assert_eq!(top_level_str(d, b"type"), Scan::Found("values"));
+        assert_eq!(top_level_str(d, b"run_id"), Scan::Found("x"));
+        assert_eq!(top_level_str(d, b"nope"), Scan::Absent);
+        assert_eq!(top_level_str(br#"{"type": 3}"#, b"type"), Scan::NotString);
+        assert_eq!(top_level_str(br#"{"ty\"pe": 3}"#, b"type"), Scan::Unsure);
+        assert_eq!(
+            top_level_str(br#"{"type": "va\u006cues"}"#, b"type"),
+            Scan::Unsure
+        );
+        assert_eq!(
+            top_level_str(br#"{"a": "\"", "type": "custom"}"#, b"type"),
+            Scan::Found("custom")
+        );
+        assert_eq!(
+            top_level_str(br#"{"a": -1.5e3, "b": null, "type": "custom"}"#, b"type"),
+            Scan::Found("custom")
+        );
+        assert_eq!(top_level_str(b"{}", b"type"), Scan::Absent);
+        for bad in [
+            &b""[..],
+            b"[1]",
+            b"\"s\"",
+            b"{",
+            b"{\"a\"",
+            b"{\"a\":",
+            b"{\"a\":1",
+            b"{\"a\" 1}",
+        ] {
+            assert_eq!(
+                top_level_str(bad, b"type"),
+                Scan::Unsure,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn values_and_custom_are_typed() {
+        let v = format!(
+            r#"{{"run_id":"{RID}","status":"success","type":"values","values":{{"count":3}},"messages":[]}}"#
+        );
+        let ev = RunEvent::from_frame(frame(Some("agent_event"), &v)).unwrap();
+        let RunEvent::Values(u) = &ev else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(u.values["count"], 3);
+        assert_eq!(ev.status(), Some(RunStatus::Success));
+        assert_eq!(ev.run_id(), Some(Uuid::parse_str(RID).unwrap()));
+        assert!(ev.is_final());
+
+        let c = format!(
+            r#"{{"type":"custom","run_id":"{RID}","status":"pending","update":{{"i":2}}}}"#
+        );
+        let ev = RunEvent::from_frame(frame(None, &c)).unwrap();
+        assert!(matches!(&ev, RunEvent::Custom(u) if u.update["i"] == 2));
+        assert!(!ev.is_final());
+    }
+
+    #[test]
+    fn escaped_type_goes_through_the_slow_path() {
+        let c = r#"{"type":"cust\u006fm","status":"pending","update":{}}"#;
+        assert!(matches!(
+            RunEvent::parse(c.as_bytes()).unwrap(),
+            RunEvent::Custom(_)
+        ));
+    }
+
+    #[test]
+    fn unknown_event_names_and_types_are_kept_raw() {
+        let ev = RunEvent::from_frame(frame(Some("ping"), "not json")).unwrap();
+        let RunEvent::Other(raw) = &ev else { panic!() };
+        assert_eq!(raw.event_type(), "ping");
+        assert_eq!(raw.data_str(), "not json");
+        assert_eq!(raw.id.as_deref(), Some("1"));
+
+        let e = format!(r#"{{"type":"error","run_id":"{RID}","status":"error","errcode":7}}"#);
+        let ev = RunEvent::from_frame(frame(Some("agent_event"), &e)).unwrap();
+        assert!(matches!(&ev, RunEvent::Other(r) if r.payload_type() == Some("error")));
+        assert_eq!(ev.status(), Some(RunStatus::Error));
+        assert_eq!(ev.run_id(), Some(Uuid::parse_str(RID).unwrap()));
+
+        for data in ["{}", r#"{"type":null}"#, r#""just a string""#, "[1,2]"] {
+            assert!(
+                matches!(
+                    RunEvent::parse(data.as_bytes()).unwrap(),
+                    RunEvent::Other(_)
+                ),
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
+    fn mismatched_or_broken_payloads_are_decode_errors_with_excerpts() {
+        for data in [
+            r#"{"type": "values", this is not json"#,
+            r#"{"type":"values","status":"pending","values":{}}"#, // no run_id
+            r#"{"type":"custom","status":"bogus","update":{}}"#,
+            "not json at all",
+        ] {
+            let err = RunEvent::from_frame(frame(Some("agent_event"), data)).unwrap_err();
+            let Error::Decode { what, excerpt, .. } = &err else {
+                panic!("{err:?}")
+            };
+            assert!(what.contains("id 1"), "{what}");
+            assert_eq!(excerpt, data);
+        }
+    }
+}

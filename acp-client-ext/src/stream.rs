@@ -1,0 +1,907 @@
+//! Typed, resumable run streams: [`RunStream`].
+//!
+//! A run stream is a `text/event-stream` response whose events are decoded into [`RunEvent`]s.
+//! Four ways to get one:
+//!
+//! | call | request |
+//! |------|---------|
+//! | [`ThreadRuns::stream`] | `POST /threads/{thread_id}/runs/stream` (create and stream) |
+//! | [`StatelessRuns::stream`] | `POST /runs/stream` (create and stream) |
+//! | [`RunHandle::stream`] | `GET .../runs/{run_id}/stream` (join an existing run) |
+//! | [`RunHandle::stream_from`] | the same, with `Last-Event-ID` (resume after an event) |
+//!
+//! The call itself returns an error, before any event, when the server refuses the stream: a
+//! non-2xx status is an [`Error::Api`] with the server's message, a 2xx whose content type is not
+//! `text/event-stream` an [`Error::Stream`]. Joins are retried like any idempotent request (a 503
+//! is retried per the [`RetryPolicy`](crate::RetryPolicy)); a create-and-stream is not, unless
+//! [`retry_creates`](crate::ClientBuilder::retry_creates) is on.
+//!
+//! A stream request has no total timeout: the
+//! [`idle_timeout`](crate::ClientBuilder::idle_timeout) bounds the wait for the response's
+//! headers ([`Error::Timeout`]) and, afterwards, every silence between bytes.
+//!
+//! # Decoding policy
+//!
+//! * **Own SSE decoder.** Frames come from this crate's [`sse::Decoder`](crate::sse::Decoder)
+//!   (see its docs for the WHATWG parsing rules, line endings, UTF-8 validation and why not an
+//!   existing crate). Each frame is decoded by its discriminator ([`RunEvent::from_frame`]): one
+//!   JSON parse per event.
+//! * **Malformed events do not end the stream.** A frame whose payload claims a known `type` but
+//!   does not match it, or is not JSON, is yielded as `Err(`[`Error::Decode`]`)` (with an excerpt
+//!   of the raw data), and the stream **continues** with the next event. Stop at the first error
+//!   with `TryStreamExt::try_next` if you prefer. Unknown event names and payload types are
+//!   [`RunEvent::Other`], never errors.
+//! * **Oversized events end the stream.** An event larger than
+//!   [`max_event_size`](crate::ClientBuilder::max_event_size) yields
+//!   `Err(Error::Stream("event larger than N bytes"))` and the stream ends: memory stays bounded.
+//! * **No event is delivered twice.** With numeric ids (ACP servers number events per run) an
+//!   event whose id is not greater than the last delivered one is skipped; otherwise the
+//!   stream relies on the server honouring `Last-Event-ID`. Events without an id cannot be
+//!   recognized, and may repeat after a reconnection if the server resends them.
+//!
+//! # What happens when a stream drops
+//!
+//! * **Normal end.** The body ends cleanly after an event carrying a settled status (success,
+//!   error, timeout, interrupted): the stream ends (`None`).
+//! * **Connection lost** (the body fails), or **idle** (no byte at all, not even a keep-alive, for
+//!   [`idle_timeout`](crate::ClientBuilder::idle_timeout)): the connection is dropped and the run's
+//!   stream is **joined** (`GET .../runs/{run_id}/stream`, never a replay of the create POST) with
+//!   `Last-Event-ID` set to the last delivered id. Before each attempt the stream waits
+//!   [`RetryPolicy::backoff`](crate::RetryPolicy::backoff) (exponential, with jitter), at least
+//!   the server's `retry:` hint. At most
+//!   [`stream_reconnects`](crate::ClientBuilder::stream_reconnects) attempts in a row; the count
+//!   starts again once events flow. When they are exhausted the stream yields
+//!   [`Error::Timeout`] (idle) or [`Error::Stream`] (connection lost) and ends: it never hangs.
+//!   If the final event was already delivered, a lost connection is simply the end.
+//! * **Clean end too early** (the body ends while the last status seen is not settled, as when a
+//!   proxy cuts a long response): the run is fetched (`GET .../runs/{run_id}`). If it still
+//!   runs, it is joined as above. If it has settled, it is joined once more, at once, to
+//!   receive the events sent meanwhile (servers that keep a run's events replay them after
+//!   `Last-Event-ID`); when that join fails or ends, the stream ends normally.
+//! * **Run id unknown.** A create-and-stream learns its run id from the first event. If the
+//!   connection is lost before that, the run cannot be joined: the stream yields an
+//!   [`Error::Stream`] saying so and ends.
+//! * A non-retryable error while rejoining (the run was deleted: 404, credentials refused, ...)
+//!   is yielded and ends the stream.
+//!
+//! Note that with the spec's default `on_disconnect: cancel`, a server may cancel a run when its
+//! create-and-stream connection is lost; set `on_disconnect: continue` in the create body when
+//! the run should survive (and be rejoined after) a network failure.
+//!
+//! # Dropping
+//!
+//! Dropping a [`RunStream`] drops the response body, which closes the connection at once. With
+//! [`RunStream::cancel_on_drop`], dropping a stream whose run has not settled also sends
+//! `POST .../runs/{run_id}/cancel`, spawned on the current tokio runtime (nothing is sent
+//! without one, or when the run id is not known yet).
+
+use crate::client::{AcpClient, Call};
+use crate::error::{Error, Result};
+use crate::event::RunEvent;
+use crate::run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body};
+use crate::sse::{Decoder, Frame, SseError};
+use acp_client::types;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, FusedStream, Stream, StreamExt};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tracing::field::display;
+use uuid::Uuid;
+
+const EVENT_STREAM: &str = "text/event-stream";
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+type Body = BoxStream<'static, reqwest::Result<Bytes>>;
+
+/// The events of one run, as a [`Stream`] of `Result<`[`RunEvent`]`, `[`Error`]`>`, rejoined
+/// transparently when the connection drops. See the [module docs](self) for the policies.
+///
+/// ```no_run
+/// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+/// use acp_client::types::RunCreateStateless;
+/// use acp_client_ext::RunEvent;
+/// use futures::TryStreamExt;
+///
+/// let body = RunCreateStateless { agent_id: Some("stream".into()), ..Default::default() };
+/// let mut events = client.stateless_runs().stream(body).await?;
+/// while let Some(event) = events.try_next().await? {
+///     match event {
+///         RunEvent::Values(update) => println!("{:?}: {:?}", update.status, update.values),
+///         RunEvent::Custom(update) => println!("custom {:?}", update.update),
+///         other => println!("other event {other:?}"),
+///     }
+/// }
+/// println!("run {:?} ended {:?}", events.run_id(), events.last_status());
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct RunStream {
+    inner: BoxStream<'static, Step>,
+    client: AcpClient,
+    scope: RunScope,
+    run_id: Option<Uuid>,
+    last_event_id: Option<String>,
+    last_status: Option<RunStatus>,
+    cancel_on_drop: bool,
+    finished: bool,
+    span: tracing::Span,
+}
+
+impl fmt::Debug for RunStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunStream")
+            .field("scope", &self.scope)
+            .field("run_id", &self.run_id)
+            .field("last_event_id", &self.last_event_id)
+            .field("last_status", &self.last_status)
+            .field("cancel_on_drop", &self.cancel_on_drop)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunStream {
+    /// The run's id: known from the start for a join, from the first event for a
+    /// create-and-stream (`None` until then).
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// let events = run.stream().await?;
+    /// assert_eq!(events.run_id(), Some(run.run_id()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn run_id(&self) -> Option<Uuid> {
+        self.run_id
+    }
+
+    /// The id of the last event delivered, to resume from with [`RunHandle::stream_from`].
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// use futures::StreamExt;
+    /// let mut events = run.stream().await?;
+    /// let _first = events.next().await;
+    /// if let Some(id) = events.last_event_id().map(str::to_owned) {
+    ///     drop(events);
+    ///     let _rest = run.stream_from(id).await?; // continues after the first event
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// The last status the run was seen in (from its events, or from the server when a clean
+    /// end was checked).
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let mut events = run.stream().await?;
+    /// while events.try_next().await?.is_some() {}
+    /// assert!(events.last_status().is_some_and(|s| s.is_settled()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn last_status(&self) -> Option<&RunStatus> {
+        self.last_status.as_ref()
+    }
+
+    /// Also cancel the run (`POST .../cancel`) when this stream is dropped before the run has
+    /// settled. Off by default. The cancel is spawned on the current tokio runtime; it is not
+    /// sent when there is none, or when the run id is not known yet.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// let events = run.stream().await?.cancel_on_drop(true);
+    /// drop(events); // closes the connection and cancels the run
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cancel_on_drop(mut self, yes: bool) -> Self {
+        self.cancel_on_drop = yes;
+        self
+    }
+
+    fn new(client: &AcpClient, scope: RunScope, run_id: Option<Uuid>, body: Body) -> RunStream {
+        Self::with_last_id(client, scope, run_id, body, None)
+    }
+
+    fn with_last_id(
+        client: &AcpClient,
+        scope: RunScope,
+        run_id: Option<Uuid>,
+        body: Body,
+        last_id: Option<String>,
+    ) -> RunStream {
+        let span = tracing::info_span!(
+            "acp_run_stream",
+            run_id = tracing::field::Empty,
+            thread_id = scope.thread_id().map(display)
+        );
+        if let Some(id) = run_id {
+            span.record("run_id", display(id));
+        }
+        let config = client.config();
+        let machine = Machine {
+            client: client.clone(),
+            scope,
+            run_id,
+            body,
+            decoder: Decoder::new(config.max_event_size),
+            eof: false,
+            last_num: last_id.as_deref().and_then(numeric),
+            last_id: last_id.clone(),
+            last_status: None,
+            attempts: 0,
+            done: false,
+            span: span.clone(),
+        };
+        let inner = stream::unfold(machine, |mut m| async move {
+            let step = m.next().await?;
+            Some((step, m))
+        })
+        .boxed();
+        RunStream {
+            inner,
+            client: client.clone(),
+            scope,
+            run_id,
+            last_event_id: last_id,
+            last_status: None,
+            cancel_on_drop: false,
+            finished: false,
+            span,
+        }
+    }
+}
+
+impl Stream for RunStream {
+    type Item = Result<RunEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        let _enter = this.span.enter();
+        match ready!(this.inner.poll_next_unpin(cx)) {
+            Some(step) => {
+                this.run_id = step.run_id;
+                this.last_event_id = step.last_id;
+                this.last_status = step.last_status;
+                match step.item {
+                    Some(item) => Poll::Ready(Some(item)),
+                    None => {
+                        this.finished = true;
+                        Poll::Ready(None)
+                    }
+                }
+            }
+            None => {
+                this.finished = true;
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl FusedStream for RunStream {
+    fn is_terminated(&self) -> bool {
+        self.finished
+    }
+}
+
+impl Drop for RunStream {
+    fn drop(&mut self) {
+        // Close the connection first.
+        self.inner = stream::empty().boxed();
+        if !self.cancel_on_drop || self.last_status.as_ref().is_some_and(RunStatus::is_settled) {
+            return;
+        }
+        let _enter = self.span.enter();
+        let Some(run_id) = self.run_id else {
+            tracing::warn!("run stream dropped before the run id was known: cannot cancel the run");
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("run stream dropped outside a tokio runtime: the run is not cancelled");
+            return;
+        };
+        let client = self.client.clone();
+        let call = Call::new(
+            "cancel run",
+            Method::POST,
+            self.scope.run_path(run_id, "/cancel"),
+        );
+        tracing::debug!("run stream dropped: cancelling the run");
+        runtime.spawn(async move {
+            if let Err(e) = client.send(&call).await {
+                tracing::warn!(%run_id, error = %e, "cancelling the run of a dropped stream failed");
+            }
+        });
+    }
+}
+
+/// What the state machine hands the [`RunStream`]: an item (`None`: normal end) and the state
+/// the accessors report.
+struct Step {
+    item: Option<Result<RunEvent>>,
+    run_id: Option<Uuid>,
+    last_id: Option<String>,
+    last_status: Option<RunStatus>,
+}
+
+/// Why a connection stopped giving events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// The body failed.
+    Dropped,
+    /// No byte for the idle timeout.
+    Idle,
+    /// The body ended cleanly.
+    Ended,
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lost::Dropped => "was lost",
+            Lost::Idle => "went idle",
+            Lost::Ended => "ended before the run settled",
+        })
+    }
+}
+
+/// The stream's state: one connection at a time, its decoder, and what was delivered.
+struct Machine {
+    client: AcpClient,
+    scope: RunScope,
+    run_id: Option<Uuid>,
+    /// The current response body (an empty stream between connections).
+    body: Body,
+    decoder: Decoder,
+    /// The body ended: drain the decoder with `finish`.
+    eof: bool,
+    /// The id of the last delivered event (sent as `Last-Event-ID`).
+    last_id: Option<String>,
+    /// `last_id` as a number, when it is one.
+    last_num: Option<u64>,
+    last_status: Option<RunStatus>,
+    /// Reconnection attempts since events last flowed.
+    attempts: u32,
+    done: bool,
+    span: tracing::Span,
+}
+
+impl Machine {
+    async fn next(&mut self) -> Option<Step> {
+        loop {
+            if self.done {
+                return None;
+            }
+            // 1. Events already received.
+            let decoded = if self.eof {
+                self.decoder.finish()
+            } else {
+                self.decoder.next_frame()
+            };
+            match decoded {
+                Ok(Some(frame)) => match self.deliver(frame) {
+                    Some(step) => return Some(step),
+                    None => continue,
+                },
+                Ok(None) => {}
+                Err(SseError::EventTooLarge { limit }) => {
+                    return Some(
+                        self.fail(Error::Stream(format!("event larger than {limit} bytes"))),
+                    );
+                }
+                Err(e) => {
+                    // Not fatal: the event was skipped, the stream goes on.
+                    self.attempts = 0;
+                    return Some(self.step(Some(Err(Error::decode("run event", e, b"")))));
+                }
+            }
+            // 2. More bytes, or the reason there are none.
+            let lost = if self.eof {
+                self.eof = false;
+                Lost::Ended
+            } else {
+                let idle = self.client.config().idle_timeout;
+                match tokio::time::timeout(idle, self.body.next()).await {
+                    Ok(Some(Ok(chunk))) => {
+                        self.decoder.feed(&chunk);
+                        continue;
+                    }
+                    Ok(Some(Err(e))) => {
+                        tracing::debug!(error = %e.without_url(), "run stream connection lost");
+                        Lost::Dropped
+                    }
+                    Ok(None) => {
+                        self.eof = true;
+                        continue;
+                    }
+                    Err(_) => {
+                        tracing::debug!(?idle, "run stream idle");
+                        Lost::Idle
+                    }
+                }
+            };
+            // 3. Drop the connection; end, or rejoin.
+            self.body = stream::empty().boxed();
+            self.decoder.reset();
+            match self.recover(lost).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return Some(self.step(None));
+                }
+                Err(e) => return Some(self.fail(e)),
+            }
+        }
+    }
+
+    /// A frame to deliver, or `None` if it was delivered already.
+    fn deliver(&mut self, frame: Frame) -> Option<Step> {
+        let num = frame.id.as_deref().and_then(numeric);
+        if let (Some(n), Some(last)) = (num, self.last_num)
+            && n <= last
+        {
+            tracing::trace!(id = n, "skipping an event delivered already");
+            return None;
+        }
+        match frame.id.as_deref() {
+            Some("") => {
+                self.last_id = None;
+                self.last_num = None;
+            }
+            Some(id) => {
+                self.last_id = Some(id.to_owned());
+                self.last_num = num;
+            }
+            None => {}
+        }
+        self.attempts = 0;
+        let item = RunEvent::from_frame(frame);
+        if let Ok(event) = &item {
+            if let Some(status) = event.status() {
+                self.last_status = Some(status);
+            }
+            if self.run_id.is_none()
+                && let Some(id) = event.run_id()
+            {
+                self.run_id = Some(id);
+                self.span.record("run_id", display(id));
+            }
+        }
+        Some(self.step(Some(item)))
+    }
+
+    fn step(&self, item: Option<Result<RunEvent>>) -> Step {
+        Step {
+            item,
+            run_id: self.run_id,
+            last_id: self.last_id.clone(),
+            last_status: self.last_status.clone(),
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Step {
+        self.done = true;
+        self.body = stream::empty().boxed();
+        tracing::debug!(error = %e, "run stream failed");
+        self.step(Some(Err(e)))
+    }
+
+    /// After a lost connection: `Ok(true)` once rejoined, `Ok(false)` when the stream is over.
+    async fn recover(&mut self, lost: Lost) -> Result<bool> {
+        if self.last_status.as_ref().is_some_and(RunStatus::is_settled) {
+            if lost != Lost::Ended {
+                tracing::debug!("run stream {lost} after the final event");
+            }
+            return Ok(false);
+        }
+        let Some(run_id) = self.run_id else {
+            return Err(Error::Stream(format!(
+                "the connection {lost} before any event named the run: a create-and-stream \
+                 cannot be rejoined without its run id"
+            )));
+        };
+        if lost == Lost::Ended {
+            // (Not `RunHandle::get`: its future is not `Send`.)
+            let call = Call::new("get run", Method::GET, self.scope.run_path(run_id, ""));
+            let info = self
+                .client
+                .json::<serde_json::Value>(&call)
+                .await
+                .and_then(|v| RunInfo::from_value("get run", v));
+            match info {
+                Ok(info) if info.status.is_settled() => {
+                    // Fetch the events missed meanwhile (a server keeping the run's events
+                    // replays them, the final one included), once: however that connection
+                    // ends, the stream ends with it.
+                    tracing::debug!(status = %info.status, "run stream ended; the run has settled");
+                    self.last_status = Some(info.status);
+                    let call = join_call(self.scope, run_id, self.last_id.as_deref());
+                    return match open(&self.client, &call).await {
+                        Ok(body) => {
+                            self.body = body;
+                            Ok(true)
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "no final join of the settled run");
+                            Ok(false)
+                        }
+                    };
+                }
+                Ok(info) => self.last_status = Some(info.status),
+                Err(e) if e.is_retryable() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let config = self.client.config();
+        let max = config.stream_reconnects;
+        let mut last_error = None;
+        loop {
+            if self.attempts >= max {
+                return Err(match (lost, last_error) {
+                    (_, Some(e)) => Error::Stream(format!(
+                        "the connection {lost}; rejoining failed {max} times, last: {e}"
+                    )),
+                    (Lost::Idle, None) => Error::Timeout {
+                        operation: "run stream (no data received)",
+                        after: config.idle_timeout,
+                    },
+                    (_, None) => Error::Stream(format!(
+                        "the connection {lost}; gave up after {max} reconnects"
+                    )),
+                });
+            }
+            self.attempts += 1;
+            let pause = config.retry.backoff(self.attempts, self.decoder.retry());
+            tracing::info!(
+                attempt = self.attempts,
+                ?pause,
+                last_event_id = self.last_id.as_deref(),
+                "run stream {lost}; rejoining"
+            );
+            tokio::time::sleep(pause).await;
+            let call = join_call(self.scope, run_id, self.last_id.as_deref());
+            match open(&self.client, &call).await {
+                Ok(body) => {
+                    self.body = body;
+                    return Ok(true);
+                }
+                Err(e) if e.is_retryable() || matches!(e, Error::Timeout { .. }) => {
+                    tracing::debug!(error = %e, "rejoining the run stream failed");
+                    last_error = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// An id as a number, when it is one.
+fn numeric(id: &str) -> Option<u64> {
+    id.parse().ok()
+}
+
+fn sse_headers(last_event_id: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static(EVENT_STREAM));
+    if let Some(id) = last_event_id.filter(|id| !id.is_empty()) {
+        match HeaderValue::from_bytes(id.as_bytes()) {
+            Ok(v) => {
+                headers.insert(LAST_EVENT_ID, v);
+            }
+            Err(_) => tracing::warn!("event id not valid in a header; joining from the start"),
+        }
+    }
+    headers
+}
+
+fn join_call(scope: RunScope, run_id: Uuid, last_event_id: Option<&str>) -> Call<'static> {
+    let mut call = Call::new(
+        "join run stream",
+        Method::GET,
+        scope.run_path(run_id, "/stream"),
+    )
+    .no_timeout();
+    call.headers = sse_headers(last_event_id);
+    call
+}
+
+/// Send a stream request and check that the answer is an event stream. Waiting for the
+/// response's headers is bounded by the idle timeout too.
+async fn open(client: &AcpClient, call: &Call<'_>) -> Result<Body> {
+    let idle = client.config().idle_timeout;
+    let resp = tokio::time::timeout(idle, client.send(call))
+        .await
+        .map_err(|_| Error::Timeout {
+            operation: call.operation,
+            after: idle,
+        })??;
+    let content_type = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case(EVENT_STREAM) {
+        return Err(Error::Stream(format!(
+            "{}: expected content-type {EVENT_STREAM}, got {:?} ({})",
+            call.operation,
+            content_type,
+            resp.status()
+        )));
+    }
+    Ok(resp.bytes_stream().boxed())
+}
+
+async fn create_stream(
+    client: &AcpClient,
+    scope: RunScope,
+    body: &serde_json::Value,
+) -> Result<RunStream> {
+    let mut call = Call::new(
+        "create run stream",
+        Method::POST,
+        format!("{}/stream", scope.runs_path()),
+    )
+    .json_body(body)?
+    .creates()
+    .no_timeout();
+    call.headers = sse_headers(None);
+    let span = tracing::info_span!(
+        "acp",
+        operation = "create run stream",
+        thread_id = scope.thread_id().map(display)
+    );
+    let body = tracing::Instrument::instrument(open(client, &call), span).await?;
+    Ok(RunStream::new(client, scope, None, body))
+}
+
+impl ThreadRuns {
+    /// Start a run on the thread and stream its events
+    /// (`POST /threads/{thread_id}/runs/stream`). The run id is known from the first event
+    /// ([`RunStream::run_id`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
+    /// use acp_client::types::RunCreateStateful;
+    /// use futures::TryStreamExt;
+    /// let body = RunCreateStateful {
+    ///     agent_id: Some("stream".into()),
+    ///     on_disconnect: acp_client::types::OnDisconnect::Continue,
+    ///     ..Default::default()
+    /// };
+    /// let events: Vec<_> = client.thread_runs(thread_id)?.stream(body).await?.try_collect().await?;
+    /// println!("{} events", events.len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] if the server refuses (unknown agent or thread: 404), [`Error::Stream`] if
+    /// it answers something other than an event stream, [`Error::InvalidInput`] for a body that
+    /// cannot be built.
+    pub async fn stream<B>(&self, body: B) -> Result<RunStream>
+    where
+        B: TryInto<types::RunCreateStateful>,
+        B::Error: fmt::Display,
+    {
+        let body = create_body::<types::RunCreateStateful, B>(body)?;
+        create_stream(&self.client, self.scope(), &body).await
+    }
+}
+
+impl StatelessRuns {
+    /// Start a stateless run and stream its events (`POST /runs/stream`). The run id is known
+    /// from the first event ([`RunStream::run_id`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// use acp_client::types::RunCreateStateless;
+    /// use futures::StreamExt;
+    /// let body = RunCreateStateless { agent_id: Some("stream".into()), ..Default::default() };
+    /// let mut events = client.stateless_runs().stream(body).await?;
+    /// while let Some(event) = events.next().await {
+    ///     println!("{:?}", event?.status());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`ThreadRuns::stream`].
+    pub async fn stream<B>(&self, body: B) -> Result<RunStream>
+    where
+        B: TryInto<types::RunCreateStateless>,
+        B::Error: fmt::Display,
+    {
+        let body = create_body::<types::RunCreateStateless, B>(body)?;
+        create_stream(&self.client, RunScope::Stateless, &body).await
+    }
+}
+
+impl RunHandle {
+    /// Join the run's stream from its first event (`GET .../runs/{run_id}/stream`). A finished
+    /// run's stream replays its events and ends.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let events: Vec<_> = run.stream().await?.try_collect().await?;
+    /// assert!(events.last().is_some_and(|e| e.is_final()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] if the server refuses (404 for an unknown run) after the retries of
+    /// idempotent requests, [`Error::Stream`] if it answers something other than an event stream.
+    pub async fn stream(&self) -> Result<RunStream> {
+        self.join(None).await
+    }
+
+    /// Join the run's stream after the event `last_event_id` (sent as `Last-Event-ID`), e.g. the
+    /// [`RunStream::last_event_id`] of an earlier stream.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// let rest = run.stream_from("3").await?; // events 4, 5, ...
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`stream`](Self::stream).
+    pub async fn stream_from(&self, last_event_id: impl Into<String>) -> Result<RunStream> {
+        self.join(Some(last_event_id.into())).await
+    }
+
+    async fn join(&self, last_event_id: Option<String>) -> Result<RunStream> {
+        let call = join_call(self.scope, self.run_id, last_event_id.as_deref());
+        let span = self.span("join run stream");
+        let body = tracing::Instrument::instrument(open(&self.client, &call), span).await?;
+        Ok(RunStream::with_last_id(
+            &self.client,
+            self.scope,
+            Some(self.run_id),
+            body,
+            last_event_id,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RID: &str = "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11";
+
+    /// A stream over a canned body; the client points at a closed port, so any request the
+    /// stream sent would surface as an error item.
+    fn canned(run_id: Option<Uuid>, max: usize, chunks: &[&str]) -> RunStream {
+        let client = AcpClient::builder("http://127.0.0.1:9")
+            .max_event_size(max)
+            .stream_reconnects(0)
+            .build()
+            .unwrap();
+        let chunks: Vec<reqwest::Result<Bytes>> = chunks
+            .iter()
+            .map(|c| Ok(Bytes::copy_from_slice(c.as_bytes())))
+            .collect();
+        RunStream::new(
+            &client,
+            RunScope::Stateless,
+            run_id,
+            stream::iter(chunks).boxed(),
+        )
+    }
+
+    fn values(id: u32, status: &str) -> String {
+        format!(
+            "id: {id}\nevent: agent_event\ndata: {{\"type\":\"values\",\"run_id\":\"{RID}\",\"status\":\"{status}\",\"values\":{{\"n\":{id}}}}}\n\n"
+        )
+    }
+
+    async fn collect(s: &mut RunStream) -> Vec<Result<RunEvent>> {
+        let mut out = Vec::new();
+        while let Some(item) = s.next().await {
+            out.push(item);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn numeric_ids_already_delivered_are_skipped() {
+        let body = [
+            values(1, "pending"),
+            values(2, "pending"),
+            values(1, "pending"),
+            values(2, "pending"),
+            values(3, "success"),
+        ]
+        .concat();
+        let mut s = canned(None, 1 << 20, &[&body]);
+        let items = collect(&mut s).await;
+        let ns: Vec<_> = items
+            .iter()
+            .map(|i| match i {
+                Ok(RunEvent::Values(v)) => v.values["n"].as_u64().unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ns, [1, 2, 3]);
+        assert_eq!(s.last_event_id(), Some("3"));
+        assert_eq!(s.run_id(), Some(Uuid::parse_str(RID).unwrap()));
+        assert_eq!(s.last_status(), Some(&RunStatus::Success));
+        assert!(s.is_terminated());
+    }
+
+    #[tokio::test]
+    async fn other_events_and_comments_pass_through() {
+        let body = ": hi\n\nevent: metadata\ndata: {\"x\":1}\n\nevent: agent_event\ndata: {\"type\":\"error\",\"status\":\"error\"}\n\n";
+        let mut s = canned(Some(Uuid::nil()), 1 << 20, &[body]);
+        let items = collect(&mut s).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(matches!(&items[0], Ok(RunEvent::Other(r)) if r.event_type() == "metadata"));
+        assert!(matches!(&items[1], Ok(RunEvent::Other(r)) if r.payload_type() == Some("error")));
+        assert_eq!(
+            s.last_status(),
+            Some(&RunStatus::Error),
+            "a settled end: no request"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_early_end_without_a_run_id_cannot_be_rejoined() {
+        let mut s = canned(None, 1 << 20, &[": only a comment\n\n"]);
+        let items = collect(&mut s).await;
+        assert_eq!(items.len(), 1);
+        assert!(
+            matches!(&items[0], Err(Error::Stream(m)) if m.contains("cannot be rejoined")),
+            "{items:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversized_event_mid_stream_ends_it() {
+        let big = format!("data: {}\n\n", "x".repeat(300));
+        let mut s = canned(
+            None,
+            256,
+            &[&values(1, "pending"), &big, &values(2, "success")],
+        );
+        let items = collect(&mut s).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(items[0].is_ok());
+        assert!(matches!(&items[1], Err(Error::Stream(m)) if m == "event larger than 256 bytes"));
+    }
+
+    #[tokio::test]
+    async fn reconnects_exhausted_is_an_error_not_a_hang() {
+        // Not settled, run id known, zero reconnects allowed: the clean end is checked with a
+        // GET, which fails to connect (a transport error, retryable), then no rejoin is allowed.
+        let mut s = canned(None, 1 << 20, &[&values(1, "pending")]);
+        let items = collect(&mut s).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(
+            matches!(&items[1], Err(Error::Stream(m)) if m.contains("gave up")),
+            "{items:?}"
+        );
+    }
+}
