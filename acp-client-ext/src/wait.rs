@@ -454,9 +454,9 @@ impl ThreadRuns {
     /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
     /// use acp_client::types::RunCreateStateful;
     /// use std::time::Duration;
-    /// let thread = client.create_thread(Default::default()).await?;
     /// let outcome = client
-    ///     .thread_runs(&thread.thread_id)?
+    ///     .new_thread()
+    ///     .await?
     ///     .wait(RunCreateStateful { agent_id: Some("echo".into()), ..Default::default() }, Duration::from_secs(30))
     ///     .await?;
     /// println!("{outcome}");

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
-use acp_client_ext::{AcpClient, CancelAction, Error, RetryPolicy, RunHandle, RunStatus, WaitOutcome};
+use acp_client_ext::{
+    AcpClient, CancelAction, Error, RetryPolicy, RunHandle, RunStatus, WaitOutcome,
+};
 use acp_reference_server::{Fault, ServerConfig, Target, TestServer, WaitRoute, agents};
 use serde_json::{Value, json};
 
@@ -49,7 +51,9 @@ async fn start(c: &AcpClient, scope: Scope, agent: &str, input: Value) -> RunHan
     match scope {
         Scope::Thread => {
             let runs = c.new_thread().await.expect("thread");
-            runs.create(stateful(agent, input)).await.expect("create run")
+            runs.create(stateful(agent, input))
+                .await
+                .expect("create run")
         }
         Scope::Stateless => c
             .stateless_runs()
@@ -104,7 +108,10 @@ async fn a_wait_answered_with_204_is_repeated_until_the_run_completes() {
     for scope in SCOPES {
         let run = start(&c, scope, "stream", json!({"count": 4, "delay_ms": 60})).await;
         let outcome = run.wait(T).await.expect("wait");
-        let WaitOutcome::Completed { values, run: info, .. } = &outcome else {
+        let WaitOutcome::Completed {
+            values, run: info, ..
+        } = &outcome
+        else {
             panic!("{scope:?}: {outcome:?}");
         };
         assert_eq!(values.get("count"), Some(&json!(4)));
@@ -149,10 +156,19 @@ async fn a_missing_or_unimplemented_wait_route_falls_back_to_polling() {
         let c = client(&s);
         for scope in SCOPES {
             let run = start(&c, scope, "stream", json!({"count": 3, "delay_ms": 20})).await;
-            let outcome = run.wait(T).await.unwrap_or_else(|e| panic!("{route:?} {scope:?}: {e}"));
+            let outcome = run
+                .wait(T)
+                .await
+                .unwrap_or_else(|e| panic!("{route:?} {scope:?}: {e}"));
             // Polling learns the status only: the spec's Run has no output.
             assert!(
-                matches!(outcome, WaitOutcome::Ended { status: RunStatus::Success, .. }),
+                matches!(
+                    outcome,
+                    WaitOutcome::Ended {
+                        status: RunStatus::Success,
+                        ..
+                    }
+                ),
                 "{route:?} {scope:?}: {outcome:?}"
             );
             assert_eq!(outcome.run().run_id, run.run_id());
@@ -161,7 +177,10 @@ async fn a_missing_or_unimplemented_wait_route_falls_back_to_polling() {
                 1,
                 "{route:?} {scope:?}: the wait route is asked once, then polling"
             );
-            assert!(s.requests("GET", run_pattern(scope)) >= 1, "{route:?} {scope:?}");
+            assert!(
+                s.requests("GET", run_pattern(scope)) >= 1,
+                "{route:?} {scope:?}"
+            );
         }
     }
 }
@@ -231,10 +250,15 @@ async fn cancel_interrupt_leaves_an_interrupted_run() {
     for scope in SCOPES {
         for wait in [true, false] {
             let run = start(&c, scope, "slow", json!({})).await;
-            run.cancel(CancelAction::Interrupt, wait).await.expect("cancel");
+            run.cancel(CancelAction::Interrupt, wait)
+                .await
+                .expect("cancel");
             let info = run.get().await.expect("the run is still there");
             assert_eq!(info.status, RunStatus::Interrupted, "{scope:?} wait={wait}");
-            assert_eq!(s.run_status(run.run_id()).await.as_deref(), Some("interrupted"));
+            assert_eq!(
+                s.run_status(run.run_id()).await.as_deref(),
+                Some("interrupted")
+            );
             // A wait on it now reports the cancellation.
             let outcome = run.wait(T).await.expect("wait");
             assert!(
@@ -255,7 +279,9 @@ async fn cancel_rollback_removes_the_run() {
     for scope in SCOPES {
         for wait in [true, false] {
             let run = start(&c, scope, "slow", json!({})).await;
-            run.cancel(CancelAction::Rollback, wait).await.expect("rollback");
+            run.cancel(CancelAction::Rollback, wait)
+                .await
+                .expect("rollback");
             let err = run.get().await.expect_err("rolled back");
             assert!(
                 matches!(&err, Error::Api { status, message, .. }
@@ -266,7 +292,14 @@ async fn cancel_rollback_removes_the_run() {
         }
         let run = start(&c, scope, "slow", json!({})).await;
         run.rollback().await.expect("rollback");
-        assert_eq!(run.get().await.expect_err("gone").status().map(|s| s.as_u16()), Some(404));
+        assert_eq!(
+            run.get()
+                .await
+                .expect_err("gone")
+                .status()
+                .map(|s| s.as_u16()),
+            Some(404)
+        );
         // Cancelling it again: the run is unknown.
         let err = run.interrupt().await.expect_err("gone");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
@@ -286,7 +319,11 @@ async fn interrupts_are_answered_until_the_run_completes() {
                 let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
                 async move {
                     assert_eq!(question["round"], json!(n), "rounds arrive in order");
-                    assert!(question["question"].as_str().is_some_and(|q| q.contains("Question")));
+                    assert!(
+                        question["question"]
+                            .as_str()
+                            .is_some_and(|q| q.contains("Question"))
+                    );
                     Ok(json!({"answer": n}))
                 }
             })
@@ -325,8 +362,14 @@ async fn too_many_interrupts_stop_the_helper_with_an_error() {
         );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // The run stays interrupted and can still be answered by hand.
-        assert_eq!(s.run_status(run.run_id()).await.as_deref(), Some("interrupted"));
-        let info = run.resume(json!({"answer": "by hand"})).await.expect("resume");
+        assert_eq!(
+            s.run_status(run.run_id()).await.as_deref(),
+            Some("interrupted")
+        );
+        let info = run
+            .resume(json!({"answer": "by hand"}))
+            .await
+            .expect("resume");
         assert_eq!(info.run_id, run.run_id());
     }
 }
@@ -347,7 +390,10 @@ async fn an_error_of_the_answer_closure_stops_the_helper() {
         .expect_err("the closure refused");
     assert!(err.to_string().contains("the human said no"));
     assert_eq!(s.requests("POST", "/runs/*"), 0, "nothing was resumed");
-    assert_eq!(s.run_status(run.run_id()).await.as_deref(), Some("interrupted"));
+    assert_eq!(
+        s.run_status(run.run_id()).await.as_deref(),
+        Some("interrupted")
+    );
 }
 
 #[tokio::test]
@@ -356,7 +402,10 @@ async fn resume_of_a_run_that_is_not_interrupted_is_a_conflict() {
     let c = client(&s);
     let run = start(&c, Scope::Stateless, "echo", json!({})).await;
     run.wait(T).await.expect("wait");
-    let err = run.resume(json!({"late": true})).await.expect_err("not interrupted");
+    let err = run
+        .resume(json!({"late": true}))
+        .await
+        .expect_err("not interrupted");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(409), "{err:?}");
 }
 
@@ -369,7 +418,9 @@ async fn create_and_wait_returns_the_outcome() {
         .wait(stateless("echo", json!({"hello": "world"})), T)
         .await
         .expect("create and wait");
-    assert!(matches!(&outcome, WaitOutcome::Completed { values, .. } if values["hello"] == "world"));
+    assert!(
+        matches!(&outcome, WaitOutcome::Completed { values, .. } if values["hello"] == "world")
+    );
     assert_eq!(s.requests("POST", "/runs/wait"), 1);
 
     let runs = c.new_thread().await.expect("thread");
@@ -409,7 +460,10 @@ async fn create_and_wait_goes_on_when_the_server_answers_early() {
         .expect("create and wait");
     assert!(matches!(&outcome, WaitOutcome::Completed { values, .. } if values["count"] == 3));
     assert_eq!(s.requests("POST", "/runs/wait"), 1, "one run created");
-    assert!(s.requests("GET", "/runs/*/wait") >= 1, "then waited on by id");
+    assert!(
+        s.requests("GET", "/runs/*/wait") >= 1,
+        "then waited on by id"
+    );
 }
 
 #[tokio::test]
