@@ -1,0 +1,586 @@
+//! Incremental, zero-copy decoder for `text/event-stream` (server-sent events).
+//!
+//! [`Decoder`] implements the parsing rules of the WHATWG HTML standard,
+//! section 9.2 "Server-sent events" ("Interpreting an event stream"), over
+//! byte chunks as they arrive from the network. It is the foundation of the
+//! typed, resumable run stream of this crate.
+//!
+//! # Why not an existing crate
+//!
+//! `eventsource-stream` 0.2 (the decoder used by `reqwest-eventsource`) was
+//! measured at 0.51–0.64 GB/s on 1 KiB events; it copies every chunk into a
+//! `String`, re-parses the buffer with `nom` and allocates a `String` per
+//! event for the data. The run stream of an agent can carry large payloads
+//! (streamed messages, artifacts), so this decoder aims at a few GB/s:
+//!
+//! * line ends are found with [`memchr::memchr2`] (`\r` and `\n`), and a
+//!   partially received line is never scanned twice;
+//! * input is kept in one [`bytes::BytesMut`]; lines are split off it without
+//!   a per-line allocation;
+//! * the data of the common single-`data:`-line event is a [`Bytes`] slice of
+//!   the input (no copy); only multi-line data is copied (to join the lines
+//!   with `\n`).
+//!
+//! Figures measured on the 2-core build machine with `cargo bench -p
+//! acp-client-ext --bench sse` (16 KiB chunks; framing includes UTF-8
+//! validation of the data):
+//!
+//! | input                  | this decoder | `eventsource-stream` 0.2 | memchr line scan |
+//! |------------------------|--------------|--------------------------|------------------|
+//! | 1 KiB `data:` events   | BENCH_1K     | BENCH_ES_1K              | BENCH_SCAN_1K    |
+//! | ~150 B events (3 fields)| BENCH_150    | BENCH_ES_150             | BENCH_SCAN_150   |
+//!
+//! # Policy decisions
+//!
+//! * **Encoding.** The standard decodes the stream as UTF-8 with replacement
+//!   characters. This decoder instead *validates*: [`Frame::data`] is always
+//!   valid UTF-8, and an event whose `data`, `event` or `id` value is not
+//!   valid UTF-8 is reported as [`SseError::InvalidUtf8`] and skipped. That
+//!   error is not fatal: decoding continues with the next event. Invalid
+//!   bytes in comments, unknown fields or `retry` values are ignored like the
+//!   rest of those lines.
+//! * **Byte order mark.** One UTF-8 BOM is stripped at the very start of the
+//!   stream (and at the start of each new connection after
+//!   [`Decoder::finish`] or [`Decoder::reset`]), nowhere else.
+//! * **`id` with NUL.** An `id` field whose value contains U+0000 is ignored
+//!   entirely, as the standard requires: neither [`Frame::id`] nor
+//!   [`Decoder::last_event_id`] changes.
+//! * **Last event ID.** [`Decoder::last_event_id`] is the event source's
+//!   "last event ID string": it is updated when an event is *dispatched*
+//!   (at its blank line), also for events without `data` that are not
+//!   returned as frames, and it persists across events and connections. An
+//!   `id: ` with an empty value resets it to the empty string. The `id` of an
+//!   event skipped for invalid UTF-8 elsewhere in it is still committed, so a
+//!   resumption does not replay the broken event.
+//! * **Retry.** A `retry` value of ASCII digits only (at least one) sets the
+//!   reconnection time in milliseconds as soon as the line is read (values
+//!   too large for `u64` saturate); any other value is ignored.
+//! * **End of stream.** Per the standard, an event not terminated by a blank
+//!   line when the stream ends is discarded, as is an unterminated last line:
+//!   [`Decoder::finish`] returns the complete events still buffered, then
+//!   `Ok(None)`, and never panics.
+//! * **Maximum size.** Memory is bounded by `max_event_size`: a single line
+//!   (even a comment, even before its line end has arrived) longer than the
+//!   limit, or an event whose non-comment lines add up to more than the limit
+//!   (line ends not counted), yields [`SseError::EventTooLarge`]. This error
+//!   is fatal: the decoder discards its buffers and input fed afterwards, and
+//!   keeps returning the error until [`Decoder::reset`] (a reconnection).
+//!   The limit is checked in [`Decoder::next_frame`], so call it after each
+//!   [`Decoder::feed`].
+
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+/// The default limit on the size of one event: 16 MiB.
+pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Words of eight bytes searched inline for a line end before `memchr2`.
+const SWAR_WORDS: usize = 4;
+
+/// One dispatched server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The `event` field: the event type. `None` (also for an empty `event:`
+    /// value) means the default type, `"message"`.
+    pub event: Option<String>,
+    /// The `data` lines joined with `\n` (no trailing newline). Always valid
+    /// UTF-8 when produced by [`Decoder`].
+    pub data: Bytes,
+    /// The `id` field of this event, if it had one (the last one if several).
+    /// `Some("")` is an explicit reset of the last event ID.
+    pub id: Option<String>,
+    /// The valid `retry` field of this event, if it had one.
+    pub retry: Option<Duration>,
+}
+
+impl Frame {
+    /// The event type: the `event` field, or `"message"` if absent.
+    ///
+    /// ```
+    /// # use acp_client_ext::sse::Frame;
+    /// let frame = Frame { event: None, data: "x".into(), id: None, retry: None };
+    /// assert_eq!(frame.event_type(), "message");
+    /// ```
+    pub fn event_type(&self) -> &str {
+        self.event.as_deref().unwrap_or("message")
+    }
+}
+
+/// An error while decoding an event stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SseError {
+    /// A line or an event exceeded the decoder's size limit. Fatal: see
+    /// [`Decoder::reset`].
+    #[error("server-sent event exceeds the limit of {limit} bytes")]
+    EventTooLarge {
+        /// The limit given to [`Decoder::new`].
+        limit: usize,
+    },
+    /// The value of a field of an event was not valid UTF-8. The event was
+    /// skipped; decoding can go on.
+    #[error("server-sent event field `{field}` is not valid UTF-8")]
+    InvalidUtf8 {
+        /// The first offending field: `"data"`, `"event"` or `"id"`.
+        field: &'static str,
+    },
+}
+
+impl SseError {
+    /// Whether the decoder is unusable after this error until
+    /// [`Decoder::reset`]. [`SseError::InvalidUtf8`] only skips one event.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, SseError::EventTooLarge { .. })
+    }
+}
+
+/// The data lines of the pending event.
+#[derive(Debug, Default)]
+enum Data {
+    /// No `data` field yet: the event will not be dispatched.
+    #[default]
+    None,
+    /// Exactly one `data` line: a zero-copy slice of the input.
+    One(Bytes),
+    /// Several lines, joined with `\n`.
+    Many(BytesMut),
+}
+
+/// The fields that matter; the others are ignored.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Data,
+    Event,
+    Id,
+    Retry,
+}
+
+/// The event being assembled (the standard's buffers).
+#[derive(Debug, Default)]
+struct Pending {
+    event: Option<String>,
+    data: Data,
+    id: Option<String>,
+    retry: Option<Duration>,
+    /// Sum of the lengths of the non-comment lines, without line ends.
+    size: usize,
+    /// The first field whose value was not valid UTF-8.
+    invalid: Option<&'static str>,
+}
+
+/// Incremental decoder of a `text/event-stream` body.
+///
+/// Feed it chunks of bytes as they arrive with [`feed`](Self::feed), then
+/// call [`next_frame`](Self::next_frame) until it returns `Ok(None)`; at the
+/// end of the body, call [`finish`](Self::finish) until it returns
+/// `Ok(None)`. The result does not depend on how the input is split in
+/// chunks.
+///
+/// ```
+/// use acp_client_ext::sse::{Decoder, DEFAULT_MAX_EVENT_SIZE};
+///
+/// let mut decoder = Decoder::new(DEFAULT_MAX_EVENT_SIZE);
+/// decoder.feed(b": keep-alive\n\nevent: update\nid: 7\ndata: {\"a\":");
+/// assert_eq!(decoder.next_frame()?, None); // event not complete yet
+///
+/// decoder.feed(b"1}\r\ndata: second line\r\n\r\ndata: trailing");
+/// let frame = decoder.next_frame()?.expect("one complete event");
+/// assert_eq!(frame.event.as_deref(), Some("update"));
+/// assert_eq!(frame.id.as_deref(), Some("7"));
+/// assert_eq!(&frame.data[..], b"{\"a\":1}\nsecond line");
+/// assert_eq!(decoder.last_event_id(), Some("7"));
+/// assert_eq!(decoder.next_frame()?, None);
+///
+/// // End of the body: the unterminated trailing event is dropped.
+/// assert_eq!(decoder.finish()?, None);
+/// # Ok::<(), acp_client_ext::sse::SseError>(())
+/// ```
+#[derive(Debug)]
+pub struct Decoder {
+    /// Input; `buf[..pos]` is consumed.
+    buf: BytesMut,
+    /// The start of the current line in `buf`.
+    pos: usize,
+    /// `buf[pos..scanned]` is known to hold no `\r` or `\n`.
+    scanned: usize,
+    /// Whether the start of the connection (a possible BOM) is behind us.
+    started: bool,
+    /// The previous line ended with `\r` at the end of the input: a `\n`
+    /// at the start of the next input belongs to that line end.
+    skip_lf: bool,
+    pending: Pending,
+    max_event_size: usize,
+    /// Set by a fatal error.
+    failed: Option<SseError>,
+    last_event_id: Option<String>,
+    retry: Option<Duration>,
+    /// The last valid `event` value seen.
+    event_cache: String,
+}
+
+impl Default for Decoder {
+    /// A decoder with [`DEFAULT_MAX_EVENT_SIZE`].
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_EVENT_SIZE)
+    }
+}
+
+impl Decoder {
+    /// A decoder that rejects lines and events larger than `max_event_size`
+    /// bytes (see [`DEFAULT_MAX_EVENT_SIZE`]).
+    pub fn new(max_event_size: usize) -> Self {
+        Self {
+            buf: BytesMut::new(),
+            pos: 0,
+            scanned: 0,
+            started: false,
+            skip_lf: false,
+            pending: Pending::default(),
+            max_event_size,
+            failed: None,
+            last_event_id: None,
+            retry: None,
+            event_cache: String::new(),
+        }
+    }
+
+    /// Appends a chunk of the body to the input buffer. No parsing happens
+    /// here: call [`next_frame`](Self::next_frame) afterwards (the size limit
+    /// is enforced there). Ignored after a fatal error.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.failed.is_none() {
+            self.buf.extend_from_slice(chunk);
+        }
+    }
+
+    /// Decodes the next complete event from the buffered input.
+    ///
+    /// Returns `Ok(None)` when more input is needed. Events without `data`
+    /// lines are consumed silently (their `id` and `retry` still apply).
+    ///
+    /// # Errors
+    ///
+    /// [`SseError::InvalidUtf8`] for an event that was skipped (call again to
+    /// go on), [`SseError::EventTooLarge`] when the limit was exceeded (fatal,
+    /// returned again by every later call until [`reset`](Self::reset)).
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, SseError> {
+        self.decode(false)
+    }
+
+    /// Signals the end of the body and returns the complete events still
+    /// buffered, one per call, then `Ok(None)`.
+    ///
+    /// Per the standard, an event without its terminating blank line (and an
+    /// unterminated last line) is discarded. When `Ok(None)` is returned, the
+    /// decoder is ready for the body of a new connection: the per-connection
+    /// state is cleared (a BOM is allowed again) while
+    /// [`last_event_id`](Self::last_event_id) and [`retry`](Self::retry) are
+    /// kept, as a reconnecting event source does.
+    ///
+    /// # Errors
+    ///
+    /// As [`next_frame`](Self::next_frame).
+    pub fn finish(&mut self) -> Result<Option<Frame>, SseError> {
+        let result = self.decode(true);
+        if let Ok(None) = result {
+            self.reset();
+        }
+        result
+    }
+
+    /// Clears the per-connection state (buffered input, the pending event, a
+    /// fatal error) for a new connection, keeping
+    /// [`last_event_id`](Self::last_event_id) and [`retry`](Self::retry).
+    pub fn reset(&mut self) {
+        self.buf = BytesMut::new();
+        self.pos = 0;
+        self.scanned = 0;
+        self.started = false;
+        self.skip_lf = false;
+        self.pending = Pending::default();
+        self.failed = None;
+    }
+
+    /// The last event ID string: the value of the last `id` field (without
+    /// NUL) of a dispatched event, persisting across events. `None` if no
+    /// event has set one; `Some("")` after an explicit empty `id`. This is
+    /// the value to send as `Last-Event-ID` when reconnecting.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// The reconnection time most recently set by a valid `retry` field.
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// The size limit given to [`new`](Self::new).
+    pub fn max_event_size(&self) -> usize {
+        self.max_event_size
+    }
+
+    fn fail(&mut self) -> SseError {
+        let err = SseError::EventTooLarge {
+            limit: self.max_event_size,
+        };
+        self.failed = Some(err.clone());
+        self.buf = BytesMut::new();
+        self.pos = 0;
+        self.scanned = 0;
+        self.pending = Pending::default();
+        err
+    }
+
+    fn decode(&mut self, eof: bool) -> Result<Option<Frame>, SseError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        if !self.started {
+            let n = self.buf.len().min(BOM.len());
+            if self.buf[..n] == BOM[..n] {
+                if n < BOM.len() && !eof {
+                    return Ok(None); // maybe a BOM, wait for more
+                }
+                if n == BOM.len() {
+                    self.pos = n;
+                    self.scanned = n;
+                }
+            }
+            self.started = true;
+        }
+        loop {
+            if self.skip_lf {
+                match self.buf.get(self.pos) {
+                    None => return Ok(self.need_input()),
+                    Some(&b) => {
+                        if b == b'\n' {
+                            self.pos += 1;
+                            self.scanned = self.pos;
+                        }
+                        self.skip_lf = false;
+                    }
+                }
+            }
+            let Some(end) = find_eol(&self.buf, self.scanned) else {
+                // An unterminated line: check the limit, wait for more input.
+                self.scanned = self.buf.len();
+                let len = self.buf.len() - self.pos;
+                if len > 0 {
+                    let comment = self.buf[self.pos] == b':';
+                    if len > self.max_event_size
+                        || (!comment && self.pending.size + len > self.max_event_size)
+                    {
+                        return Err(self.fail());
+                    }
+                }
+                return Ok(self.need_input());
+            };
+            let start = self.pos;
+            let len = end - start;
+            // Length of the line end: `\r\n`, `\n` or `\r` (if `\r` ends the
+            // buffered input, a `\n` may still follow in the next chunk).
+            let eol = if self.buf[end] == b'\r' {
+                match self.buf.get(end + 1) {
+                    Some(b'\n') => 2,
+                    Some(_) => 1,
+                    None => {
+                        self.skip_lf = true;
+                        1
+                    }
+                }
+            } else {
+                1
+            };
+            self.pos = end + eol;
+            self.scanned = self.pos;
+            if len == 0 {
+                if let Some(frame) = self.dispatch()? {
+                    return Ok(Some(frame));
+                }
+                continue;
+            }
+            if self.buf[start] == b':' {
+                // Comment (keep-alive).
+                if len > self.max_event_size {
+                    return Err(self.fail());
+                }
+                continue;
+            }
+            self.pending.size += len;
+            if self.pending.size > self.max_event_size {
+                return Err(self.fail());
+            }
+            self.field(start, end);
+        }
+    }
+
+    /// Drops the consumed input before waiting for more.
+    fn need_input(&mut self) -> Option<Frame> {
+        self.buf.advance(self.pos);
+        self.scanned -= self.pos;
+        self.pos = 0;
+        None
+    }
+
+    /// Processes the field line `buf[start..end]` (already consumed).
+    fn field(&mut self, start: usize, end: usize) {
+        let line = &self.buf[start..end];
+        let (field, name_len) = match line[0] {
+            b'd' if line.starts_with(b"data") => (Field::Data, 4),
+            b'e' if line.starts_with(b"event") => (Field::Event, 5),
+            b'i' if line.starts_with(b"id") => (Field::Id, 2),
+            b'r' if line.starts_with(b"retry") => (Field::Retry, 5),
+            _ => return, // an unknown field
+        };
+        let value_start = match line.get(name_len) {
+            None => line.len(), // no colon: empty value
+            Some(b':') if line.get(name_len + 1) == Some(&b' ') => name_len + 2,
+            Some(b':') => name_len + 1,
+            Some(_) => return, // a longer name such as `database`
+        };
+        let value = &line[value_start..];
+        match field {
+            Field::Data => {
+                if !is_utf8(value) {
+                    self.pending.invalid.get_or_insert("data");
+                }
+                match &mut self.pending.data {
+                    Data::None => {
+                        // Zero-copy: split the line off the input buffer.
+                        let mut head = self.buf.split_to(end);
+                        head.advance(start + value_start);
+                        self.pending.data = Data::One(head.freeze());
+                        self.pos -= end;
+                        self.scanned -= end;
+                    }
+                    Data::One(first) => {
+                        let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
+                        joined.extend_from_slice(first);
+                        joined.put_u8(b'\n');
+                        joined.extend_from_slice(value);
+                        self.pending.data = Data::Many(joined);
+                    }
+                    Data::Many(joined) => {
+                        joined.put_u8(b'\n');
+                        joined.extend_from_slice(value);
+                    }
+                }
+            }
+            Field::Event => {
+                if value.is_empty() {
+                    self.pending.event = None;
+                } else if value == self.event_cache.as_bytes() {
+                    // Event types repeat: skip the validation.
+                    self.pending.event = Some(self.event_cache.clone());
+                } else if let Ok(event) = std::str::from_utf8(value) {
+                    self.event_cache.clear();
+                    self.event_cache.push_str(event);
+                    self.pending.event = Some(event.to_owned());
+                } else {
+                    self.pending.invalid.get_or_insert("event");
+                }
+            }
+            Field::Id => {
+                if !value.contains(&0) {
+                    match std::str::from_utf8(value) {
+                        Ok(id) => self.pending.id = Some(id.to_owned()),
+                        Err(_) => {
+                            self.pending.invalid.get_or_insert("id");
+                        }
+                    }
+                }
+            }
+            Field::Retry => {
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    let ms = value.iter().fold(0u64, |ms, &digit| {
+                        ms.saturating_mul(10)
+                            .saturating_add(u64::from(digit - b'0'))
+                    });
+                    let retry = Duration::from_millis(ms);
+                    self.pending.retry = Some(retry);
+                    self.retry = Some(retry);
+                }
+            }
+        }
+    }
+
+    /// The blank line: dispatches the pending event, if it has data.
+    fn dispatch(&mut self) -> Result<Option<Frame>, SseError> {
+        let pending = &mut self.pending;
+        pending.size = 0;
+        let event = pending.event.take();
+        let id = pending.id.take();
+        let retry = pending.retry.take();
+        let data = std::mem::take(&mut pending.data);
+        let invalid = pending.invalid.take();
+        if let Some(id) = id.as_deref() {
+            // Reuse the allocation of the previous ID.
+            let last = self.last_event_id.get_or_insert_with(String::new);
+            last.clear();
+            last.push_str(id);
+        }
+        if let Some(field) = invalid {
+            return Err(SseError::InvalidUtf8 { field });
+        }
+        let data = match data {
+            Data::None => return Ok(None),
+            Data::One(data) => data,
+            Data::Many(data) => data.freeze(),
+        };
+        Ok(Some(Frame {
+            event,
+            data,
+            id,
+            retry,
+        }))
+    }
+}
+
+/// The index of the first `\r` or `\n` in `buf[from..]`. Lines of field
+/// names and short values are common: their ends are searched eight bytes at
+/// a time inline before calling `memchr2`.
+#[inline]
+fn find_eol(buf: &[u8], from: usize) -> Option<usize> {
+    const LO: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HI: u64 = u64::from_ne_bytes([0x80; 8]);
+    const CR: u64 = u64::from_ne_bytes([b'\r'; 8]);
+    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let rest = buf.get(from..)?;
+    let (words, _) = rest.as_chunks::<8>();
+    for (i, word) in words.iter().take(SWAR_WORDS).enumerate() {
+        // Bytes of `w` that are 0 get their high bit set in the lowest
+        // position of `zero(w)` (higher ones may be false positives).
+        let zero = |w: u64| w.wrapping_sub(LO) & !w & HI;
+        let word = u64::from_le_bytes(*word);
+        let found = zero(word ^ CR) | zero(word ^ LF);
+        if found != 0 {
+            return Some(from + i * 8 + (found.trailing_zeros() / 8) as usize);
+        }
+    }
+    let skip = words.len().min(SWAR_WORDS) * 8;
+    memchr::memchr2(b'\r', b'\n', &rest[skip..]).map(|i| from + skip + i)
+}
+
+/// UTF-8 validation with a fast path for ASCII, the common case of JSON.
+fn is_utf8(bytes: &[u8]) -> bool {
+    is_ascii(bytes) || std::str::from_utf8(bytes).is_ok()
+}
+
+/// Branch-free ASCII check, eight bytes at a time (the compiler vectorizes
+/// it); faster than `<[u8]>::is_ascii` on lines of up to a few KiB.
+fn is_ascii(bytes: &[u8]) -> bool {
+    let (words, tail) = bytes.as_chunks::<8>();
+    let high_bits = words
+        .iter()
+        .fold(0u64, |acc, word| acc | u64::from_ne_bytes(*word));
+    let high_bits = tail
+        .iter()
+        .fold(high_bits, |acc, &byte| acc | u64::from(byte));
+    high_bits & 0x8080_8080_8080_8080 == 0
+}
+
+#[cfg(test)]
+mod tests;
