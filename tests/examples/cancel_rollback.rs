@@ -1,0 +1,61 @@
+//! Cancel runs: `interrupt` stops a run and keeps it; `rollback` stops it and removes it.
+//!
+//! ```sh
+//! cargo run -p acp-reference-server --example cancel_rollback
+//! ```
+//!
+//! Both are `POST /threads/{id}/runs/{run_id}/cancel?action=...&wait=true`; afterwards the
+//! interrupted run is still listed, the rolled-back one answers 404.
+
+mod common;
+
+use acp_client_ext::CancelAction;
+use common::{Res, say};
+use serde_json::json;
+
+#[tokio::main]
+async fn main() -> Res {
+    let setup = common::connect("cancel_rollback").await?;
+    let runs = setup.client.new_thread().await?;
+    let slow = || setup.stateful("slow", json!({"deadline_ms": 60_000}));
+
+    let kept = runs.create(slow()).await?;
+    say(format!(
+        "run {} is {}",
+        kept.run_id(),
+        kept.get().await?.status
+    ));
+    kept.cancel(CancelAction::Interrupt, true).await?;
+    say(format!(
+        "cancelled with interrupt: {}",
+        kept.get().await?.status
+    ));
+
+    let gone = runs.create(slow()).await?;
+    say(format!(
+        "run {} is {}",
+        gone.run_id(),
+        gone.get().await?.status
+    ));
+    gone.rollback().await?; // cancel(CancelAction::Rollback, true)
+    match gone.get().await {
+        Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
+            say(format!("cancelled with rollback: GET answers 404 ({e})"));
+        }
+        Err(e) => return Err(e.into()),
+        Ok(info) if setup.embedded() => {
+            return Err(format!("rolled-back run still there: {}", info.status).into());
+        }
+        Ok(info) => say(format!(
+            "this server keeps rolled-back runs: {}",
+            info.status
+        )),
+    }
+
+    let listed = runs.list(None, None).await?;
+    say(format!("the thread lists {} run(s):", listed.len()));
+    for r in &listed {
+        say(format!("   {} {}", r.run_id, r.status));
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Human in the loop: a run that stops to ask questions, answered until it completes.
+//!
+//! ```sh
+//! cargo run -p acp-reference-server --example human_in_the_loop
+//! ```
+//!
+//! First by hand (wait, see `Interrupted`, resume with `POST .../runs/{run_id}`), then with the
+//! helper `RunHandle::run_to_completion`, which does the same loop with a bound on the rounds.
+
+mod common;
+
+use acp_client_ext::WaitOutcome;
+use common::{Res, outcome, say, short};
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> Res {
+    let setup = common::connect("human_in_the_loop").await?;
+    let runs = setup.client.new_thread().await?;
+    let run = runs
+        .create(setup.stateful("interrupt", json!({"interrupts": 3})))
+        .await?;
+    say(format!(
+        "run {} of `interrupt` asks 3 questions",
+        run.run_id()
+    ));
+
+    // One round by hand.
+    match run.wait(Duration::from_secs(10)).await? {
+        WaitOutcome::Interrupted { payload, .. } => {
+            say(format!("by hand: the agent asks {}", short(&payload)));
+            let info = run.resume(json!({"answer": "yes, by hand"})).await?;
+            say(format!("by hand: resumed, run is {}", info.status));
+        }
+        other => {
+            say(format!("the run did not ask anything: {}", outcome(&other)));
+            return Ok(());
+        }
+    }
+
+    // The remaining rounds with the helper (at most 5 answers, 10 s per wait).
+    let done = run
+        .run_to_completion(Duration::from_secs(10), 5, |question| {
+            say(format!("helper: the agent asks {}", short(&question)));
+            async { Ok(json!({"answer": "yes, from the helper"})) }
+        })
+        .await?;
+    say(outcome(&done));
+    Ok(())
+}

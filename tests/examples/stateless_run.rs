@@ -1,0 +1,47 @@
+//! Stateless runs: no thread, `POST /runs/...`.
+//!
+//! ```sh
+//! cargo run -p acp-reference-server --example stateless_run
+//! ```
+//!
+//! One run streamed (`POST /runs/stream`), one created and waited for in one call
+//! (`POST /runs/wait`), and a failing run, to show how a failure reads.
+
+mod common;
+
+use common::{Res, describe, outcome, say};
+use futures::TryStreamExt;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> Res {
+    let setup = common::connect("stateless_run").await?;
+    let runs = setup.client.stateless_runs();
+
+    say("stream: a stateless run of `custom` (3 custom updates)");
+    let mut events = runs
+        .stream(setup.stateless("custom", json!({"count": 3, "delay_ms": 100})))
+        .await?;
+    while let Some(event) = events.try_next().await? {
+        say(format!("   {}", describe(&event)));
+    }
+
+    say("wait: a stateless run of `echo`, deadline 10 s");
+    let done = runs
+        .wait(
+            setup.stateless("echo", json!({"hello": "acp"})),
+            Duration::from_secs(10),
+        )
+        .await?;
+    say(format!("   {}", outcome(&done)));
+
+    if setup.embedded() {
+        say("wait: a stateless run of `fail`");
+        let failed = runs
+            .wait(setup.stateless("fail", json!({})), Duration::from_secs(10))
+            .await?;
+        say(format!("   {}", outcome(&failed)));
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! Wait for a run's outcome within a deadline, and what happens when the deadline elapses.
+//!
+//! ```sh
+//! cargo run -p acp-reference-server --example wait_deadline
+//! ```
+//!
+//! 1. create-and-wait in one call (`POST /threads/{id}/runs/wait`) with a generous deadline;
+//! 2. a slow run waited for with a 1 s deadline: the wait returns `Error::Timeout` and the run
+//!    goes on, so it is then interrupted (`POST .../cancel?action=interrupt`).
+
+mod common;
+
+use acp_client_ext::Error;
+use common::{Res, outcome, say, with_progress};
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> Res {
+    let setup = common::connect("wait_deadline").await?;
+    let runs = setup.client.new_thread().await?;
+
+    say("1. create a run of `stream` and wait for it, deadline 10 s");
+    let body = setup.stateful("stream", json!({"count": 3, "delay_ms": 300}));
+    let done = with_progress("waiting", runs.wait(body, Duration::from_secs(10))).await?;
+    say(format!("   run {} {}", done.run().run_id, outcome(&done)));
+
+    say("2. create a run of `slow` and wait for it, deadline 1 s");
+    let run = runs
+        .create(setup.stateful("slow", json!({"deadline_ms": 60_000})))
+        .await?;
+    match with_progress("waiting", run.wait(Duration::from_secs(1))).await {
+        Err(Error::Timeout { after, .. }) => {
+            say(format!(
+                "   deadline of {after:?} elapsed; the run goes on: {}",
+                run.get().await?.status
+            ));
+            run.interrupt().await?;
+            say(format!("   interrupted it: {}", run.get().await?.status));
+        }
+        Ok(done) => say(format!(
+            "   finished within the deadline: {}",
+            outcome(&done)
+        )),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
