@@ -4,7 +4,7 @@
 //! is a JSON string such as `"run not found"`. With [`crate::ServerConfig::detail_errors`] the
 //! server answers `{"detail": "..."}` instead, like the FastAPI-based servers do. Handlers only
 //! produce [`ApiError`]; the conversion to the configured shape happens in one middleware
-//! (see [`render_errors`]).
+//! (see `render_errors`).
 
 use axum::{
     body::Body,
