@@ -316,27 +316,21 @@ fn optionality(optional: bool) -> &'static str {
     if optional { "optional" } else { "required" }
 }
 
-/// `struct (3 fields: a, b, c)`, `newtype of T`, `enum (A, B(T))`.
+/// ``struct `{ a, b }` ``, ``newtype of `T` ``, ``enum `{ A, B(T) }` `` (Markdown).
 fn describe(schema: &Schema) -> String {
     match schema {
         Schema::Struct(fields) => {
             let names: Vec<&str> = fields.keys().map(String::as_str).collect();
-            format!("{} {{ {} }}", schema.kind(), names.join(", "))
+            format!("{} `{{ {} }}`", schema.kind(), names.join(", "))
         }
         Schema::Tuple(tys) if tys.len() == 1 => format!("newtype of `{}`", tys[0]),
         Schema::Tuple(tys) => format!("tuple struct `({})`", tys.join(", ")),
         Schema::Enum(vs) => {
             let names: Vec<String> = vs
                 .iter()
-                .map(|v| {
-                    if v.payload.is_empty() {
-                        v.name.clone()
-                    } else {
-                        format!("{}(..)", v.name)
-                    }
-                })
+                .map(|v| format!("{}{}", v.name, v.payload))
                 .collect();
-            format!("enum {{ {} }}", names.join(", "))
+            format!("enum `{{ {} }}`", names.join(", "))
         }
     }
 }
@@ -530,8 +524,8 @@ mod tests {
         for expected in [
             "`drop_thing` removed (was in `ClientThingsExt`)",
             "`get_thing`: response `Thing` → `Vec<Thing>`",
-            "`Gone` removed (was struct {  })",
-            "`Input`: newtype of `serde_json::Map<String, Value>` → enum { Object(..), String(..) }",
+            "`Gone` removed (was struct `{  }`)",
+            "`Input`: newtype of `serde_json::Map<String, Value>` → enum `{ Object(Map), String(String) }`",
             "`Kind::B` removed",
             "`Kind::C` added (an exhaustive `match` misses it)",
             "`Thing.id`: required → optional, `String` → `Option<String>`",
@@ -546,7 +540,7 @@ mod tests {
         for expected in [
             "`get_thing`: optional parameter `limit: Option<i64>` added",
             "`put_thing` added in `ClientThingsExt`: `()`, body `Thing` → `Thing`",
-            "`Fresh` added: struct { x }",
+            "`Fresh` added: struct `{ x }`",
             "`Thing.tag: Option<String>` added (optional)",
         ] {
             assert!(

@@ -318,7 +318,7 @@ fn bump_updates_pin_client_and_cache_and_reports_the_api_diff() {
     let breaking = md.find("### Breaking changes (1)").expect(md);
     let additive = md.find("### Additive changes (1)").expect(md);
     let required = md.find("- `A.size: i64` added (required)").expect(md);
-    let added = md.find("- `C` added: struct { x }").expect(md);
+    let added = md.find("- `C` added: struct `{ x }`").expect(md);
     assert!(
         breaking < required && required < additive && additive < added,
         "{md}"
