@@ -260,6 +260,9 @@ impl ClientBuilder {
             map.insert(n, sensitive("api_key", key.expose())?);
         }
         if let Some(token) = &self.bearer {
+            if token.expose().trim().is_empty() {
+                return Err(Error::invalid("bearer_token", "is empty"));
+            }
             map.insert(
                 AUTHORIZATION,
                 sensitive("bearer_token", &format!("Bearer {}", token.expose()))?,

@@ -1,0 +1,145 @@
+//! Helpers shared by the integration tests that stream runs: a deadline, the `stream` agent's
+//! create body, and a ledger of what a user saw on a [`RunStream`], checked for exactly-once
+//! delivery against the run's event log on the server.
+//!
+//! Each test binary uses a subset of these.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use acp_client::types::RunCreateStateless;
+use acp_client_ext::{Error, RunEvent, RunStatus, RunStream};
+use acp_reference_server::TestServer;
+use futures::StreamExt;
+use serde_json::json;
+
+/// Upper bound for anything to happen; never reached when the code works.
+pub const T: Duration = Duration::from_secs(20);
+
+/// A stateless `stream` agent run of `count` values updates `{"i": k}`, `delay_ms` apart, that
+/// survives a lost connection (`on_disconnect: continue`).
+pub fn stream_body(count: u64, delay_ms: u64) -> RunCreateStateless {
+    serde_json::from_value(json!({
+        "agent_id": "stream",
+        "input": {"count": count, "delay_ms": delay_ms},
+        "on_disconnect": "continue",
+    }))
+    .expect("stateless body")
+}
+
+/// What a user saw on one or more streams of a `stream` agent run.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// The id of every `values` event delivered, in order.
+    pub ids: Vec<u64>,
+    /// The `i` of every `values` update delivered, in order.
+    pub is: Vec<u64>,
+    /// Delivered events of other kinds (ids not checked).
+    pub others: usize,
+    /// Errors yielded by the stream, in order.
+    pub errors: Vec<Error>,
+    /// The status of the last event carrying one.
+    pub last_status: Option<RunStatus>,
+}
+
+impl Seen {
+    /// Records one item of `stream` (just yielded).
+    pub fn record(&mut self, stream: &RunStream, item: Result<RunEvent, Error>) {
+        match item {
+            Ok(ev) => {
+                if let Some(s) = ev.status() {
+                    self.last_status = Some(s);
+                }
+                match &ev {
+                    RunEvent::Values(v) => {
+                        let id = stream
+                            .last_event_id()
+                            .and_then(|id| id.parse().ok())
+                            .expect("a values event has a numeric id");
+                        self.ids.push(id);
+                        if let Some(i) = v.values.get("i").and_then(|i| i.as_u64()) {
+                            self.is.push(i);
+                        }
+                    }
+                    _ => self.others += 1,
+                }
+            }
+            Err(e) => self.errors.push(e),
+        }
+    }
+
+    /// Reads `stream` to its end (bounded by [`T`]).
+    pub async fn read_to_end(&mut self, stream: &mut RunStream) {
+        let read = async {
+            while let Some(item) = stream.next().await {
+                self.record(stream, item);
+            }
+        };
+        tokio::time::timeout(T, read)
+            .await
+            .expect("the stream ended (no hang)");
+    }
+
+    /// Reads `n` items of `stream` (bounded by [`T`]).
+    pub async fn read_n(&mut self, stream: &mut RunStream, n: usize) {
+        let read = async {
+            for _ in 0..n {
+                let item = stream.next().await.expect("an item");
+                self.record(stream, item);
+            }
+        };
+        tokio::time::timeout(T, read).await.expect("items arrived");
+    }
+
+    /// The last delivered event id, to resume from.
+    pub fn last_id(&self) -> Option<u64> {
+        self.ids.last().copied()
+    }
+
+    /// Asserts every event of the run's log on the server was seen exactly once, in order: ids
+    /// `1..=len` and updates `i = 0..len-1` (the last event is the final status). Prints a
+    /// ledger line (`cargo test -- --nocapture` shows them) and returns the events checked.
+    pub fn assert_exactly_once(&self, what: &str, log_len: usize) -> usize {
+        let log_len = log_len as u64;
+        let expected: BTreeSet<u64> = (1..=log_len).collect();
+        let unique: BTreeSet<u64> = self.ids.iter().copied().collect();
+        let lost = expected.difference(&unique).count();
+        let unknown = unique.difference(&expected).count();
+        let duplicated = self.ids.len() - unique.len();
+        let expected_is: BTreeSet<u64> = (0..log_len.saturating_sub(1)).collect();
+        let unique_is: BTreeSet<u64> = self.is.iter().copied().collect();
+        let lost_is = expected_is.difference(&unique_is).count();
+        let duplicated_is = self.is.len() - unique_is.len();
+        println!(
+            "ledger {what}: events={} lost={} duplicated={} unknown={unknown}",
+            self.ids.len(),
+            lost + lost_is,
+            duplicated + duplicated_is,
+        );
+        assert_eq!(
+            (lost, duplicated, unknown, lost_is, duplicated_is),
+            (0, 0, 0, 0, 0),
+            "{what}: (ids lost, ids duplicated, unknown ids, i lost, i duplicated); ids {:?}, i {:?}",
+            self.ids,
+            self.is
+        );
+        assert_eq!(
+            self.ids,
+            expected.into_iter().collect::<Vec<_>>(),
+            "{what}: in order"
+        );
+        assert_eq!(
+            self.is,
+            expected_is.into_iter().collect::<Vec<_>>(),
+            "{what}: in order"
+        );
+        self.ids.len()
+    }
+}
+
+/// The length of the (settled) run's event log on the server.
+pub fn log_len(server: &TestServer, seen_run: Option<uuid::Uuid>) -> usize {
+    let run_id = seen_run.expect("the run id is known");
+    server.run_event_count(run_id).expect("the run is known")
+}
