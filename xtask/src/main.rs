@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod apidiff;
+mod bench;
 mod bump;
 mod codegen;
 mod fetch;
@@ -65,6 +66,20 @@ enum Cmd {
         /// Fetch from this URL instead of the pin's (a mirror); the pinned hash still applies.
         #[arg(long)]
         url: Option<String>,
+    },
+    /// Whole-process benchmarks against the release reference server (acp-client-ext vs bare
+    /// reqwest and the Python SDKs, overhead, memory, codegen and build times), written to
+    /// docs/BENCHMARKS.md with criterion's figures from target/criterion.
+    BenchCompare {
+        /// Tiny sizes, to check that every bench still runs (CI); writes target/bench-quick.md.
+        #[arg(long)]
+        quick: bool,
+        /// Skip the Python peers (they need a virtualenv from PyPI under target/bench-venv).
+        #[arg(long)]
+        no_python: bool,
+        /// Skip the clean debug build timing of acp-client.
+        #[arg(long)]
+        no_build_time: bool,
     },
 }
 
@@ -127,6 +142,19 @@ fn run(cli: Cli) -> Result<()> {
             std::env::var_os("ACP_SPEC_DIR")
                 .map(PathBuf::from)
                 .as_deref(),
+        ),
+        Cmd::BenchCompare {
+            quick,
+            no_python,
+            no_build_time,
+        } => bench::run(
+            &root,
+            &bench::Options {
+                quick,
+                no_python,
+                no_build_time,
+                spec_dir: std::env::var_os("ACP_SPEC_DIR").map(PathBuf::from),
+            },
         ),
         Cmd::FetchSpec { url } => {
             let dest = fetch::run(&root, url.as_deref())?;

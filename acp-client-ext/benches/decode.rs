@@ -1,0 +1,118 @@
+//! Typed decode throughput: SSE bytes to [`RunEvent`] (framing with
+//! `acp_client_ext::sse::Decoder`, then [`RunEvent::from_frame`]) against
+//! `serde_json::from_slice` of the same payloads alone (no framing, no
+//! discriminator scan), which is the floor of any typed decode.
+//!
+//! The payloads are ACP `values` updates as the reference server's `stream`
+//! agent sends them: ~1 KiB and ~150 B.
+//!
+//! Run: `cargo bench -p acp-client-ext --bench decode`; smoke test:
+//! `cargo bench -p acp-client-ext --bench decode -- --test`.
+
+use std::hint::black_box;
+
+use acp_client_ext::sse::{DEFAULT_MAX_EVENT_SIZE, Decoder};
+use acp_client_ext::{RunEvent, types};
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+/// Events per input.
+const EVENTS: usize = 1024;
+const RUN_ID: &str = "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11";
+
+/// `values` payloads of `size` bytes each (to within the digits of the index).
+fn payloads(size: usize) -> Vec<Vec<u8>> {
+    (0..EVENTS)
+        .map(|k| {
+            let head = format!(
+                r#"{{"type":"values","run_id":"{RUN_ID}","status":"pending","values":{{"i":{k},"pad":""#
+            );
+            let pad = size.saturating_sub(head.len() + 3);
+            let mut p = head.into_bytes();
+            p.extend((0..pad).map(|j| b'a' + (j % 26) as u8));
+            p.extend_from_slice(b"\"}}");
+            p
+        })
+        .collect()
+}
+
+/// The payloads as the server frames them (`id`, `event`, `data`), in 16 KiB chunks.
+fn sse_chunks(payloads: &[Vec<u8>]) -> Vec<Bytes> {
+    let mut input = Vec::new();
+    for (n, p) in payloads.iter().enumerate() {
+        input.extend_from_slice(format!("id: {}\nevent: agent_event\ndata: ", n + 1).as_bytes());
+        input.extend_from_slice(p);
+        input.extend_from_slice(b"\n\n");
+    }
+    input
+        .chunks(16 * 1024)
+        .map(Bytes::copy_from_slice)
+        .collect()
+}
+
+fn typed(chunks: &[Bytes]) -> usize {
+    let mut decoder = Decoder::new(DEFAULT_MAX_EVENT_SIZE);
+    let mut events = 0;
+    for chunk in chunks {
+        decoder.feed(chunk);
+        while let Some(frame) = decoder.next_frame().expect("valid input") {
+            let event = RunEvent::from_frame(frame).expect("valid event");
+            debug_assert!(matches!(event, RunEvent::Values(_)));
+            black_box(&event);
+            events += 1;
+        }
+    }
+    events
+}
+
+fn parse_only(payloads: &[Vec<u8>]) -> usize {
+    let mut events = 0;
+    for p in payloads {
+        black_box(RunEvent::parse(p).expect("valid event"));
+        events += 1;
+    }
+    events
+}
+
+fn serde_alone(payloads: &[Vec<u8>]) -> usize {
+    let mut events = 0;
+    for p in payloads {
+        black_box(serde_json::from_slice::<types::ValueRunResultUpdate>(p).expect("valid payload"));
+        events += 1;
+    }
+    events
+}
+
+fn bench(c: &mut Criterion) {
+    for (name, size) in [("decode_1KiB_values", 1024), ("decode_150B_values", 150)] {
+        let payloads = payloads(size);
+        let chunks = sse_chunks(&payloads);
+        assert_eq!(typed(&chunks), EVENTS);
+        assert_eq!(serde_alone(&payloads), EVENTS);
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Elements(EVENTS as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter("sse_to_run_event"),
+            &chunks,
+            |b, c| b.iter(|| typed(c)),
+        );
+        group.bench_with_input(
+            BenchmarkId::from_parameter("run_event_parse"),
+            &payloads,
+            |b, p| b.iter(|| parse_only(p)),
+        );
+        group.bench_with_input(
+            BenchmarkId::from_parameter("serde_from_slice"),
+            &payloads,
+            |b, p| b.iter(|| serde_alone(p)),
+        );
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = bench
+}
+criterion_main!(benches);

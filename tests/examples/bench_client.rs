@@ -1,0 +1,269 @@
+//! Whole-process benchmark client, driven by `cargo xtask bench-compare` (not a tutorial).
+//!
+//! ```sh
+//! bench_client URL prepare COUNT SIZE [thread]  # `stream` run, waits, prints its ids
+//! bench_client URL typed RUN_ID [STREAMS]  # join the run's stream through acp-client-ext
+//! bench_client URL bytes RUN_ID [STREAMS]  # the same GET with bare reqwest, counting bytes
+//! bench_client URL overhead N              # echo create+wait: acp-client-ext vs bare reqwest
+//! ```
+//!
+//! Without arguments (as `.ci/run` runs every example), each mode runs once, tiny, against an
+//! embedded reference server.
+//!
+//! Every mode prints one JSON object on stdout. `typed` and `bytes` join (replay) a settled run,
+//! so the server only encodes its log; `STREAMS` > 1 joins that many streams at once on one
+//! client. Memory figures are this process's `VmRSS` / `VmHWM` from `/proc/self/status` (KiB),
+//! read before the first request and after the last event.
+
+use std::time::{Duration, Instant};
+
+use acp_client_ext::{AcpClient, RunEvent, types};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+type Res<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// `(VmRSS, VmHWM)` in KiB (0 where /proc is missing).
+fn mem_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn arg(args: &[String], i: usize, what: &str) -> Res<String> {
+    args.get(i)
+        .cloned()
+        .ok_or_else(|| format!("missing argument {what}").into())
+}
+
+#[tokio::main]
+async fn main() -> Res {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 1 {
+        return smoke().await;
+    }
+    let url = arg(&args, 1, "URL")?;
+    let mode = arg(&args, 2, "MODE")?;
+    let out = match mode.as_str() {
+        "prepare" => {
+            let count: u64 = arg(&args, 3, "COUNT")?.parse()?;
+            let size: u64 = arg(&args, 4, "SIZE")?.parse()?;
+            prepare(
+                &url,
+                count,
+                size,
+                args.get(5).is_some_and(|a| a == "thread"),
+            )
+            .await?
+        }
+        "typed" | "bytes" => {
+            let run_id = arg(&args, 3, "RUN_ID")?;
+            let streams: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
+            streams_mode(&url, &run_id, streams, mode == "typed").await?
+        }
+        "overhead" => overhead(&url, arg(&args, 3, "N")?.parse()?).await?,
+        other => return Err(format!("unknown mode {other}").into()),
+    };
+    println!("{out}");
+    Ok(())
+}
+
+/// Creates a `stream` run of `count` values updates with `size` bytes of padding and waits
+/// until it has settled (its whole log is then on the server): stateless, or with `thread` a
+/// run of a new thread (for clients that only join thread runs).
+async fn prepare(url: &str, count: u64, size: u64, thread: bool) -> Res<Value> {
+    let http = reqwest::Client::new();
+    let body =
+        json!({"agent_id": "stream", "input": {"count": count, "size": size, "delay_ms": 0}});
+    let (runs, thread_id) = if thread {
+        let t: Value = http
+            .post(format!("{url}/threads"))
+            .json(&json!({}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id = t["thread_id"].as_str().ok_or("no thread_id")?.to_owned();
+        (format!("{url}/threads/{id}/runs"), Some(id))
+    } else {
+        (format!("{url}/runs"), None)
+    };
+    let run: Value = http
+        .post(&runs)
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let run_id = run["run_id"].as_str().ok_or("no run_id")?.to_owned();
+    let start = Instant::now();
+    loop {
+        let r: Value = http
+            .get(format!("{runs}/{run_id}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        match r["status"].as_str() {
+            Some("success") => break,
+            Some("pending") => tokio::time::sleep(Duration::from_millis(20)).await,
+            other => return Err(format!("run ended {other:?}").into()),
+        }
+    }
+    Ok(
+        json!({"run_id": run_id, "thread_id": thread_id, "count": count, "size": size,
+              "generate_secs": start.elapsed().as_secs_f64()}),
+    )
+}
+
+/// One stream through acp-client-ext: events received (typed), bytes of their JSON data.
+async fn typed_stream(client: AcpClient, run_id: String) -> Res<(u64, u64)> {
+    let run = client.stateless_runs().run(run_id.as_str())?;
+    let mut events = run.stream().await?;
+    let (mut n, mut data) = (0u64, 0u64);
+    while let Some(ev) = events.next().await {
+        match ev? {
+            RunEvent::Values(v) => {
+                n += 1;
+                data += v.values.len() as u64;
+            }
+            _ => n += 1,
+        }
+    }
+    Ok((n, data))
+}
+
+/// One stream through bare reqwest: events (blank-line count is not computed; the caller
+/// knows how many were sent), bytes received.
+async fn bytes_stream(http: reqwest::Client, url: String) -> Res<(u64, u64)> {
+    let resp = http
+        .get(url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut body = resp.bytes_stream();
+    let mut bytes = 0u64;
+    while let Some(chunk) = body.next().await {
+        bytes += chunk?.len() as u64;
+    }
+    Ok((0, bytes))
+}
+
+async fn streams_mode(url: &str, run_id: &str, streams: usize, typed: bool) -> Res<Value> {
+    let http = reqwest::Client::new();
+    let client = AcpClient::builder(url).http_client(http.clone()).build()?;
+    let info: Value = http
+        .get(format!("{url}/runs/{run_id}"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    // Log length: the `stream` agent's updates plus the final values event.
+    let expected = info["creation"]["input"]["count"]
+        .as_u64()
+        .ok_or("run has no count")?
+        + 1;
+    let (rss0, hwm0) = mem_kib();
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..streams {
+        if typed {
+            tasks.spawn(typed_stream(client.clone(), run_id.to_owned()));
+        } else {
+            tasks.spawn(bytes_stream(
+                http.clone(),
+                format!("{url}/runs/{run_id}/stream"),
+            ));
+        }
+    }
+    let (mut events, mut bytes) = (0u64, 0u64);
+    while let Some(r) = tasks.join_next().await {
+        let (n, b) = r??;
+        if typed && n != expected {
+            return Err(format!("stream yielded {n} events, expected {expected}").into());
+        }
+        events += if typed { n } else { expected };
+        bytes += b;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let (rss1, hwm1) = mem_kib();
+    Ok(json!({
+        "mode": if typed { "typed" } else { "bytes" },
+        "streams": streams,
+        "events": events,
+        "bytes": bytes,
+        "secs": secs,
+        "events_per_s": events as f64 / secs,
+        "rss_before_kib": rss0, "hwm_before_kib": hwm0,
+        "rss_after_kib": rss1, "hwm_after_kib": hwm1,
+    }))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `n` sequential echo create+wait through each client, interleaved so that noise hits both.
+async fn overhead(url: &str, n: usize) -> Res<Value> {
+    let http = reqwest::Client::new();
+    let client = AcpClient::builder(url).http_client(http.clone()).build()?;
+    let body = json!({"agent_id": "echo", "input": {"text": "hello"}});
+    let typed_body: types::RunCreateStateless = serde_json::from_value(body.clone())?;
+    let runs = client.stateless_runs();
+    let deadline = Duration::from_secs(30);
+    let (mut ext, mut bare) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let warmup = (n / 10).max(1);
+    for i in 0..n + warmup {
+        let t = Instant::now();
+        let outcome = runs.wait(typed_body.clone(), deadline).await?;
+        let e = t.elapsed().as_secs_f64();
+        if !outcome.is_completed() {
+            return Err(format!("echo run did not complete: {outcome}").into());
+        }
+        let t = Instant::now();
+        let resp = http
+            .post(format!("{url}/runs/wait"))
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?;
+        let b = resp.bytes().await?;
+        let r = t.elapsed().as_secs_f64();
+        if b.is_empty() {
+            return Err("empty wait answer".into());
+        }
+        if i >= warmup {
+            ext.push(e);
+            bare.push(r);
+        }
+    }
+    let (me, mb) = (median(&mut ext), median(&mut bare));
+    Ok(json!({
+        "mode": "overhead", "n": n,
+        "ext_median_us": me * 1e6, "bare_median_us": mb * 1e6, "ratio": me / mb,
+    }))
+}
+
+/// Every mode once, tiny, against an embedded server.
+async fn smoke() -> Res {
+    let server = acp_reference_server::TestServer::start().await;
+    let url = server.url();
+    let prepared = prepare(&url, 20, 64, false).await?;
+    let run_id = prepared["run_id"].as_str().ok_or("no run_id")?;
+    println!("{prepared}");
+    println!("{}", streams_mode(&url, run_id, 2, true).await?);
+    println!("{}", streams_mode(&url, run_id, 2, false).await?);
+    println!("{}", overhead(&url, 5).await?);
+    println!("{}", prepare(&url, 3, 0, true).await?);
+    Ok(())
+}

@@ -1,0 +1,737 @@
+//! `cargo xtask bench-compare`: whole-process benchmarks against the reference server, written
+//! to docs/BENCHMARKS.md (`--quick`: tiny sizes, written to target/bench-quick.md instead).
+//!
+//! Every figure comes from child processes: the release reference server
+//! (`acp-reference-server --port 0`), the release `bench_client` example of the tests crate
+//! (acp-client-ext vs bare reqwest), and Python scripts in xtask/bench/ run in a virtualenv under
+//! target/bench-venv (agntcy-acp and langgraph-sdk, whatever versions pip resolves). Criterion
+//! figures (`cargo bench -p acp-client-ext`) are read from target/criterion when present.
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+/// Padding of the `stream` agent's updates so that one SSE event (id, event, data lines) is
+/// about 1 KiB; the exact bytes per event are measured and reported.
+const PAD_1KIB: u64 = 872;
+
+/// A Python peer stops after this long (agntcy-acp's stream is quadratic; see its script).
+const PY_LIMIT_SECS: u64 = 120;
+
+/// Options of `cargo xtask bench-compare`.
+pub struct Options {
+    /// Tiny sizes, to check that everything still runs (CI).
+    pub quick: bool,
+    /// Skip the Python peers.
+    pub no_python: bool,
+    /// Skip the clean-build timing (implied by `quick`).
+    pub no_build_time: bool,
+    /// The ACP spec directory for `codegen --check`.
+    pub spec_dir: Option<PathBuf>,
+}
+
+struct Sizes {
+    e2e_events: u64,
+    acp_py_events: &'static [u64],
+    langgraph_events: u64,
+    overhead_n: u64,
+    memory_events: u64,
+    concurrent_streams: u64,
+    concurrent_events: u64,
+    repeats: usize,
+}
+
+const FULL: Sizes = Sizes {
+    e2e_events: 200_000,
+    acp_py_events: &[2_000, 20_000],
+    langgraph_events: 200_000,
+    overhead_n: 2_000,
+    memory_events: 1_000_000,
+    concurrent_streams: 1_000,
+    concurrent_events: 200,
+    repeats: 3,
+};
+
+const QUICK: Sizes = Sizes {
+    e2e_events: 2_000,
+    acp_py_events: &[200],
+    langgraph_events: 2_000,
+    overhead_n: 50,
+    memory_events: 10_000,
+    concurrent_streams: 20,
+    concurrent_events: 20,
+    repeats: 1,
+};
+
+/// A goal of the "Benchmarks" issue and how it went.
+struct Goal {
+    name: &'static str,
+    target: &'static str,
+    measured: String,
+    met: Option<bool>,
+}
+
+/// The report being built: printed as it goes, written at the end.
+#[derive(Default)]
+struct Report {
+    body: String,
+    goals: Vec<Goal>,
+}
+
+impl Report {
+    fn line(&mut self, s: impl AsRef<str>) {
+        println!("{}", s.as_ref());
+        self.body.push_str(s.as_ref());
+        self.body.push('\n');
+    }
+
+    fn goal(
+        &mut self,
+        name: &'static str,
+        target: &'static str,
+        measured: String,
+        met: Option<bool>,
+    ) {
+        self.goals.push(Goal {
+            name,
+            target,
+            measured,
+            met,
+        });
+    }
+}
+
+/// Kills the server child on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn check(status: std::process::ExitStatus, what: &str) -> Result<()> {
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+fn start_server(exe: &Path) -> Result<Server> {
+    let mut child = Command::new(exe)
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("spawn {}", exe.display()))?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().context("server stdout")?;
+    BufReader::new(stdout).read_line(&mut line)?;
+    let url = line.trim().to_owned();
+    let server = Server { child, url };
+    if !server.url.starts_with("http://") {
+        bail!("the reference server printed {:?}, not its URL", server.url);
+    }
+    Ok(server)
+}
+
+/// Runs a command that prints one JSON object (its last stdout line).
+fn json_of(cmd: &mut Command, what: &str) -> Result<Value> {
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("run {what}"))?;
+    check(out.status, what)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap_or("");
+    serde_json::from_str(last).with_context(|| format!("{what}: not JSON: {last:?}"))
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or(f64::NAN)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn human(n: f64) -> String {
+    if n >= 1e6 {
+        format!("{:.2} M", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.1} k", n / 1e3)
+    } else {
+        format!("{n:.1} ")
+    }
+}
+
+/// Runs `cargo xtask bench-compare`.
+pub fn run(root: &Path, opts: &Options) -> Result<()> {
+    let sizes = if opts.quick { &QUICK } else { &FULL };
+    let target = target_dir(root);
+    let mut r = Report::default();
+
+    eprintln!("bench-compare: building the release server and bench client");
+    let mut build = cargo();
+    build.current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "acp-reference-server",
+        "--bin",
+        "acp-reference-server",
+        "--example",
+        "bench_client",
+    ]);
+    check(build.status()?, "cargo build --release")?;
+    let server_exe = target.join("release/acp-reference-server");
+    let client_exe = target.join("release/examples/bench_client");
+    let server = start_server(&server_exe)?;
+    let url = server.url.clone();
+    let client = |args: &[&str]| -> Result<Value> {
+        let mut cmd = Command::new(&client_exe);
+        cmd.arg(&url).args(args);
+        json_of(&mut cmd, &format!("bench_client {}", args.join(" ")))
+    };
+    let prepare_in = |count: u64, size: u64, thread: bool| -> Result<(String, String)> {
+        let (count, size) = (count.to_string(), size.to_string());
+        let mut args = vec!["prepare", &count, &size];
+        if thread {
+            args.push("thread");
+        }
+        let v = client(&args)?;
+        let run_id = v["run_id"].as_str().context("prepare: no run_id")?;
+        Ok((
+            run_id.to_owned(),
+            v["thread_id"].as_str().unwrap_or("-").to_owned(),
+        ))
+    };
+    let prepare = |count: u64, size: u64| prepare_in(count, size, false).map(|(r, _)| r);
+
+    r.line(format!(
+        "Whole-process figures: `cargo xtask bench-compare{}{}` (reference server and \
+         `bench_client` in release mode, on loopback; each stream joins a settled stateless run \
+         of the `stream` agent, so the server only replays its log).\n",
+        if opts.quick { " --quick" } else { "" },
+        if opts.no_python { " --no-python" } else { "" },
+    ));
+
+    // End to end.
+    let n = sizes.e2e_events;
+    let run_id = prepare(n, PAD_1KIB)?;
+    let (mut typed, mut bytes) = (Vec::new(), Vec::new());
+    let mut bytes_per_event = f64::NAN;
+    for _ in 0..sizes.repeats {
+        typed.push(num(&client(&["typed", &run_id])?, "events_per_s"));
+        let b = client(&["bytes", &run_id])?;
+        bytes_per_event = num(&b, "bytes") / num(&b, "events");
+        bytes.push(num(&b, "events_per_s"));
+    }
+    let (typed_eps, bytes_eps) = (median(typed.clone()), median(bytes.clone()));
+    let e2e_ratio = typed_eps / bytes_eps;
+    r.line("## End to end on loopback\n");
+    r.line(format!(
+        "{n} events of {bytes_per_event:.0} bytes on the wire each (padding {PAD_1KIB}); \
+         median of {} interleaved runs (`bench_client URL typed|bytes RUN_ID`).\n",
+        sizes.repeats
+    ));
+    r.line("| client | events/s (median) | all runs |");
+    r.line("|---|---|---|");
+    let runs = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{:.0}", x))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    r.line(format!(
+        "| acp-client-ext, typed `RunEvent`s | {}events/s | {} |",
+        human(typed_eps),
+        runs(&typed)
+    ));
+    r.line(format!(
+        "| bare reqwest byte stream (bytes counted) | {}events/s | {} |",
+        human(bytes_eps),
+        runs(&bytes)
+    ));
+    r.line(format!("\nRatio typed / bytes: **{e2e_ratio:.2}x**.\n"));
+    r.goal(
+        "end to end vs bare byte-count reader",
+        ">= 0.8x",
+        format!("{e2e_ratio:.2}x"),
+        Some(e2e_ratio >= 0.8),
+    );
+
+    // Python peers.
+    if opts.no_python {
+        r.line("## Python peers\n\nSkipped (`--no-python`).\n");
+        r.goal(
+            ">= 10x the faster Python peer",
+            ">= 10x",
+            "not run".into(),
+            None,
+        );
+    } else {
+        python_peers(root, &target, sizes, &url, typed_eps, &prepare_in, &mut r)?;
+    }
+
+    // Request overhead.
+    let o = client(&["overhead", &sizes.overhead_n.to_string()])?;
+    let o_ratio = num(&o, "ratio");
+    r.line("## Request overhead\n");
+    r.line(format!(
+        "Create+wait of an `echo` run (`POST /runs/wait`), {} sequential requests of each, \
+         interleaved (`bench_client URL overhead {}`):\n",
+        sizes.overhead_n, sizes.overhead_n
+    ));
+    r.line("| client | median latency |");
+    r.line("|---|---|");
+    r.line(format!(
+        "| acp-client-ext `stateless_runs().wait(..)` | {:.1} µs |",
+        num(&o, "ext_median_us")
+    ));
+    r.line(format!(
+        "| bare reqwest POST of the same body | {:.1} µs |",
+        num(&o, "bare_median_us")
+    ));
+    r.line(format!("\nRatio: **{o_ratio:.3}x**.\n"));
+    r.goal(
+        "request overhead vs bare reqwest",
+        "<= 1.1x",
+        format!("{o_ratio:.3}x"),
+        Some(o_ratio <= 1.1),
+    );
+
+    // Memory.
+    let m_run = prepare(sizes.memory_events, PAD_1KIB)?;
+    let m = client(&["typed", &m_run])?;
+    let growth_mib = (num(&m, "hwm_after_kib") - num(&m, "hwm_before_kib")) / 1024.0;
+    r.line("## Memory\n");
+    r.line(format!(
+        "One typed stream of {} events of ~1 KiB ({:.2} GiB of payload): VmHWM {:.1} MiB before \
+         the request, {:.1} MiB after the last event: growth **{growth_mib:.1} MiB** \
+         ({}events/s).\n",
+        sizes.memory_events,
+        num(&m, "events") * bytes_per_event / (1u64 << 30) as f64,
+        num(&m, "hwm_before_kib") / 1024.0,
+        num(&m, "hwm_after_kib") / 1024.0,
+        human(num(&m, "events_per_s")),
+    ));
+    r.goal(
+        "RSS growth streaming 1 GiB",
+        "< 32 MiB",
+        format!("{growth_mib:.1} MiB"),
+        (!opts.quick).then_some(growth_mib < 32.0),
+    );
+    let c_run = prepare(sizes.concurrent_events, PAD_1KIB)?;
+    let streams = sizes.concurrent_streams.to_string();
+    r.line(format!(
+        "{} concurrent streams on one client, each {} events of ~1 KiB:\n",
+        sizes.concurrent_streams, sizes.concurrent_events
+    ));
+    r.line("| client | events/s (all streams) | VmHWM after | RSS after |");
+    r.line("|---|---|---|---|");
+    for mode in ["typed", "bytes"] {
+        let c = client(&[mode, &c_run, &streams])?;
+        r.line(format!(
+            "| {} | {}events/s | {:.1} MiB | {:.1} MiB |",
+            if mode == "typed" {
+                "acp-client-ext, typed"
+            } else {
+                "bare reqwest bytes"
+            },
+            human(num(&c, "events_per_s")),
+            num(&c, "hwm_after_kib") / 1024.0,
+            num(&c, "rss_after_kib") / 1024.0,
+        ));
+    }
+    r.line("");
+    drop(server);
+
+    // Codegen and build times.
+    r.line("## Codegen and build\n");
+    let spec_dir = opts
+        .spec_dir
+        .clone()
+        .unwrap_or_else(|| root.join("../shared/acp-spec"));
+    let xtask = std::env::current_exe()?;
+    let mut codegen = Command::new(&xtask);
+    codegen
+        .current_dir(root)
+        .env("ACP_SPEC_DIR", &spec_dir)
+        .args(["codegen", "--check"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let t = Instant::now();
+    check(codegen.status()?, "xtask codegen --check")?;
+    let codegen_secs = t.elapsed().as_secs_f64();
+    r.line(format!(
+        "* `cargo xtask codegen --check` (the built xtask binary, ACP_SPEC_DIR={}): \
+         **{codegen_secs:.2} s** wall.",
+        spec_dir.display()
+    ));
+    if opts.quick || opts.no_build_time {
+        r.line("* Clean debug build of acp-client: skipped.\n");
+    } else {
+        check(
+            cargo().current_dir(root).arg("fetch").status()?,
+            "cargo fetch",
+        )?;
+        let dir = target.join("bench-clean-build");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut b = cargo();
+        b.current_dir(root)
+            .env("CARGO_TARGET_DIR", &dir)
+            .args(["build", "--offline", "-p", "acp-client"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let t = Instant::now();
+        check(b.status()?, "clean build of acp-client")?;
+        let secs = t.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&dir);
+        r.line(format!(
+            "* Clean debug build of acp-client (`cargo fetch`, then `CARGO_TARGET_DIR={} \
+             cargo build --offline -p acp-client`): **{secs:.1} s** wall.\n",
+            dir.display()
+        ));
+    }
+
+    let criterion = criterion_section(&target, &mut r);
+    write_report(root, &target, opts, &r, &criterion)
+}
+
+/// The Python peers: create the venv if needed, stream the same kind of run, compare.
+fn python_peers(
+    root: &Path,
+    target: &Path,
+    sizes: &Sizes,
+    url: &str,
+    typed_eps: f64,
+    prepare: &dyn Fn(u64, u64, bool) -> Result<(String, String)>,
+    r: &mut Report,
+) -> Result<()> {
+    let venv = target.join("bench-venv");
+    let py = venv.join("bin/python");
+    if !py.exists() {
+        eprintln!(
+            "bench-compare: creating {} (pip needs PyPI)",
+            venv.display()
+        );
+        check(
+            Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()?,
+            "python3 -m venv",
+        )?;
+        check(
+            Command::new(&py)
+                .args(["-m", "pip", "install", "-q", "agntcy-acp", "langgraph-sdk"])
+                .status()?,
+            "pip install",
+        )?;
+    }
+    let versions = json_of(
+        Command::new(&py).args([
+            "-c",
+            "import json, importlib.metadata as m, sys; print(json.dumps({p: m.version(p) for p in \
+             ['agntcy-acp', 'langgraph-sdk', 'httpx']} | {'python': sys.version.split()[0]}))",
+        ]),
+        "python versions",
+    )?;
+    let scripts = root.join("xtask/bench");
+    r.line("## Python peers\n");
+    r.line(format!(
+        "Virtualenv target/bench-venv: `pip install agntcy-acp langgraph-sdk` resolved {versions}. \
+         Scripts: xtask/bench/*.py, each joining the same kind of settled run \
+         (`python SCRIPT URL RUN_ID EXPECTED`).\n"
+    ));
+    r.line(
+        "| client | events sent | yielded by the iterator | distinct events received | \
+         complete | events/s (distinct) | acp-client-ext / peer |",
+    );
+    r.line("|---|---|---|---|---|---|---|");
+    let mut best: Option<(f64, String)> = None;
+    let mut peers: Vec<(&str, u64)> = sizes
+        .acp_py_events
+        .iter()
+        .map(|&n| ("agntcy_acp_stream.py", n))
+        .collect();
+    peers.push(("langgraph_sdk_stream.py", sizes.langgraph_events));
+    for (script, n) in peers {
+        // langgraph-sdk only joins thread runs.
+        let (run_id, thread_id) = prepare(n, PAD_1KIB, script.starts_with("langgraph"))?;
+        let mut cmd = Command::new(&py);
+        cmd.arg(scripts.join(script))
+            .arg(url)
+            .arg(&run_id)
+            .arg((n + 1).to_string())
+            .arg(&thread_id)
+            .arg(PY_LIMIT_SECS.to_string());
+        let what = format!("{script} ({n} events)");
+        match json_of(&mut cmd, &what) {
+            Ok(v) if v["error"].is_null() => {
+                let eps = num(&v, "events_per_s");
+                let name = v["client"].as_str().unwrap_or(script).to_owned();
+                r.line(format!(
+                    "| {name} | {} | {} | {} | {} | {}events/s | {:.1}x |",
+                    n + 1,
+                    v["yielded"],
+                    v["distinct"],
+                    v["complete"],
+                    human(eps),
+                    typed_eps / eps
+                ));
+                if best.as_ref().is_none_or(|(b, _)| eps > *b) {
+                    best = Some((eps, name));
+                }
+            }
+            Ok(v) => r.line(format!(
+                "| {script} | {} | - | - | - | cannot stream: {} | - |",
+                n + 1,
+                v["error"]
+            )),
+            Err(e) => r.line(format!(
+                "| {script} | {} | - | - | - | failed: {e:#} | - |",
+                n + 1
+            )),
+        }
+    }
+    r.line("");
+    match best {
+        Some((eps, name)) => {
+            let ratio = typed_eps / eps;
+            r.line(format!(
+                "acp-client-ext ({}events/s, the end-to-end figure above) vs the faster peer \
+                 ({name}): **{ratio:.1}x**.\n",
+                human(typed_eps)
+            ));
+            r.goal(
+                ">= 10x the faster Python peer",
+                ">= 10x",
+                format!("{ratio:.1}x ({name})"),
+                Some(ratio >= 10.0),
+            );
+        }
+        None => r.goal(
+            ">= 10x the faster Python peer",
+            ">= 10x",
+            "no peer could stream".into(),
+            None,
+        ),
+    }
+    Ok(())
+}
+
+/// One criterion result: mean seconds per iteration and the declared throughput.
+struct Crit {
+    secs: f64,
+    bytes: Option<f64>,
+    elements: Option<f64>,
+}
+
+fn read_crit(target: &Path, id: &str) -> Option<Crit> {
+    let dir = target.join("criterion").join(id).join("new");
+    let est: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("estimates.json")).ok()?).ok()?;
+    let bench: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("benchmark.json")).ok()?).ok()?;
+    Some(Crit {
+        secs: est["mean"]["point_estimate"].as_f64()? / 1e9,
+        bytes: bench["throughput"]["Bytes"].as_f64(),
+        elements: bench["throughput"]["Elements"].as_f64(),
+    })
+}
+
+/// Figures of the criterion benches (`cargo bench -p acp-client-ext`), from target/criterion.
+fn criterion_section(target: &Path, r: &mut Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Criterion benches\n\n`cargo bench -p acp-client-ext --bench sse` and `--bench decode` \
+         (mean of criterion's samples, read from target/criterion by bench-compare).\n"
+    );
+    let _ = writeln!(s, "| benchmark | time per input | throughput | events/s |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    let mut ids = Vec::new();
+    for (group, event) in [("sse_1KiB_events", 1024.0), ("sse_150B_events", 150.0)] {
+        for f in ["decoder", "memchr_scan", "eventsource_stream"] {
+            for c in ["16KiB_chunks", "1KiB_chunks"] {
+                ids.push((format!("{group}/{f}/{c}"), Some(event)));
+            }
+        }
+    }
+    for group in ["decode_1KiB_values", "decode_150B_values"] {
+        for f in ["sse_to_run_event", "run_event_parse", "serde_from_slice"] {
+            ids.push((format!("{group}/{f}"), None));
+        }
+    }
+    let mut found = 0;
+    let eps = |id: &str, event: Option<f64>| -> Option<f64> {
+        let c = read_crit(target, id)?;
+        let events = c
+            .elements
+            .or(c.bytes.zip(event).map(|(b, e)| (b / e).floor()))?;
+        Some(events / c.secs)
+    };
+    for (id, event) in &ids {
+        let Some(c) = read_crit(target, id) else {
+            continue;
+        };
+        found += 1;
+        let tp = match c.bytes {
+            Some(b) => format!("{:.2} GB/s", b / c.secs / 1e9),
+            None => "-".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| {id} | {:.1} µs | {tp} | {}events/s |",
+            c.secs * 1e6,
+            eps(id, *event).map_or("-".into(), human)
+        );
+    }
+    if found == 0 {
+        s = "## Criterion benches\n\nNo results in target/criterion: run `cargo bench -p acp-client-ext` first.\n".into();
+    }
+    let ratio = |a: &str, b: &str| Some(read_crit(target, a)?.secs / read_crit(target, b)?.secs);
+    let framing = ratio(
+        "sse_1KiB_events/decoder/16KiB_chunks",
+        "sse_1KiB_events/memchr_scan/16KiB_chunks",
+    );
+    r.goal(
+        "framing 1 KiB events vs memchr line scan",
+        "within 3x",
+        framing.map_or("not measured".into(), |x| format!("{x:.2}x")),
+        framing.map(|x| x <= 3.0),
+    );
+    let small = eps("sse_150B_events/decoder/16KiB_chunks", Some(150.0));
+    r.goal(
+        "framing ~150 B events",
+        ">= 10 M events/s",
+        small.map_or("not measured".into(), |x| format!("{}events/s", human(x))),
+        small.map(|x| x >= 10e6),
+    );
+    for (name, group) in [
+        ("typed decode vs serde alone, 1 KiB", "decode_1KiB_values"),
+        ("typed decode vs serde alone, ~150 B", "decode_150B_values"),
+    ] {
+        let x = ratio(
+            &format!("{group}/sse_to_run_event"),
+            &format!("{group}/serde_from_slice"),
+        );
+        r.goal(
+            name,
+            "within 1.5x",
+            x.map_or("not measured".into(), |x| format!("{x:.2}x")),
+            x.map(|x| x <= 1.5),
+        );
+    }
+    s
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cores = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or("unknown".into(), |kib| {
+            format!("{:.1} GiB", kib / 1024.0 / 1024.0)
+        });
+    format!("{cores} cores ({model}), {mem} memory (from /proc)")
+}
+
+fn write_report(
+    root: &Path,
+    target: &Path,
+    opts: &Options,
+    r: &Report,
+    criterion: &str,
+) -> Result<()> {
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let mut doc = String::new();
+    let _ = writeln!(doc, "# Benchmarks\n");
+    let _ = writeln!(
+        doc,
+        "Generated by `cargo xtask bench-compare` on {date}. Machine: {}. The machine is shared \
+         and noisy: compare ratios measured in the same run, not absolute figures across runs.\n",
+        machine()
+    );
+    let _ = writeln!(doc, "Commands:\n");
+    let _ = writeln!(doc, "```sh");
+    let _ = writeln!(doc, "cargo bench -p acp-client-ext --bench sse");
+    let _ = writeln!(doc, "cargo bench -p acp-client-ext --bench decode");
+    let _ = writeln!(
+        doc,
+        "cargo xtask bench-compare   # --quick: tiny sizes (CI); --no-python; --no-build-time"
+    );
+    let _ = writeln!(doc, "```\n");
+    let _ = writeln!(doc, "## Goals\n");
+    let _ = writeln!(doc, "| goal | target | measured | status |");
+    let _ = writeln!(doc, "|---|---|---|---|");
+    for g in &r.goals {
+        let status = match g.met {
+            Some(true) => "met",
+            Some(false) => "**missed**",
+            None => "not measured",
+        };
+        let _ = writeln!(
+            doc,
+            "| {} | {} | {} | {status} |",
+            g.name, g.target, g.measured
+        );
+        println!("goal: {} {}: {} ({status})", g.name, g.target, g.measured);
+    }
+    let _ = writeln!(doc);
+    doc.push_str(criterion);
+    doc.push('\n');
+    doc.push_str(&r.body);
+    let notes = root.join("xtask/bench/NOTES.md");
+    if let Ok(n) = std::fs::read_to_string(&notes) {
+        doc.push('\n');
+        doc.push_str(&n);
+    }
+    let out = if opts.quick {
+        target.join("bench-quick.md")
+    } else {
+        root.join("docs/BENCHMARKS.md")
+    };
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, doc).with_context(|| format!("write {}", out.display()))?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
