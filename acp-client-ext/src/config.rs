@@ -244,8 +244,12 @@ impl ClientBuilder {
         let mut map = HeaderMap::new();
         map.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         for (name, value) in &self.headers {
-            let n = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::invalid("header name", format!("{name:?} is not a valid HTTP header name")))?;
+            let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::invalid(
+                    "header name",
+                    format!("{name:?} is not a valid HTTP header name"),
+                )
+            })?;
             let v = HeaderValue::from_str(value)
                 .map_err(|_| Error::invalid("header value", format!("the value of header {name:?} contains characters not allowed in HTTP headers")))?;
             map.append(n, v);

@@ -137,7 +137,12 @@ impl Error {
 /// `{"detail": "..."}` or `{"detail": [{"msg": ...}]}` (FastAPI), `{"message"|"error": ...}`, other
 /// JSON (kept compact), plain text, or nothing (the status's reason).
 pub fn server_message(status: reqwest::StatusCode, body: &[u8]) -> String {
-    let reason = || status.canonical_reason().unwrap_or("no message").to_string();
+    let reason = || {
+        status
+            .canonical_reason()
+            .unwrap_or("no message")
+            .to_string()
+    };
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.is_empty() {
@@ -223,7 +228,10 @@ mod tests {
         assert_eq!(server_message(s, br#"{"code":7}"#), r#"{"code":7}"#);
         assert_eq!(server_message(s, b"plain words\n"), "plain words");
         assert_eq!(server_message(s, b""), "Not Found");
-        assert_eq!(server_message(StatusCode::BAD_GATEWAY, b"  "), "Bad Gateway");
+        assert_eq!(
+            server_message(StatusCode::BAD_GATEWAY, b"  "),
+            "Bad Gateway"
+        );
     }
 
     #[test]
@@ -235,7 +243,13 @@ mod tests {
 
     #[test]
     fn gateway_statuses_are_retryable_others_not() {
-        for (code, retry) in [(502, true), (503, true), (504, true), (500, false), (404, false)] {
+        for (code, retry) in [
+            (502, true),
+            (503, true),
+            (504, true),
+            (500, false),
+            (404, false),
+        ] {
             let e = Error::api("get run", StatusCode::from_u16(code).unwrap(), b"");
             assert_eq!(e.is_retryable(), retry, "{code}");
         }
