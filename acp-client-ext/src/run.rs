@@ -166,7 +166,8 @@ pub struct RunInfo {
 impl RunInfo {
     /// Decode a run object; the error carries an excerpt of the JSON.
     pub(crate) fn from_value(what: &str, v: serde_json::Value) -> Result<RunInfo> {
-        let mut info: RunInfo = serde_json::from_value(v.clone())
+        // Deserialize from a borrow: the object is kept whole in `raw`, so no clone is needed.
+        let mut info = RunInfo::deserialize(&v)
             .map_err(|e| Error::decode(what, e, v.to_string().as_bytes()))?;
         info.raw = v;
         Ok(info)

@@ -767,9 +767,20 @@ impl RunHandle {
     ///
     /// # Errors
     ///
-    /// As [`stream`](Self::stream).
+    /// [`Error::InvalidInput`], before any request, if `last_event_id` cannot be sent as a
+    /// header (a control character, NUL or line break: the SSE standard never produces one);
+    /// otherwise as [`stream`](Self::stream).
     pub async fn stream_from(&self, last_event_id: impl Into<String>) -> Result<RunStream> {
-        self.join(Some(last_event_id.into())).await
+        let last_event_id = last_event_id.into();
+        if reqwest::header::HeaderValue::from_str(&last_event_id).is_err()
+            || last_event_id.chars().any(char::is_control)
+        {
+            return Err(Error::invalid(
+                "last_event_id",
+                format!("{last_event_id:?} cannot be sent as a Last-Event-ID header"),
+            ));
+        }
+        self.join(Some(last_event_id)).await
     }
 
     async fn join(&self, last_event_id: Option<String>) -> Result<RunStream> {

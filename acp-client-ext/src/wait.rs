@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body};
 use acp_client::types;
 use reqwest::{Method, StatusCode};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::fmt;
 use std::time::Duration;
@@ -338,14 +339,13 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
         Some("result") => {
             // Check the shape with the generated type, then take the parts from the JSON itself
             // (so optional fields of the generated type do not leak into this API).
-            let _: types::RunResult = serde_json::from_value(output.clone())
-                .map_err(|e| Error::decode(what(), e, &raw()))?;
+            types::RunResult::deserialize(output).map_err(|e| Error::decode(what(), e, &raw()))?;
             let values = match output.get("values") {
                 Some(Value::Object(m)) => m.clone(),
                 _ => Map::new(),
             };
             let messages = match output.get("messages") {
-                Some(m) if !m.is_null() => serde_json::from_value(m.clone())
+                Some(m) if !m.is_null() => Vec::<types::Message>::deserialize(m)
                     .map_err(|e| Error::decode(what(), e, &raw()))?,
                 _ => Vec::new(),
             };
@@ -356,7 +356,7 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
             }
         }
         Some("interrupt") => {
-            let _: types::RunInterrupt = serde_json::from_value(output.clone())
+            types::RunInterrupt::deserialize(output)
                 .map_err(|e| Error::decode(what(), e, &raw()))?;
             WaitOutcome::Interrupted {
                 run,
@@ -364,7 +364,7 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
             }
         }
         _ => {
-            let error: types::RunError = serde_json::from_value(output.clone())
+            let error = types::RunError::deserialize(output)
                 .map_err(|e| Error::decode(what(), e, &raw()))?;
             WaitOutcome::Failed { run, error }
         }

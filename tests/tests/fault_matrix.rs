@@ -826,9 +826,7 @@ async fn a_zero_wait_deadline_is_an_immediate_timeout() {
 }
 
 #[tokio::test]
-async fn an_event_id_that_cannot_be_a_header_joins_from_the_start() {
-    // A known gap, documented in docs/RELIABILITY.md: such an id cannot be sent as
-    // `Last-Event-ID`, so the join replays the run from its first event.
+async fn an_event_id_that_cannot_be_a_header_is_refused_before_any_request() {
     let server = TestServer::start().await;
     let c = client(&server);
     let run = c
@@ -836,13 +834,14 @@ async fn an_event_id_that_cannot_be_a_header_joins_from_the_start() {
         .create(stream_body(3, 0))
         .await
         .expect("create");
-    let mut seen = Seen::default();
-    seen.read_to_end(&mut run.stream_from("2\u{1}").await.expect("join"))
-        .await;
-    seen.assert_exactly_once(
-        "joined from the start",
-        log_len(&server, Some(run.run_id())),
-    );
+    for bad in ["2\u{1}", "2\n3", "2\r", "\u{0}"] {
+        match run.stream_from(bad).await {
+            Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "last_event_id"),
+            Err(other) => panic!("{bad:?}: expected InvalidInput, got {other}"),
+            Ok(_) => panic!("{bad:?}: a join was opened"),
+        }
+    }
+    assert_eq!(server.requests("GET", "/runs/*/stream"), 0);
 }
 
 // ----- secrets and TLS -----------------------------------------------------------------------
