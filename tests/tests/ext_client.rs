@@ -6,6 +6,9 @@
 //! The reference server does not expose the headers it received, so the tests about headers use a
 //! small local peer (an axum app recording each request's headers and answering a canned body).
 
+#[allow(dead_code)]
+mod common;
+
 use std::io;
 use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
@@ -18,18 +21,11 @@ use acp_client_ext::{
 };
 use acp_reference_server::{Fault, ServerConfig, Target, TestServer, agents};
 use axum::http::{HeaderMap, StatusCode, header};
+use common::{fast_retries, invalid_field};
 use serde_json::{Value, json};
 
 const API_KEY: &str = "sk-TOPSECRET-4f9a1c";
 const BEARER: &str = "tok-HUSH-77b2e0";
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 3,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-    }
-}
 
 fn client(url: &str) -> AcpClient {
     AcpClient::builder(url)
@@ -237,19 +233,12 @@ async fn bad_input_is_refused_before_any_request() {
     let url = s.url();
     let c = client(&url);
 
-    let field = |r: Result<(), Error>| match r {
-        Err(Error::InvalidInput { field, .. }) => field,
-        other => panic!("expected InvalidInput, got {other:?}"),
-    };
-    assert_eq!(field(c.thread_runs("not-a-uuid").map(drop)), "thread_id");
-    assert_eq!(field(c.get_thread("42").await.map(drop)), "thread_id");
-    assert_eq!(field(c.delete_thread("").await), "thread_id");
-    assert_eq!(field(c.get_agent("echo").await.map(drop)), "agent_id");
-    assert_eq!(field(c.agent_descriptor("x").await.map(drop)), "agent_id");
-    assert_eq!(
-        field(c.run(RunScope::Stateless, "nope").map(drop)),
-        "run_id"
-    );
+    assert_eq!(invalid_field(c.thread_runs("not-a-uuid")), "thread_id");
+    assert_eq!(invalid_field(c.get_thread("42").await), "thread_id");
+    assert_eq!(invalid_field(c.delete_thread("").await), "thread_id");
+    assert_eq!(invalid_field(c.get_agent("echo").await), "agent_id");
+    assert_eq!(invalid_field(c.agent_descriptor("x").await), "agent_id");
+    assert_eq!(invalid_field(c.run(RunScope::Stateless, "nope")), "run_id");
     let run = c
         .run(RunScope::Stateless, uuid::Uuid::new_v4())
         .expect("handle");
@@ -276,7 +265,7 @@ async fn bad_input_is_refused_before_any_request() {
         );
     }
 
-    let build = |b: ClientBuilder| field(b.build().map(drop));
+    let build = |b: ClientBuilder| invalid_field(b.build());
     assert_eq!(
         build(AcpClient::builder(&url).header("bad name", "v")),
         "header name"

@@ -4,30 +4,18 @@
 //!
 //! No sleeps: every wait is bounded by a generous deadline and asserts on what the server saw.
 
+#[allow(dead_code)]
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
-use acp_client_ext::{
-    AcpClient, CancelAction, Error, RetryPolicy, RunHandle, RunStatus, WaitOutcome,
-};
-use acp_reference_server::{Fault, ServerConfig, Target, TestServer, WaitRoute, agents};
+use acp_client_ext::{AcpClient, CancelAction, Error, RunHandle, RunStatus, WaitOutcome};
+use acp_reference_server::{Fault, Target, TestServer, WaitRoute, agents};
+use common::{T, client, early_wait_server, wait_route_server};
 use serde_json::{Value, json};
-
-/// A deadline for waits that are expected to finish (only reached if something is broken).
-const T: Duration = Duration::from_secs(20);
-
-fn client(s: &TestServer) -> AcpClient {
-    AcpClient::builder(s.url())
-        .retry(RetryPolicy {
-            max_retries: 3,
-            initial_backoff: Duration::from_millis(1),
-            max_backoff: Duration::from_millis(5),
-        })
-        .build()
-        .expect("client")
-}
 
 fn stateless(agent: &str, input: Value) -> RunCreateStateless {
     serde_json::from_value(json!({"agent_id": agent, "input": input})).expect("stateless body")
@@ -70,6 +58,13 @@ fn wait_pattern(scope: Scope) -> &'static str {
     }
 }
 
+/// Start a `slow` run and cancel it with `action`.
+async fn cancelled(c: &AcpClient, scope: Scope, action: CancelAction, wait: bool) -> RunHandle {
+    let run = start(c, scope, "slow", json!({})).await;
+    run.cancel(action, wait).await.expect("cancel");
+    run
+}
+
 fn run_pattern(scope: Scope) -> &'static str {
     match scope {
         Scope::Thread => "/threads/*/runs/*",
@@ -98,12 +93,7 @@ async fn a_short_deadline_times_out_and_the_run_goes_on() {
 
 #[tokio::test]
 async fn a_wait_answered_with_204_is_repeated_until_the_run_completes() {
-    let s = TestServer::start_with(ServerConfig {
-        wait_timeout: Duration::from_millis(30),
-        wait_204_on_timeout: true,
-        ..ServerConfig::default()
-    })
-    .await;
+    let s = early_wait_server(Duration::from_millis(30), true).await;
     let c = client(&s);
     for scope in SCOPES {
         let run = start(&c, scope, "stream", json!({"count": 4, "delay_ms": 60})).await;
@@ -125,11 +115,7 @@ async fn a_wait_answered_with_204_is_repeated_until_the_run_completes() {
 
 #[tokio::test]
 async fn an_early_200_with_a_pending_run_is_repeated_until_the_run_completes() {
-    let s = TestServer::start_with(ServerConfig {
-        wait_timeout: Duration::from_millis(30),
-        ..ServerConfig::default()
-    })
-    .await;
+    let s = early_wait_server(Duration::from_millis(30), false).await;
     let c = client(&s);
     for scope in SCOPES {
         let run = start(&c, scope, "stream", json!({"count": 4, "delay_ms": 60})).await;
@@ -148,11 +134,7 @@ async fn a_missing_or_unimplemented_wait_route_falls_back_to_polling() {
         WaitRoute::NotImplemented501,
         WaitRoute::NotImplemented500,
     ] {
-        let s = TestServer::start_with(ServerConfig {
-            wait_route: route,
-            ..ServerConfig::default()
-        })
-        .await;
+        let s = wait_route_server(route).await;
         let c = client(&s);
         for scope in SCOPES {
             let run = start(&c, scope, "stream", json!({"count": 3, "delay_ms": 20})).await;
@@ -188,11 +170,7 @@ async fn a_missing_or_unimplemented_wait_route_falls_back_to_polling() {
 #[tokio::test]
 async fn a_404_about_the_run_is_not_mistaken_for_a_missing_route() {
     for route in [WaitRoute::Implemented, WaitRoute::Missing404] {
-        let s = TestServer::start_with(ServerConfig {
-            wait_route: route,
-            ..ServerConfig::default()
-        })
-        .await;
+        let s = wait_route_server(route).await;
         let c = client(&s);
         let ghost = c
             .stateless_runs()
@@ -249,10 +227,7 @@ async fn cancel_interrupt_leaves_an_interrupted_run() {
     let c = client(&s);
     for scope in SCOPES {
         for wait in [true, false] {
-            let run = start(&c, scope, "slow", json!({})).await;
-            run.cancel(CancelAction::Interrupt, wait)
-                .await
-                .expect("cancel");
+            let run = cancelled(&c, scope, CancelAction::Interrupt, wait).await;
             let info = run.get().await.expect("the run is still there");
             assert_eq!(info.status, RunStatus::Interrupted, "{scope:?} wait={wait}");
             assert_eq!(
@@ -278,10 +253,7 @@ async fn cancel_rollback_removes_the_run() {
     let c = client(&s);
     for scope in SCOPES {
         for wait in [true, false] {
-            let run = start(&c, scope, "slow", json!({})).await;
-            run.cancel(CancelAction::Rollback, wait)
-                .await
-                .expect("rollback");
+            let run = cancelled(&c, scope, CancelAction::Rollback, wait).await;
             let err = run.get().await.expect_err("rolled back");
             assert!(
                 matches!(&err, Error::Api { status, message, .. }
@@ -447,11 +419,7 @@ async fn create_and_wait_returns_the_outcome() {
 
 #[tokio::test]
 async fn create_and_wait_goes_on_when_the_server_answers_early() {
-    let s = TestServer::start_with(ServerConfig {
-        wait_timeout: Duration::from_millis(30),
-        ..ServerConfig::default()
-    })
-    .await;
+    let s = early_wait_server(Duration::from_millis(30), false).await;
     let c = client(&s);
     let outcome = c
         .stateless_runs()
@@ -468,12 +436,7 @@ async fn create_and_wait_goes_on_when_the_server_answers_early() {
 
 #[tokio::test]
 async fn create_and_wait_with_a_204_quirk_fails_clearly_and_deadlines_hold() {
-    let s = TestServer::start_with(ServerConfig {
-        wait_timeout: Duration::from_millis(30),
-        wait_204_on_timeout: true,
-        ..ServerConfig::default()
-    })
-    .await;
+    let s = early_wait_server(Duration::from_millis(30), true).await;
     let c = client(&s);
     let err = c
         .stateless_runs()

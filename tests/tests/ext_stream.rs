@@ -1,38 +1,25 @@
 //! Typed, resumable run streams of `acp-client-ext` against the reference server on 127.0.0.1.
 //!
 //! No sleeps: synchronisation goes through the stream itself and `TestServer::wait_for`.
+//!
+//! How each failure looks to the user (and that every event arrives exactly once) is the fault
+//! matrix (`fault_matrix.rs`); here, the typed events and the routes a stream takes.
+
+#[allow(dead_code)]
+mod common;
 
 use std::time::Duration;
 
-use acp_client::types::{RunCreateStateful, RunCreateStateless};
 use acp_client_ext::{AcpClient, Error, RunEvent, RunScope, RunStatus, RunStream};
 use acp_reference_server::{Fault, LineEnding, ServerEvent, Target, TestServer, agents};
+use common::{T, create_run, create_stream, stateful, stateless};
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-/// Upper bound for anything to happen; never reached when the code works.
-const T: Duration = Duration::from_secs(20);
-
+/// A client with the default settings (retries included).
 fn client(server: &TestServer) -> AcpClient {
     AcpClient::new(server.url()).expect("client")
-}
-
-fn stateless(body: Value) -> RunCreateStateless {
-    serde_json::from_value(body).expect("stateless body")
-}
-
-fn stateful(body: Value) -> RunCreateStateful {
-    serde_json::from_value(body).expect("stateful body")
-}
-
-/// A stateless `stream` agent run of `count` values updates.
-fn stream_body(count: u64, delay_ms: u64) -> RunCreateStateless {
-    stateless(json!({
-        "agent_id": "stream",
-        "input": {"count": count, "delay_ms": delay_ms},
-        "on_disconnect": "continue",
-    }))
 }
 
 /// One delivered item with the stream's `last_event_id` right after it.
@@ -99,6 +86,24 @@ async fn finished(server: &TestServer, run_id: Uuid) {
     assert!(done.is_some(), "run {run_id} finished");
 }
 
+/// Create-and-stream a `stream` agent run of `count` updates through `c` with `fault` on its
+/// first response, and check the events; returns the run id.
+async fn stream_through(server: &TestServer, c: &AcpClient, fault: Fault, count: u64) -> Uuid {
+    server.inject(Target::Stream, fault, 1);
+    let mut stream = create_stream(c, count, 0).await;
+    assert_stream_run(&events(drain(&mut stream).await), count, 0);
+    stream.run_id().expect("run id")
+}
+
+/// Create a `stream` agent run of `count` updates `delay_ms` apart, join it with `fault` on the
+/// first `times` joins, and check the events.
+async fn join_through(server: &TestServer, fault: Fault, times: usize, count: u64, delay_ms: u64) {
+    let run = create_run(&client(server), count, delay_ms).await;
+    server.inject(Target::Join, fault, times);
+    let mut stream = run.stream().await.expect("join");
+    assert_stream_run(&events(drain(&mut stream).await), count, 0);
+}
+
 #[tokio::test]
 async fn values_run_on_a_thread_gives_typed_events_and_final_status() {
     let server = TestServer::start().await;
@@ -151,11 +156,7 @@ async fn custom_run_gives_custom_events() {
 #[tokio::test]
 async fn stateless_stream_uses_the_stateless_route() {
     let server = TestServer::start().await;
-    let mut stream = client(&server)
-        .stateless_runs()
-        .stream(stream_body(3, 0))
-        .await
-        .expect("stream");
+    let mut stream = create_stream(&client(&server), 3, 0).await;
     let evs = events(drain(&mut stream).await);
     assert_stream_run(&evs, 3, 0);
     assert_eq!(server.requests("POST", "/runs/stream"), 1);
@@ -166,11 +167,7 @@ async fn stateless_stream_uses_the_stateless_route() {
 async fn late_join_of_a_finished_run_replays_it_and_resumes_from_an_id() {
     let server = TestServer::start().await;
     let c = client(&server);
-    let run = c
-        .stateless_runs()
-        .create(stream_body(4, 0))
-        .await
-        .expect("create");
+    let run = create_run(&c, 4, 0).await;
     finished(&server, run.run_id()).await;
 
     let mut stream = run.stream().await.expect("join");
@@ -192,14 +189,7 @@ async fn late_join_of_a_finished_run_replays_it_and_resumes_from_an_id() {
 #[tokio::test]
 async fn a_dropped_connection_is_rejoined_without_loss_or_duplicate() {
     let server = TestServer::start().await;
-    server.inject(Target::Stream, Fault::DropAfterEvents(3), 1);
-    let mut stream = client(&server)
-        .stateless_runs()
-        .stream(stream_body(10, 0))
-        .await
-        .expect("stream");
-    let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 10, 0);
+    stream_through(&server, &client(&server), Fault::DropAfterEvents(3), 10).await;
     assert_eq!(
         server.requests("POST", "/runs/stream"),
         1,
@@ -235,44 +225,14 @@ async fn drops_on_a_thread_run_are_rejoined_on_the_thread_route() {
 }
 
 #[tokio::test]
-async fn a_drop_before_the_run_id_is_known_is_a_clear_error() {
-    let server = TestServer::start().await;
-    server.inject(Target::Stream, Fault::DropAfterEvents(0), 1);
-    let mut stream = client(&server)
-        .stateless_runs()
-        .stream(stream_body(3, 0))
-        .await
-        .expect("stream");
-    let items = drain(&mut stream).await;
-    assert_eq!(items.len(), 1, "one error, then the end");
-    match &items[0].result {
-        Err(Error::Stream(msg)) => assert!(msg.contains("cannot be rejoined"), "{msg}"),
-        other => panic!("expected a stream error, got {other:?}"),
-    }
-    assert_eq!(
-        server.requests("POST", "/runs/stream"),
-        1,
-        "create not replayed"
-    );
-}
-
-#[tokio::test]
 async fn a_stalled_stream_is_rejoined_after_the_idle_timeout() {
     let server = TestServer::start().await;
-    server.inject(Target::Stream, Fault::StallAfterEvents(2), 1);
     let c = AcpClient::builder(server.url())
         .idle_timeout(Duration::from_millis(300))
         .build()
         .expect("client");
-    let mut stream = c
-        .stateless_runs()
-        .stream(stream_body(5, 0))
-        .await
-        .expect("stream");
-    let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 5, 0);
+    let run_id = stream_through(&server, &c, Fault::StallAfterEvents(2), 5).await;
     assert_eq!(server.requests("GET", "/runs/*/stream"), 1);
-    let run_id = stream.run_id().expect("run id");
     let closed = server
         .wait_for(
             |e| matches!(e, ServerEvent::StreamClosed { run_id: r, client_gone: true } if *r == run_id),
@@ -286,81 +246,28 @@ async fn a_stalled_stream_is_rejoined_after_the_idle_timeout() {
 }
 
 #[tokio::test]
-async fn endless_stalls_give_a_timeout_not_a_hang() {
-    let server = TestServer::start().await;
-    server.inject(Target::Stream, Fault::StallAfterEvents(1), 1);
-    server.inject(Target::Join, Fault::StallAfterEvents(0), 10);
-    let c = AcpClient::builder(server.url())
-        .idle_timeout(Duration::from_millis(200))
-        .stream_reconnects(2)
-        .build()
-        .expect("client");
-    let mut stream = c
-        .stateless_runs()
-        .stream(stream_body(5, 0))
-        .await
-        .expect("stream");
-    let items = drain(&mut stream).await;
-    assert_eq!(items.len(), 2, "one event, then the error");
-    assert!(items[0].result.is_ok());
-    assert!(
-        matches!(items[1].result, Err(Error::Timeout { .. })),
-        "{:?}",
-        items[1].result
-    );
-    assert_eq!(
-        server.requests("GET", "/runs/*/stream"),
-        2,
-        "bounded rejoins"
-    );
-}
-
-async fn stream_with_fault(fault: Fault) {
-    let server = TestServer::start().await;
-    server.inject(Target::Stream, fault.clone(), 1);
-    let mut stream = client(&server)
-        .stateless_runs()
-        .stream(stream_body(4, 0))
-        .await
-        .expect("stream");
-    let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 4, 0);
-    assert_eq!(
-        server.requests("GET", "/runs/*/stream"),
-        0,
-        "{fault:?}: no rejoin"
-    );
-}
-
-#[tokio::test]
-async fn trickled_bytes_decode_the_same() {
-    stream_with_fault(Fault::Trickle).await;
-}
-
-#[tokio::test]
-async fn crlf_line_endings() {
-    stream_with_fault(Fault::LineEnding(LineEnding::Crlf)).await;
-}
-
-#[tokio::test]
-async fn cr_line_endings() {
-    stream_with_fault(Fault::LineEnding(LineEnding::Cr)).await;
-}
-
-#[tokio::test]
-async fn keep_alives_before_the_first_event_are_ignored() {
-    stream_with_fault(Fault::KeepAlivesFirst(50)).await;
+async fn framing_decodes_the_same() {
+    for fault in [
+        Fault::Trickle,
+        Fault::LineEnding(LineEnding::Crlf),
+        Fault::LineEnding(LineEnding::Cr),
+        Fault::KeepAlivesFirst(50),
+    ] {
+        let server = TestServer::start().await;
+        stream_through(&server, &client(&server), fault.clone(), 4).await;
+        assert_eq!(
+            server.requests("GET", "/runs/*/stream"),
+            0,
+            "{fault:?}: no rejoin"
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_malformed_event_is_a_decode_error_and_the_stream_continues() {
     let server = TestServer::start().await;
     server.inject(Target::Stream, Fault::MalformedEvent(2), 1);
-    let mut stream = client(&server)
-        .stateless_runs()
-        .stream(stream_body(4, 0))
-        .await
-        .expect("stream");
+    let mut stream = create_stream(&client(&server), 4, 0).await;
     let mut items = drain(&mut stream).await;
     assert_eq!(items.len(), 6);
     let bad = items.remove(2);
@@ -382,11 +289,7 @@ async fn an_oversized_event_ends_the_stream_with_an_error() {
         .max_event_size(1024)
         .build()
         .expect("client");
-    let mut stream = c
-        .stateless_runs()
-        .stream(stream_body(3, 0))
-        .await
-        .expect("stream");
+    let mut stream = create_stream(&c, 3, 0).await;
     let items = drain(&mut stream).await;
     assert_eq!(items.len(), 1);
     match &items[0].result {
@@ -396,47 +299,9 @@ async fn an_oversized_event_ends_the_stream_with_an_error() {
 }
 
 #[tokio::test]
-async fn a_wrong_content_type_fails_the_call() {
-    let server = TestServer::start().await;
-    let c = client(&server);
-    server.inject(Target::Stream, Fault::WrongContentType, 1);
-    let err = c
-        .stateless_runs()
-        .stream(stream_body(1, 0))
-        .await
-        .expect_err("not an event stream");
-    match &err {
-        Error::Stream(msg) => {
-            assert!(
-                msg.contains("text/event-stream") && msg.contains("application/json"),
-                "{msg}"
-            )
-        }
-        other => panic!("expected a stream error, got {other:?}"),
-    }
-
-    let run = c
-        .stateless_runs()
-        .create(stream_body(1, 0))
-        .await
-        .expect("create");
-    server.inject(Target::Join, Fault::WrongContentType, 1);
-    assert!(matches!(run.stream().await, Err(Error::Stream(_))));
-}
-
-#[tokio::test]
 async fn a_503_on_join_is_retried() {
     let server = TestServer::start().await;
-    let c = client(&server);
-    let run = c
-        .stateless_runs()
-        .create(stream_body(2, 0))
-        .await
-        .expect("create");
-    server.inject(Target::Join, Fault::Status(503), 2);
-    let mut stream = run.stream().await.expect("join after two 503s");
-    let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 2, 0);
+    join_through(&server, Fault::Status(503), 2, 2, 0).await;
     assert_eq!(server.requests("GET", "/runs/*/stream"), 3);
 }
 
@@ -473,14 +338,7 @@ async fn refused_stream_starts_are_api_errors_before_any_event() {
 #[tokio::test]
 async fn a_clean_end_mid_run_is_rejoined() {
     let server = TestServer::start().await;
-    server.inject(Target::Stream, Fault::EndAfterEvents(2), 1);
-    let mut stream = client(&server)
-        .stateless_runs()
-        .stream(stream_body(5, 0))
-        .await
-        .expect("stream");
-    let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 5, 0);
+    stream_through(&server, &client(&server), Fault::EndAfterEvents(2), 5).await;
     assert_eq!(server.requests("GET", "/runs/*"), 1, "the run was checked");
     assert_eq!(server.requests("GET", "/runs/*/stream"), 1, "then rejoined");
 }
@@ -488,105 +346,23 @@ async fn a_clean_end_mid_run_is_rejoined() {
 #[tokio::test]
 async fn a_clean_end_of_a_pending_run_is_rejoined() {
     let server = TestServer::start().await;
-    let c = client(&server);
     // A slow run whose first segment ends early: still pending when checked.
-    let run = c
-        .stateless_runs()
-        .create(stream_body(3, 30))
-        .await
-        .expect("create");
-    server.inject(Target::Join, Fault::EndAfterEvents(1), 1);
-    let mut stream = run.stream().await.expect("join");
-    let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 3, 0);
+    join_through(&server, Fault::EndAfterEvents(1), 1, 3, 30).await;
     assert_eq!(server.requests("GET", "/runs/*/stream"), 2);
     assert_eq!(server.requests("GET", "/runs/*"), 1);
-}
-
-/// A long run, its stream, and the first event read.
-async fn long_stream(server: &TestServer) -> (RunStream, Uuid) {
-    let mut stream = client(server)
-        .stateless_runs()
-        .stream(stream_body(100_000, 20))
-        .await
-        .expect("stream");
-    let first = tokio::time::timeout(T, stream.next())
-        .await
-        .expect("an event");
-    assert!(matches!(first, Some(Ok(RunEvent::Values(_)))), "{first:?}");
-    let run_id = stream.run_id().expect("run id");
-    (stream, run_id)
-}
-
-#[tokio::test]
-async fn dropping_the_stream_closes_the_connection() {
-    let server = TestServer::start().await;
-    let (stream, run_id) = long_stream(&server).await;
-    drop(stream);
-    let closed = server
-        .wait_for(
-            |e| matches!(e, ServerEvent::StreamClosed { run_id: r, .. } if *r == run_id),
-            T,
-        )
-        .await;
-    assert_eq!(
-        closed,
-        Some(ServerEvent::StreamClosed {
-            run_id,
-            client_gone: true
-        })
-    );
-    assert_eq!(
-        server.run_status(run_id).await.as_deref(),
-        Some("pending"),
-        "not cancelled"
-    );
-    assert_eq!(server.requests("POST", "/runs/*/cancel"), 0);
-}
-
-#[tokio::test]
-async fn cancel_on_drop_cancels_the_run() {
-    let server = TestServer::start().await;
-    let (stream, run_id) = long_stream(&server).await;
-    drop(stream.cancel_on_drop(true));
-    let cancelled = server
-        .wait_for(
-            |e| matches!(e, ServerEvent::RunCancelled { run_id: r } if *r == run_id),
-            T,
-        )
-        .await;
-    assert!(cancelled.is_some(), "the run was cancelled");
-    assert_eq!(
-        server.run_status(run_id).await.as_deref(),
-        Some("interrupted")
-    );
-    let closed = server
-        .wait_for(
-            |e| matches!(e, ServerEvent::StreamClosed { run_id: r, client_gone: true } if *r == run_id),
-            T,
-        )
-        .await;
-    assert!(closed.is_some());
 }
 
 #[tokio::test]
 async fn cancel_on_drop_leaves_a_finished_run_alone() {
     let server = TestServer::start().await;
-    let mut stream = client(&server)
-        .stateless_runs()
-        .stream(stream_body(2, 0))
+    let mut stream = create_stream(&client(&server), 2, 0)
         .await
-        .expect("stream")
         .cancel_on_drop(true);
     let evs = events(drain(&mut stream).await);
     assert_eq!(evs.len(), 3);
     drop(stream);
     // A cancel would be sent by a spawned task: make sure that task, if any, ran.
-    let run = client(&server)
-        .stateless_runs()
-        .create(stream_body(0, 0))
-        .await
-        .expect("another request");
+    let run = create_run(&client(&server), 0, 0).await;
     finished(&server, run.run_id()).await;
     assert_eq!(server.requests("POST", "/runs/*/cancel"), 0);
 }

@@ -7,6 +7,7 @@
 //! No sleeps: synchronisation goes through the stream itself and `TestServer::wait_for`; every
 //! loop is bounded and every read has a deadline.
 
+#[allow(dead_code)]
 mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -17,33 +18,13 @@ use acp_client_ext::{AcpClient, Error, RetryPolicy, RunScope, RunStatus, RunStre
 use acp_reference_server::{
     Fault, LineEnding, ServerConfig, ServerEvent, Target, TestServer, WaitRoute,
 };
-use common::{Seen, T, log_len, stream_body};
+use common::{
+    Seen, T, client, create_run, create_stream, early_wait_server, fast_retries, invalid_field,
+    log_len, stateless, stream_body, wait_route_server,
+};
 use futures::StreamExt;
 use serde_json::json;
 use uuid::Uuid;
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 3,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-    }
-}
-
-fn client(server: &TestServer) -> AcpClient {
-    AcpClient::builder(server.url())
-        .retry(fast_retries())
-        .build()
-        .expect("client")
-}
-
-/// Create-and-stream a `stream` agent run of `count` updates.
-async fn create_stream(c: &AcpClient, count: u64, delay_ms: u64) -> RunStream {
-    c.stateless_runs()
-        .stream(stream_body(count, delay_ms))
-        .await
-        .expect("stream")
-}
 
 /// Create-and-stream a run of `count` updates with `fault` on its first SSE response, read it to
 /// the end, and check that the user saw no error and every event exactly once.
@@ -80,11 +61,7 @@ async fn drop_at_every_n_from_0_to_20() {
         let c = client(&server);
 
         // Joining a run (its id is known): every N resumes.
-        let run = c
-            .stateless_runs()
-            .create(stream_body(COUNT, 0))
-            .await
-            .expect("create");
+        let run = create_run(&c, COUNT, 0).await;
         server.inject(Target::Join, Fault::DropAfterEvents(n), 1);
         let mut stream = run.stream().await.expect("join");
         let mut seen = Seen::default();
@@ -103,6 +80,7 @@ async fn drop_at_every_n_from_0_to_20() {
         seen.read_to_end(&mut stream).await;
         if n == 0 {
             assert!(seen.ids.is_empty());
+            assert_eq!(seen.others, 0, "N=0: only the error");
             match seen.errors.as_slice() {
                 [Error::Stream(msg)] => assert!(msg.contains("cannot be rejoined"), "{msg}"),
                 other => panic!("N=0: expected one stream error, got {other:?}"),
@@ -243,6 +221,7 @@ async fn stall_forever_is_a_timeout_not_a_hang() {
     let mut seen = Seen::default();
     seen.read_to_end(&mut stream).await;
     assert_eq!(seen.ids, [1, 2], "what arrived, once");
+    assert_eq!(seen.others, 0);
     assert!(
         matches!(seen.errors.as_slice(), [Error::Timeout { after, .. }] if *after == Duration::from_millis(200)),
         "{:?}",
@@ -266,25 +245,17 @@ async fn one_byte_per_write() {
     assert_eq!(server.requests("GET", "/runs/*/stream"), 0, "no rejoin");
 }
 
-async fn line_endings(le: LineEnding) {
-    let server = TestServer::start().await;
-    stream_through(&server, &client(&server), Fault::LineEnding(le), 6).await;
-    assert_eq!(server.requests("GET", "/runs/*/stream"), 0, "no rejoin");
-}
-
 #[tokio::test]
-async fn cr_line_endings() {
-    line_endings(LineEnding::Cr).await;
-}
-
-#[tokio::test]
-async fn lf_line_endings() {
-    line_endings(LineEnding::Lf).await;
-}
-
-#[tokio::test]
-async fn crlf_line_endings() {
-    line_endings(LineEnding::Crlf).await;
+async fn cr_lf_and_crlf_line_endings() {
+    for le in [LineEnding::Cr, LineEnding::Lf, LineEnding::Crlf] {
+        let server = TestServer::start().await;
+        stream_through(&server, &client(&server), Fault::LineEnding(le), 6).await;
+        assert_eq!(
+            server.requests("GET", "/runs/*/stream"),
+            0,
+            "{le:?}: no rejoin"
+        );
+    }
 }
 
 #[tokio::test]
@@ -304,13 +275,12 @@ async fn keep_alive_comments_only_for_a_while() {
         .idle_timeout(Duration::from_secs(1))
         .build()
         .expect("client");
-    let body: types::RunCreateStateless = serde_json::from_value(json!({
+    let body = stateless(json!({
         "agent_id": "stream",
         "input": {"count": 3},
         "after_seconds": 2,
         "on_disconnect": "continue",
-    }))
-    .expect("body");
+    }));
     let mut stream = c.stateless_runs().stream(body).await.expect("stream");
     let mut seen = Seen::default();
     seen.read_to_end(&mut stream).await;
@@ -342,11 +312,7 @@ async fn oversized_event() {
         .max_event_size(1024)
         .build()
         .expect("client");
-    let run = c
-        .stateless_runs()
-        .create(stream_body(5, 0))
-        .await
-        .expect("create");
+    let run = create_run(&c, 5, 0).await;
     server.inject(Target::Join, Fault::OversizedEvent(4096), 1);
     let mut stream = run.stream().await.expect("join");
     let mut seen = Seen::default();
@@ -392,11 +358,7 @@ async fn wrong_content_type() {
     );
     assert_eq!(server.requests("POST", "/runs/stream"), 1, "not retried");
 
-    let run = c
-        .stateless_runs()
-        .create(stream_body(3, 0))
-        .await
-        .expect("create");
+    let run = create_run(&c, 3, 0).await;
     server.inject(Target::Join, Fault::WrongContentType, 1);
     let err = run.stream().await.expect_err("not an event stream");
     assert!(matches!(err, Error::Stream(_)), "{err:?}");
@@ -415,11 +377,7 @@ async fn wrong_content_type() {
 async fn status_503_on_get_is_retried() {
     let server = TestServer::start().await;
     let c = client(&server);
-    let run = c
-        .stateless_runs()
-        .create(stream_body(4, 0))
-        .await
-        .expect("create");
+    let run = create_run(&c, 4, 0).await;
     server.inject(Target::Get, Fault::Status(503), 2);
     assert_eq!(run.get().await.expect("third try").run_id, run.run_id());
     assert_eq!(server.requests("GET", "/runs/*"), 3);
@@ -441,11 +399,7 @@ async fn status_503_on_get_is_retried() {
 async fn status_500_on_get_is_not_retried() {
     let server = TestServer::start().await;
     let c = client(&server);
-    let run = c
-        .stateless_runs()
-        .create(stream_body(4, 0))
-        .await
-        .expect("create");
+    let run = create_run(&c, 4, 0).await;
     server.inject(Target::Get, Fault::Status(500), 1);
     let err = run.get().await.expect_err("500");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
@@ -531,15 +485,9 @@ async fn status_500_and_503_on_create_are_not_retried() {
 
 #[tokio::test]
 async fn wait_answered_204_until_the_deadline() {
-    let server = TestServer::start_with(ServerConfig {
-        wait_timeout: Duration::from_millis(20),
-        wait_204_on_timeout: true,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = early_wait_server(Duration::from_millis(20), true).await;
     let c = client(&server);
-    let body: types::RunCreateStateless =
-        serde_json::from_value(json!({"agent_id": "slow"})).expect("body");
+    let body = stateless(json!({"agent_id": "slow"}));
     let run = c.stateless_runs().create(body).await.expect("create");
     let deadline = Duration::from_millis(400);
     let err = run.wait(deadline).await.expect_err("never settles");
@@ -556,17 +504,9 @@ async fn wait_answered_204_until_the_deadline() {
 
 #[tokio::test]
 async fn wait_route_missing() {
-    let server = TestServer::start_with(ServerConfig {
-        wait_route: WaitRoute::Missing404,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = wait_route_server(WaitRoute::Missing404).await;
     let c = client(&server);
-    let run = c
-        .stateless_runs()
-        .create(stream_body(3, 10))
-        .await
-        .expect("create");
+    let run = create_run(&c, 3, 10).await;
     let outcome = run.wait(T).await.expect("polled to the end");
     assert_eq!(outcome.status(), &RunStatus::Success);
     assert_eq!(server.requests("GET", "/runs/*/wait"), 1, "tried once");
@@ -583,6 +523,7 @@ async fn long_stream(c: &AcpClient) -> (RunStream, Seen, Uuid) {
     let mut stream = create_stream(c, 100_000, 20).await;
     let mut seen = Seen::default();
     seen.read_n(&mut stream, 3).await;
+    assert_eq!(seen.ids.len(), 3, "three values events: {:?}", seen.errors);
     let run_id = stream.run_id().expect("run id");
     (stream, seen, run_id)
 }
@@ -622,7 +563,11 @@ async fn client_drops_the_stream() {
             client_gone: true
         })
     );
-    assert_eq!(server.run_status(run_id).await.as_deref(), Some("pending"));
+    assert_eq!(
+        server.run_status(run_id).await.as_deref(),
+        Some("pending"),
+        "not cancelled"
+    );
     assert_eq!(server.requests("POST", "/runs/*/cancel"), 0);
 }
 
@@ -701,13 +646,6 @@ async fn any_request(server: &TestServer) -> bool {
         .wait_for(|e| matches!(e, ServerEvent::Request { .. }), Duration::ZERO)
         .await
         .is_some()
-}
-
-fn invalid_field<T: std::fmt::Debug>(r: Result<T, Error>) -> &'static str {
-    match r {
-        Err(Error::InvalidInput { field, .. }) => field,
-        other => panic!("expected InvalidInput, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -808,11 +746,7 @@ async fn zero_stream_reconnects_make_a_drop_an_error() {
 #[tokio::test]
 async fn a_zero_wait_deadline_is_an_immediate_timeout() {
     let server = TestServer::start().await;
-    let run = client(&server)
-        .stateless_runs()
-        .create(stream_body(1, 0))
-        .await
-        .expect("create");
+    let run = create_run(&client(&server), 1, 0).await;
     // A fresh client: no pooled connection a request could be handed to at the first poll.
     let run = client(&server)
         .run(RunScope::Stateless, run.run_id())
@@ -829,11 +763,7 @@ async fn a_zero_wait_deadline_is_an_immediate_timeout() {
 async fn an_event_id_that_cannot_be_a_header_is_refused_before_any_request() {
     let server = TestServer::start().await;
     let c = client(&server);
-    let run = c
-        .stateless_runs()
-        .create(stream_body(3, 0))
-        .await
-        .expect("create");
+    let run = create_run(&c, 3, 0).await;
     for bad in ["2\u{1}", "2\n3", "2\r", "\u{0}"] {
         match run.stream_from(bad).await {
             Err(Error::InvalidInput { field, .. }) => assert_eq!(field, "last_event_id"),

@@ -1,17 +1,19 @@
 //! State-machine tests of the reference server, driven with raw reqwest + serde_json.
 //! No sleeps: synchronisation goes through `TestServer::wait_for` / server events.
 
+#[allow(dead_code)]
+mod common;
+
 use std::time::Duration;
 
 use acp_reference_server::{
     Fault, LineEnding, ServerConfig, ServerEvent, Target, TestServer, WaitRoute, agents,
 };
+use common::{T, early_wait_server, wait_route_server};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-const T: Duration = Duration::from_secs(20);
 
 fn http() -> reqwest::Client {
     reqwest::Client::new()
@@ -192,14 +194,9 @@ async fn threads_crud_history_copy() {
     assert_eq!(copy["values"], json!({"a": 1}));
     let (st, _) = send(http().delete(format!("{}/threads/{id}", s.url()))).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    assert_eq!(
-        get(&s, &format!("/threads/{id}")).await.0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        get(&s, &format!("/threads/{id}/history")).await.0,
-        StatusCode::NOT_FOUND
-    );
+    for path in [format!("/threads/{id}"), format!("/threads/{id}/history")] {
+        assert_eq!(get(&s, &path).await.0, StatusCode::NOT_FOUND, "{path}");
+    }
 }
 
 #[tokio::test]
@@ -446,18 +443,17 @@ async fn not_found_conflict_unprocessable() {
             "{bad}"
         );
     }
-    assert_eq!(
-        get(&s, "/runs/not-a-uuid").await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(
-        get(&s, &format!("/threads/{t}/runs/xyz/wait")).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(
-        get(&s, &format!("/threads/{t}/runs?limit=many")).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    for path in [
+        "/runs/not-a-uuid".to_string(),
+        format!("/threads/{t}/runs/xyz/wait"),
+        format!("/threads/{t}/runs?limit=many"),
+    ] {
+        assert_eq!(
+            get(&s, &path).await.0,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -620,6 +616,30 @@ async fn large_run_streams_completely() {
     );
 }
 
+/// Waits for the stream `resp` to open, drops it, and waits for the server to see the client
+/// go; returns the run id.
+async fn drop_once_open(s: &TestServer, resp: reqwest::Response) -> Uuid {
+    let opened = s
+        .wait_for(|e| matches!(e, ServerEvent::StreamOpened { .. }), T)
+        .await;
+    let Some(ServerEvent::StreamOpened { run_id }) = opened else {
+        panic!("no stream")
+    };
+    drop(resp);
+    s.wait_for(
+        |e| {
+            *e == ServerEvent::StreamClosed {
+                run_id,
+                client_gone: true,
+            }
+        },
+        T,
+    )
+    .await
+    .expect("client gone noticed");
+    run_id
+}
+
 fn stream_req(s: &TestServer, count: u64) -> reqwest::RequestBuilder {
     http()
         .post(format!("{}/runs/stream", s.url()))
@@ -668,24 +688,7 @@ async fn fault_stall_then_client_gone_cancels_run() {
         .await
         .expect("send");
     assert_eq!(resp.status(), StatusCode::OK);
-    let opened = s
-        .wait_for(|e| matches!(e, ServerEvent::StreamOpened { .. }), T)
-        .await;
-    let Some(ServerEvent::StreamOpened { run_id }) = opened else {
-        panic!("no stream")
-    };
-    drop(resp);
-    s.wait_for(
-        |e| {
-            *e == ServerEvent::StreamClosed {
-                run_id,
-                client_gone: true,
-            }
-        },
-        T,
-    )
-    .await
-    .expect("client gone noticed");
+    let run_id = drop_once_open(&s, resp).await;
     s.wait_for(|e| *e == ServerEvent::RunCancelled { run_id }, T)
         .await
         .expect("on_disconnect=cancel");
@@ -701,24 +704,7 @@ async fn fault_on_disconnect_continue_keeps_run() {
         .send()
         .await
         .expect("send");
-    let opened = s
-        .wait_for(|e| matches!(e, ServerEvent::StreamOpened { .. }), T)
-        .await;
-    let Some(ServerEvent::StreamOpened { run_id }) = opened else {
-        panic!("no stream")
-    };
-    drop(resp);
-    s.wait_for(
-        |e| {
-            *e == ServerEvent::StreamClosed {
-                run_id,
-                client_gone: true,
-            }
-        },
-        T,
-    )
-    .await
-    .expect("closed");
+    let run_id = drop_once_open(&s, resp).await;
     assert_eq!(s.run_status(run_id).await.as_deref(), Some("pending"));
 }
 
@@ -809,20 +795,12 @@ async fn fault_status_then_normal() {
 
 #[tokio::test]
 async fn wait_timeout_variants() {
-    let cfg = ServerConfig {
-        wait_timeout: Duration::from_millis(50),
-        ..Default::default()
-    };
-    let s = TestServer::start_with(cfg.clone()).await;
+    let s = early_wait_server(Duration::from_millis(50), false).await;
     let (st, w) = post(&s, "/runs/wait", json!({"agent_id": "slow"})).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(w["run"]["status"], "pending");
     assert!(w.get("output").is_none());
-    let s = TestServer::start_with(ServerConfig {
-        wait_204_on_timeout: true,
-        ..cfg
-    })
-    .await;
+    let s = early_wait_server(Duration::from_millis(50), true).await;
     let (_, r) = post(&s, "/runs", json!({"agent_id": "slow"})).await;
     let (st, _) = get(&s, &format!("/runs/{}/wait", run_id(&r))).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
@@ -836,11 +814,7 @@ async fn wait_route_variants() {
         (WaitRoute::NotImplemented501, 501),
         (WaitRoute::NotImplemented500, 500),
     ] {
-        let s = TestServer::start_with(ServerConfig {
-            wait_route: route,
-            ..Default::default()
-        })
-        .await;
+        let s = wait_route_server(route).await;
         let (_, r) = post(&s, "/runs", json!({"agent_id": "echo"})).await;
         let (st, body) = get(&s, &format!("/runs/{}/wait", run_id(&r))).await;
         assert_eq!(st.as_u16(), code);
