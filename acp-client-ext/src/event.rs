@@ -154,9 +154,10 @@ impl RunEvent {
         if typed && let Some(ev) = decode_typed(&frame.data, frame.id.as_deref())? {
             return Ok(ev);
         }
+        // The rare path: the strings are copied here only.
         Ok(RunEvent::Other(RawEvent {
-            event: frame.event,
-            id: frame.id,
+            event: frame.event.map(String::from),
+            id: frame.id.map(String::from),
             data: frame.data,
         }))
     }
@@ -435,7 +436,7 @@ mod tests {
 
     fn frame(event: Option<&str>, data: &str) -> Frame {
         Frame {
-            event: event.map(str::to_string),
+            event: event.map(|e| e.to_owned().into()),
             data: Bytes::copy_from_slice(data.as_bytes()),
             id: Some("1".into()),
             retry: None,

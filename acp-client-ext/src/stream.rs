@@ -79,7 +79,7 @@ use crate::client::{AcpClient, Call};
 use crate::error::{Error, Result};
 use crate::event::RunEvent;
 use crate::run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body};
-use crate::sse::{Decoder, Frame, SseError};
+use crate::sse::{Decoder, FieldStr, Frame, SseError};
 use acp_client::types;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, FusedStream, Stream, StreamExt};
@@ -124,7 +124,7 @@ pub struct RunStream {
     client: AcpClient,
     scope: RunScope,
     run_id: Option<Uuid>,
-    last_event_id: Option<String>,
+    last_event_id: Option<FieldStr>,
     last_status: Option<RunStatus>,
     cancel_on_drop: bool,
     finished: bool,
@@ -220,6 +220,7 @@ impl RunStream {
         body: Body,
         last_id: Option<String>,
     ) -> RunStream {
+        let last_id = last_id.map(FieldStr::from);
         let span = tracing::info_span!(
             "acp_run_stream",
             run_id = tracing::field::Empty,
@@ -334,7 +335,7 @@ impl Drop for RunStream {
 struct Step {
     item: Option<Result<RunEvent>>,
     run_id: Option<Uuid>,
-    last_id: Option<String>,
+    last_id: Option<FieldStr>,
     last_status: Option<RunStatus>,
 }
 
@@ -369,8 +370,9 @@ struct Machine {
     decoder: Decoder,
     /// The body ended: drain the decoder with `finish`.
     eof: bool,
-    /// The id of the last delivered event (sent as `Last-Event-ID`).
-    last_id: Option<String>,
+    /// The id of the last delivered event (sent as `Last-Event-ID`): shares the frame's bytes,
+    /// so keeping it per event allocates nothing.
+    last_id: Option<FieldStr>,
     /// `last_id` as a number, when it is one.
     last_num: Option<u64>,
     last_status: Option<RunStatus>,
@@ -457,13 +459,13 @@ impl Machine {
             tracing::trace!(id = n, "skipping an event delivered already");
             return None;
         }
-        match frame.id.as_deref() {
-            Some("") => {
+        match &frame.id {
+            Some(id) if id.is_empty() => {
                 self.last_id = None;
                 self.last_num = None;
             }
             Some(id) => {
-                self.last_id = Some(id.to_owned());
+                self.last_id = Some(id.clone());
                 self.last_num = num;
             }
             None => {}

@@ -195,9 +195,13 @@ fn expected(events: &[Event]) -> Run {
             .iter()
             .map(|event| {
                 Ok(Frame {
-                    event: event.event.clone().filter(|name| !name.is_empty()),
+                    event: event
+                        .event
+                        .clone()
+                        .filter(|name| !name.is_empty())
+                        .map(Into::into),
                     data: event.data.join("\n").into(),
-                    id: event.id.clone(),
+                    id: event.id.clone().map(Into::into),
                     retry: event.retry.map(|ms| Duration::from_millis(ms.into())),
                 })
             })

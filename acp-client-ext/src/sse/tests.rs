@@ -26,11 +26,11 @@ trait FrameExt {
 
 impl FrameExt for Frame {
     fn event(mut self, event: &str) -> Self {
-        self.event = Some(event.to_owned());
+        self.event = Some(event.to_owned().into());
         self
     }
     fn id(mut self, id: &str) -> Self {
-        self.id = Some(id.to_owned());
+        self.id = Some(id.to_owned().into());
         self
     }
     fn retry(mut self, ms: u64) -> Self {
@@ -711,4 +711,23 @@ fn defaults() {
     let decoder = Decoder::new(1);
     assert_eq!(decoder.last_event_id(), None);
     assert_eq!(decoder.retry(), None);
+}
+
+#[test]
+fn field_str_inline_and_shared() {
+    use super::FieldStr;
+    let long = "an-event-type-longer-than-the-inline-capacity";
+    let input = format!("event: {long}\nid: é7\ndata: x\n\n");
+    let mut decoder = Decoder::default();
+    decoder.feed(input.as_bytes());
+    let frame = decoder.next_frame().unwrap().unwrap();
+    assert_eq!(frame, f("x").event(long).id("é7"));
+    let (event, id) = (frame.event.unwrap(), frame.id.unwrap());
+    assert_eq!(event.len(), long.len());
+    assert_eq!(id, FieldStr::from(String::from("é7")));
+    assert_eq!(format!("{id}/{id:?}"), "é7/\"é7\"");
+    let set: std::collections::HashSet<FieldStr> = [event, id].into_iter().collect();
+    assert!(set.contains(long) && set.contains("é7"));
+    assert_eq!(decoder.last_event_id(), Some("é7"));
+    assert!(FieldStr::new().is_empty());
 }
