@@ -190,11 +190,13 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
     let target = target_dir(root);
     let mut r = Report::default();
 
-    eprintln!("bench-compare: building the release server and bench client");
+    // `--quick` only proves the benches still run (CI): it reuses the debug build that the
+    // tests made instead of paying for a release build; its figures mean nothing.
+    let profile = if opts.quick { "debug" } else { "release" };
+    eprintln!("bench-compare: building the {profile} server and bench client");
     let mut build = cargo();
     build.current_dir(root).args([
         "build",
-        "--release",
         "-p",
         "acp-reference-server",
         "--bin",
@@ -202,9 +204,12 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         "--example",
         "bench_client",
     ]);
-    check(build.status()?, "cargo build --release")?;
-    let server_exe = target.join("release/acp-reference-server");
-    let client_exe = target.join("release/examples/bench_client");
+    if !opts.quick {
+        build.arg("--release");
+    }
+    check(build.status()?, "cargo build")?;
+    let server_exe = target.join(profile).join("acp-reference-server");
+    let client_exe = target.join(profile).join("examples/bench_client");
     let server = start_server(&server_exe)?;
     let url = server.url.clone();
     let client = |args: &[&str]| -> Result<Value> {
