@@ -67,7 +67,7 @@ pub(crate) struct Call<'a> {
     pub method: Method,
     pub path: String,
     pub query: Vec<(&'a str, String)>,
-    pub body: Option<Vec<u8>>,
+    pub body: Option<bytes::Bytes>,
     pub headers: HeaderMap,
     /// `None`: no total timeout (streams, long waits).
     pub timeout: Option<Duration>,
@@ -91,8 +91,16 @@ impl<'a> Call<'a> {
     pub(crate) fn json_body<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| Error::invalid("request body", format!("cannot be serialized: {e}")))?;
-        self.body = Some(bytes);
+        self.body = Some(bytes.into());
         Ok(self)
+    }
+
+    /// A body that is already JSON (a create body, serialized once by [`create_body`]).
+    ///
+    /// [`create_body`]: crate::run::create_body
+    pub(crate) fn json_bytes(mut self, body: &JsonBody) -> Self {
+        self.body = Some(body.0.clone());
+        self
     }
 
     pub(crate) fn query(mut self, key: &'a str, value: impl ToString) -> Self {
@@ -293,6 +301,10 @@ impl AcpClient {
         Ok((status, body))
     }
 }
+
+/// A request body already serialized to JSON; cloning it (for a retry) does not copy it.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonBody(pub(crate) bytes::Bytes);
 
 /// Decode a JSON body, with an excerpt of it in the error.
 pub(crate) fn decode_json<T: DeserializeOwned>(

@@ -7,7 +7,7 @@
 //! `RunCreateStateless`). Streaming, waiting, cancelling and resuming live in their own modules
 //! as further methods of the handle.
 
-use crate::client::{AcpClient, Call};
+use crate::client::{AcpClient, Call, JsonBody};
 use crate::error::{Error, Result};
 use crate::ids::IntoId;
 use acp_client::types;
@@ -324,7 +324,7 @@ impl AcpClient {
 
 /// Turn a create body (the generated type, or its builder) into JSON bytes, refusing a builder
 /// with missing or invalid fields before any request.
-pub(crate) fn create_body<T, B>(body: B) -> Result<serde_json::Value>
+pub(crate) fn create_body<T, B>(body: B) -> Result<JsonBody>
 where
     B: TryInto<T>,
     B::Error: fmt::Display,
@@ -333,7 +333,8 @@ where
     let body: T = body
         .try_into()
         .map_err(|e| Error::invalid("run create body", e.to_string()))?;
-    serde_json::to_value(&body)
+    serde_json::to_vec(&body)
+        .map(|v| JsonBody(v.into()))
         .map_err(|e| Error::invalid("run create body", format!("cannot be serialized: {e}")))
 }
 
@@ -399,13 +400,9 @@ impl StatelessRuns {
     }
 }
 
-async fn create_run(
-    client: &AcpClient,
-    scope: RunScope,
-    body: &serde_json::Value,
-) -> Result<RunHandle> {
+async fn create_run(client: &AcpClient, scope: RunScope, body: &JsonBody) -> Result<RunHandle> {
     let call = Call::new("create run", Method::POST, scope.runs_path())
-        .json_body(body)?
+        .json_bytes(body)
         .creates();
     let v: serde_json::Value = client.json(&call).await?;
     let info = RunInfo::from_value("create run", v)?;

@@ -75,7 +75,7 @@
 //! `POST .../runs/{run_id}/cancel`, spawned on the current tokio runtime (nothing is sent
 //! without one, or when the run id is not known yet).
 
-use crate::client::{AcpClient, Call};
+use crate::client::{AcpClient, Call, JsonBody};
 use crate::error::{Error, Result};
 use crate::event::RunEvent;
 use crate::run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body};
@@ -648,17 +648,13 @@ async fn open(client: &AcpClient, call: &Call<'_>) -> Result<Body> {
     Ok(resp.bytes_stream().boxed())
 }
 
-async fn create_stream(
-    client: &AcpClient,
-    scope: RunScope,
-    body: &serde_json::Value,
-) -> Result<RunStream> {
+async fn create_stream(client: &AcpClient, scope: RunScope, body: &JsonBody) -> Result<RunStream> {
     let mut call = Call::new(
         "create run stream",
         Method::POST,
         format!("{}/stream", scope.runs_path()),
     )
-    .json_body(body)?
+    .json_bytes(body)
     .creates()
     .no_timeout();
     call.headers = sse_headers(None);

@@ -2,7 +2,7 @@
 //! create-and-wait ([`ThreadRuns::wait`], [`StatelessRuns::wait`]). How the wait copes with
 //! servers that answer early or lack the wait route is documented on [`RunHandle::wait`].
 
-use crate::client::{AcpClient, Call};
+use crate::client::{AcpClient, Call, JsonBody};
 use crate::error::{Error, Result};
 use crate::run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body};
 use acp_client::types;
@@ -375,7 +375,7 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
 async fn create_and_wait(
     client: &AcpClient,
     scope: RunScope,
-    body: &Value,
+    body: &JsonBody,
     deadline: Duration,
 ) -> Result<WaitOutcome> {
     let span = tracing::info_span!(
@@ -389,7 +389,7 @@ async fn create_and_wait(
             Method::POST,
             format!("{}/wait", scope.runs_path()),
         )
-        .json_body(body)?
+        .json_bytes(body)
         .creates()
         .no_timeout();
         let (status, bytes) = client.bytes(&call).await?;
@@ -421,15 +421,16 @@ async fn create_and_wait(
         };
         let run_id = run.run_id;
         tracing::debug!(%run_id, "run created");
-        if let Some(outcome) = outcome_of(run.clone(), v.get("output"))? {
+        if let Some(outcome) = outcome_of(run, v.get("output"))? {
             return Ok(outcome);
         }
-        // The server's own wait limit elapsed first: keep waiting on the run.
+        // The server's own wait limit elapsed first: keep waiting on the run (an internal
+        // handle: what the server said at creation is not needed for that).
         let handle = RunHandle {
             client: client.clone(),
             scope,
             run_id,
-            created: Some(run),
+            created: None,
         };
         handle.wait_unbounded().await
     };

@@ -106,7 +106,9 @@ impl Setup {
                 _ => Map::new(),
             },
         };
-        Some(types::InputSchema(map))
+        // Through serde rather than the constructor: `InputSchema` is a map newtype in ACP 0.2.1
+        // and an enum over JSON kinds from 0.2.3, and a JSON object fits both.
+        serde_json::from_value(Value::Object(map)).ok()
     }
 
     /// A thread run of the reference agent `name` with `input` (or of the remote agent).
