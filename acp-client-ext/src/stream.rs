@@ -850,7 +850,9 @@ mod tests {
         let ns: Vec<_> = items
             .iter()
             .map(|i| match i {
-                Ok(RunEvent::Values(v)) => v.values["n"].as_u64().unwrap(),
+                Ok(RunEvent::Values(v)) => serde_json::to_value(&v.values).unwrap()["n"]
+                    .as_u64()
+                    .unwrap(),
                 other => panic!("{other:?}"),
             })
             .collect();
