@@ -164,8 +164,8 @@ pub fn describe(event: &RunEvent) -> String {
         .status()
         .map_or_else(|| "-".to_string(), |s| s.to_string());
     match event {
-        RunEvent::Values(u) => format!("values  {status:<11} {}", short(&u.values.0)),
-        RunEvent::Custom(u) => format!("custom  {status:<11} {}", short(&u.update.0)),
+        RunEvent::Values(u) => format!("values  {status:<11} {}", short(&u.values)),
+        RunEvent::Custom(u) => format!("custom  {status:<11} {}", short(&u.update)),
         RunEvent::Other(raw) => format!(
             "{:<7} {status:<11} {}",
             raw.payload_type().unwrap_or(raw.event_type()),

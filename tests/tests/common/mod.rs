@@ -125,7 +125,9 @@ impl Seen {
                             .and_then(|id| id.parse().ok())
                             .expect("a values event has a numeric id");
                         self.ids.push(id);
-                        if let Some(i) = v.values.get("i").and_then(|i| i.as_u64()) {
+                        // Through serde: the values schema is a map in ACP 0.2.1, an enum later.
+                        let values = serde_json::to_value(&v.values).unwrap_or_default();
+                        if let Some(i) = values.get("i").and_then(|i| i.as_u64()) {
                             self.is.push(i);
                         }
                     }
