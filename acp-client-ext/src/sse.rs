@@ -561,6 +561,56 @@ impl Decoder {
         result
     }
 
+    /// Decodes a whole body given in chunks: every frame and every non-fatal error, in order, up
+    /// to the first fatal error (which is the last item); at the end of the input the
+    /// unterminated rest is dropped as by [`finish`](Self::finish). For bodies already in hand
+    /// (a capture, a test); a live stream calls [`feed`](Self::feed) and
+    /// [`next_frame`](Self::next_frame) as bytes arrive.
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// let body = b"id: 1\ndata: a\n\ndata: b\n\ndata: unterminated";
+    /// let items = Decoder::default().decode_all(body.chunks(3));
+    /// let data: Vec<_> = items.iter().map(|f| f.as_ref().unwrap().data.clone()).collect();
+    /// assert_eq!(data, ["a", "b"]);
+    /// ```
+    pub fn decode_all<'a>(
+        &mut self,
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Vec<Result<Frame, SseError>> {
+        let mut items = Vec::new();
+        for chunk in chunks {
+            self.feed(chunk);
+            if !self.drain_into(&mut items, Decoder::next_frame) {
+                return items;
+            }
+        }
+        self.drain_into(&mut items, Decoder::finish);
+        items
+    }
+
+    /// Takes items from `next` until it needs input (`true`) or fails fatally (`false`).
+    /// Bounded: every call consumes input, or ends the loop.
+    fn drain_into(
+        &mut self,
+        items: &mut Vec<Result<Frame, SseError>>,
+        next: fn(&mut Decoder) -> Result<Option<Frame>, SseError>,
+    ) -> bool {
+        loop {
+            match next(self) {
+                Ok(Some(frame)) => items.push(Ok(frame)),
+                Ok(None) => return true,
+                Err(e) => {
+                    let fatal = e.is_fatal();
+                    items.push(Err(e));
+                    if fatal {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
     /// Clears the per-connection state (buffered input, the pending event, a
     /// fatal error) for a new connection, keeping
     /// [`last_event_id`](Self::last_event_id) and [`retry`](Self::retry).

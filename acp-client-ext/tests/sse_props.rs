@@ -14,27 +14,6 @@ struct Run {
     retry: Option<Duration>,
 }
 
-fn drain(
-    decoder: &mut Decoder,
-    outcomes: &mut Vec<Result<Frame, SseError>>,
-    next: fn(&mut Decoder) -> Result<Option<Frame>, SseError>,
-) -> bool {
-    // Bounded: each call consumes input or ends the loop.
-    loop {
-        match next(decoder) {
-            Ok(Some(frame)) => outcomes.push(Ok(frame)),
-            Ok(None) => return true,
-            Err(err) => {
-                let fatal = err.is_fatal();
-                outcomes.push(Err(err));
-                if fatal {
-                    return false;
-                }
-            }
-        }
-    }
-}
-
 /// Feeds `input` cut at `cuts` (any order, any values: taken modulo the
 /// length), draining frames after each chunk, then finishes.
 fn run(limit: usize, input: &[u8], cuts: &[usize]) -> Run {
@@ -43,18 +22,7 @@ fn run(limit: usize, input: &[u8], cuts: &[usize]) -> Run {
     cuts.push(input.len());
     cuts.sort_unstable();
     let mut decoder = Decoder::new(limit);
-    let mut outcomes = Vec::new();
-    let mut ok = true;
-    for window in cuts.windows(2) {
-        decoder.feed(&input[window[0]..window[1]]);
-        if !drain(&mut decoder, &mut outcomes, Decoder::next_frame) {
-            ok = false;
-            break;
-        }
-    }
-    if ok {
-        drain(&mut decoder, &mut outcomes, Decoder::finish);
-    }
+    let outcomes = decoder.decode_all(cuts.windows(2).map(|w| &input[w[0]..w[1]]));
     Run {
         outcomes,
         last_event_id: decoder.last_event_id().map(str::to_owned),

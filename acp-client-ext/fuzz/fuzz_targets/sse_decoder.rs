@@ -18,42 +18,9 @@ struct Outcome {
     retry: Option<Duration>,
 }
 
-/// Drains `next` until it needs input (`true`) or fails fatally (`false`). Bounded: every call
-/// consumes input or ends the loop.
-fn drain(
-    decoder: &mut Decoder,
-    items: &mut Vec<Result<Frame, SseError>>,
-    next: fn(&mut Decoder) -> Result<Option<Frame>, SseError>,
-) -> bool {
-    loop {
-        match next(decoder) {
-            Ok(Some(frame)) => items.push(Ok(frame)),
-            Ok(None) => return true,
-            Err(e) => {
-                let fatal = e.is_fatal();
-                items.push(Err(e));
-                if fatal {
-                    return false;
-                }
-            }
-        }
-    }
-}
-
 fn decode<'a>(limit: usize, chunks: impl IntoIterator<Item = &'a [u8]>) -> Outcome {
     let mut decoder = Decoder::new(limit);
-    let mut items = Vec::new();
-    let mut ok = true;
-    for chunk in chunks {
-        decoder.feed(chunk);
-        if !drain(&mut decoder, &mut items, Decoder::next_frame) {
-            ok = false;
-            break;
-        }
-    }
-    if ok {
-        drain(&mut decoder, &mut items, Decoder::finish);
-    }
+    let items = decoder.decode_all(chunks);
     Outcome {
         items,
         last_event_id: decoder.last_event_id().map(str::to_owned),

@@ -87,42 +87,9 @@ struct Run {
     retry: Option<Duration>,
 }
 
-/// Drains `next` until `Ok(None)` or a fatal error; returns `false` on a
-/// fatal error.
-fn drain(
-    decoder: &mut Decoder,
-    outcomes: &mut Vec<Outcome>,
-    next: fn(&mut Decoder) -> Result<Option<Frame>, SseError>,
-) -> bool {
-    loop {
-        match next(decoder) {
-            Ok(Some(frame)) => outcomes.push(Ok(frame)),
-            Ok(None) => return true,
-            Err(err) => {
-                let fatal = err.is_fatal();
-                outcomes.push(Err(err));
-                if fatal {
-                    return false;
-                }
-            }
-        }
-    }
-}
-
 fn run<'a>(limit: usize, chunks: impl IntoIterator<Item = &'a [u8]>) -> Run {
     let mut decoder = Decoder::new(limit);
-    let mut outcomes = Vec::new();
-    let mut ok = true;
-    for chunk in chunks {
-        decoder.feed(chunk);
-        if !drain(&mut decoder, &mut outcomes, Decoder::next_frame) {
-            ok = false;
-            break;
-        }
-    }
-    if ok {
-        drain(&mut decoder, &mut outcomes, Decoder::finish);
-    }
+    let outcomes = decoder.decode_all(chunks);
     Run {
         outcomes,
         last_event_id: decoder.last_event_id().map(str::to_owned),
