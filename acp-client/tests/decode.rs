@@ -25,6 +25,13 @@ const RUN_ID: Uuid = uuid!("3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12");
 const AGENT_ID: Uuid = uuid!("7d5e0c1b-2f4a-4b8e-b3d9-1a6c8e2f0b47");
 const THREAD_ID: Uuid = uuid!("a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d");
 
+/// A free-form schema value (`OutputSchema`, `InputSchema`, ...) as JSON. Those are map
+/// newtypes in ACP 0.2.1 and enums over JSON kinds from 0.2.3; reading them through serde keeps
+/// these tests valid across that spec bump.
+fn as_json(v: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(v).expect("serializes")
+}
+
 /// Decode `json` into `T`, then check the round trip: serialize, decode again, serialize again,
 /// and compare the two serialized values. Panics with the reason and the payload on failure.
 #[track_caller]
@@ -86,7 +93,7 @@ fn run_output_result() {
     let RunOutput::Result(result) = out else {
         panic!("expected RunOutput::Result, got {out:?}")
     };
-    let values = result.values.expect("values");
+    let values = as_json(&result.values.expect("values"));
     assert_eq!(values["answer"], "Paris");
     assert_eq!(values["confidence"], 0.97);
     let messages = result.messages.as_deref().expect("messages");
@@ -128,8 +135,11 @@ fn run_output_interrupt() {
     let RunOutput::Interrupt(interrupt) = out else {
         panic!("expected RunOutput::Interrupt, got {out:?}")
     };
-    assert_eq!(interrupt.interrupt["interrupt_type"], "approval");
-    assert_eq!(interrupt.interrupt["draft"]["subject"], "Q1 report");
+    assert_eq!(as_json(&interrupt.interrupt)["interrupt_type"], "approval");
+    assert_eq!(
+        as_json(&interrupt.interrupt)["draft"]["subject"],
+        "Q1 report"
+    );
 }
 
 #[test]
@@ -201,7 +211,7 @@ fn stream_event_values() {
     };
     assert_eq!(update.run_id, RUN_ID);
     assert_eq!(update.status, RunStatus::Pending);
-    assert_eq!(update.values["documents"], 3);
+    assert_eq!(as_json(&update.values)["documents"], 3);
     assert_eq!(update.messages.as_ref().map(Vec::len), Some(1));
 }
 
@@ -228,7 +238,7 @@ fn stream_payload_alone() {
         panic!("expected ValueRunResultUpdate, got {values:?}")
     };
     assert_eq!(update.status, RunStatus::Success);
-    assert_eq!(update.values["answer"], "Paris");
+    assert_eq!(as_json(&update.values)["answer"], "Paris");
     // An empty list is kept apart from an absent or `null` one.
     assert_eq!(update.messages.as_ref().map(Vec::len), Some(0));
 
@@ -449,7 +459,7 @@ fn run_stateful_with_creation() {
         creation.agent_id.as_deref(),
         Some("7d5e0c1b-2f4a-4b8e-b3d9-1a6c8e2f0b47")
     );
-    let input = creation.input.as_ref().expect("input");
+    let input = as_json(creation.input.as_ref().expect("input"));
     assert_eq!(input["messages"][0]["role"], "user");
     assert_eq!(
         creation.metadata.as_ref().expect("metadata")["user"],
@@ -459,7 +469,7 @@ fn run_stateful_with_creation() {
     assert_eq!(config.tags.as_ref().expect("tags"), &["prod"]);
     assert_eq!(config.recursion_limit, Some(25));
     assert_eq!(
-        config.configurable.as_ref().expect("configurable")["model"],
+        as_json(config.configurable.as_ref().expect("configurable"))["model"],
         "gpt-4o"
     );
     assert_eq!(
@@ -485,7 +495,7 @@ fn run_wait_response_stateful() {
     let Some(RunOutput::Result(result)) = wait.output else {
         panic!("expected RunOutput::Result, got {:?}", wait.output)
     };
-    assert_eq!(result.values.expect("values")["answer"], "Paris");
+    assert_eq!(as_json(&result.values.expect("values"))["answer"], "Paris");
 
     // A wait that ended in an interrupt, with an `error` field this spec version does not know.
     let body = format!(
@@ -494,7 +504,7 @@ fn run_wait_response_stateful() {
     );
     let wait: RunWaitResponseStateful = decode(&body);
     assert!(
-        matches!(&wait.output, Some(RunOutput::Interrupt(i)) if i.interrupt["interrupt_type"] == "question"),
+        matches!(&wait.output, Some(RunOutput::Interrupt(i)) if as_json(&i.interrupt)["interrupt_type"] == "question"),
         "{:?}",
         wait.output
     );
@@ -527,7 +537,10 @@ fn thread() {
     assert_eq!(thread.updated_at, at(123_456));
     assert_eq!(thread.status, Status::Interrupted);
     assert_eq!(thread.metadata["owner"], "alice");
-    assert_eq!(thread.values.as_ref().expect("values")["messages_count"], 2);
+    assert_eq!(
+        as_json(thread.values.as_ref().expect("values"))["messages_count"],
+        2
+    );
     let messages = thread.messages.as_deref().expect("messages");
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[1].id.as_deref(), Some("m-2"));
@@ -556,7 +569,7 @@ fn thread_state() {
         state.checkpoint.checkpoint_id,
         uuid!("5c8d6a2e-1f3b-4e7a-9d0c-2b4f6e8a0c1d")
     );
-    assert_eq!(state.values["done"], false);
+    assert_eq!(as_json(&state.values)["done"], false);
     assert_eq!(state.messages.as_ref().map(Vec::len), Some(1));
     let metadata = state.metadata.as_ref().expect("metadata");
     assert_eq!(metadata["step"], 3);
@@ -765,7 +778,7 @@ fn null_optional_collections_decode() {
         panic!("expected RunOutput::Result, got {out:?}")
     };
     assert!(result.messages.is_none());
-    assert_eq!(result.values.expect("values")["answer"], "Paris");
+    assert_eq!(as_json(&result.values.expect("values"))["answer"], "Paris");
 
     let payload: StreamEventPayload = decode(
         r#"{"type": "values", "run_id": "3f1c2a9e-8b7d-4c6e-9a21-5d0f7e3b4c12",
@@ -794,7 +807,7 @@ fn null_optional_collections_decode() {
             "webhook": null, "stream_mode": null, "after_seconds": null}"#,
     );
     assert!(run.metadata.is_none() && run.config.is_none());
-    assert_eq!(run.input.as_ref().expect("input")["q"], "hi");
+    assert_eq!(as_json(run.input.as_ref().expect("input"))["q"], "hi");
 
     let run: RunCreateStateful =
         decode(r#"{"config": {"tags": null, "recursion_limit": null, "configurable": null}}"#);
