@@ -18,6 +18,13 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 /// Where a run lives: on a thread, or on its own.
+///
+/// ```
+/// use acp_client_ext::RunScope;
+/// let thread = uuid::Uuid::nil();
+/// assert_eq!(RunScope::Thread(thread).thread_id(), Some(thread));
+/// assert_ne!(RunScope::Thread(thread), RunScope::Stateless);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RunScope {
     /// A stateful run on this thread: `/threads/{thread_id}/runs/...`.
@@ -41,6 +48,13 @@ impl RunScope {
     }
 
     /// The thread, for a thread run.
+    ///
+    /// ```
+    /// use acp_client_ext::RunScope;
+    /// let thread = uuid::Uuid::nil();
+    /// assert_eq!(RunScope::Thread(thread).thread_id(), Some(thread));
+    /// assert_eq!(RunScope::Stateless.thread_id(), None);
+    /// ```
     pub fn thread_id(&self) -> Option<Uuid> {
         match self {
             RunScope::Thread(t) => Some(*t),
@@ -51,6 +65,13 @@ impl RunScope {
 
 /// A run's status. Read leniently: a status this crate does not know (a newer spec's, or a
 /// server's own such as `running`) is kept as [`RunStatus::Other`] rather than failing.
+///
+/// ```
+/// use acp_client_ext::RunStatus;
+/// let status: RunStatus = serde_json::from_str(r#""running""#).unwrap();
+/// assert_eq!(status, RunStatus::Other("running".into()));
+/// assert_eq!(RunStatus::Success.to_string(), "success");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RunStatus {
@@ -88,6 +109,12 @@ impl RunStatus {
     }
 
     /// The spec's spelling (or the server's, for [`RunStatus::Other`]).
+    ///
+    /// ```
+    /// use acp_client_ext::RunStatus;
+    /// assert_eq!(RunStatus::Interrupted.as_str(), "interrupted");
+    /// assert_eq!(RunStatus::parse("running").as_str(), "running");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             RunStatus::Pending => "pending",
@@ -139,6 +166,15 @@ impl<'de> Deserialize<'de> for RunStatus {
 /// A run as the server describes it (`RunStateful` or `RunStateless`), read leniently: only
 /// `run_id` and `status` are required; ids and times a server spells its own way are kept as
 /// strings, and the whole object stays available in [`RunInfo::raw`].
+///
+/// ```
+/// use acp_client_ext::{RunInfo, RunStatus};
+/// let json = r#"{"run_id": "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11", "status": "pending", "agent_id": 7}"#;
+/// let info: RunInfo = serde_json::from_str(json).unwrap();
+/// assert_eq!(info.status, RunStatus::Pending);
+/// assert_eq!(info.agent_id.as_deref(), Some("7"));
+/// assert_eq!(info.thread_id, None);
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct RunInfo {
@@ -213,31 +249,83 @@ pub struct RunHandle {
 
 impl RunHandle {
     /// The run's id.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let run = client.run(RunScope::Stateless, "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert_eq!(run.run_id().to_string(), "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11");
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn run_id(&self) -> Uuid {
         self.run_id
     }
 
     /// The run's thread, for a thread run.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let thread = uuid::Uuid::nil();
+    /// let run = client.thread_runs(thread)?.run("2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert_eq!(run.thread_id(), Some(thread));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn thread_id(&self) -> Option<Uuid> {
         self.scope.thread_id()
     }
 
     /// Thread or stateless.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let run = client.run(RunScope::Stateless, "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert_eq!(run.scope(), RunScope::Stateless);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn scope(&self) -> RunScope {
         self.scope
     }
 
     /// The run as the server described it when it was created (not refreshed; see [`get`](Self::get)).
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// // A handle made from an id, not by `create`, has no creation snapshot.
+    /// let run = client.run(RunScope::Stateless, "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert!(run.created().is_none());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn created(&self) -> Option<&RunInfo> {
         self.created.as_ref()
     }
 
     /// The client this handle uses.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let run = client.run(RunScope::Stateless, "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// let again = run.client().run(run.scope(), run.run_id())?;
+    /// assert_eq!(again.run_id(), run.run_id());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn client(&self) -> &AcpClient {
         &self.client
     }
 
     /// The run as the server describes it now.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// let info = run.get().await?;
+    /// assert_eq!(info.run_id, run.run_id());
+    /// println!("{}", info.status);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn get(&self) -> Result<RunInfo> {
         let call = Call::new("get run", Method::GET, self.scope.run_path(self.run_id, ""));
         let v: serde_json::Value = self
@@ -249,6 +337,13 @@ impl RunHandle {
     }
 
     /// Delete the run. Deleting a run that is already gone is an [`Error::Api`] with status 404.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// run.delete().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn delete(&self) -> Result<()> {
         let call = Call::new(
             "delete run",
@@ -274,6 +369,13 @@ impl RunHandle {
 }
 
 /// The runs of one thread; from [`AcpClient::thread_runs`].
+///
+/// ```
+/// let client = acp_client_ext::AcpClient::new("http://127.0.0.1:8123")?;
+/// let runs = client.thread_runs("2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+/// assert_eq!(runs.thread_id().to_string(), "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11");
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ThreadRuns {
     pub(crate) client: AcpClient,
@@ -281,6 +383,13 @@ pub struct ThreadRuns {
 }
 
 /// Stateless runs; from [`AcpClient::stateless_runs`].
+///
+/// ```
+/// use acp_client_ext::{AcpClient, RunScope};
+/// let runs = AcpClient::new("http://127.0.0.1:8123")?.stateless_runs();
+/// assert_eq!(runs.run("2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?.scope(), RunScope::Stateless);
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct StatelessRuns {
     pub(crate) client: AcpClient,
@@ -288,6 +397,15 @@ pub struct StatelessRuns {
 
 impl AcpClient {
     /// The runs of the thread `thread_id` (a [`Uuid`] or a string holding one).
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let runs = client.thread_runs(uuid::Uuid::nil())?;
+    /// assert_eq!(runs.scope(), RunScope::Thread(uuid::Uuid::nil()));
+    /// assert!(client.thread_runs("not-a-uuid").is_err());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn thread_runs(&self, thread_id: impl IntoId) -> Result<ThreadRuns> {
         Ok(ThreadRuns {
             client: self.clone(),
@@ -296,6 +414,14 @@ impl AcpClient {
     }
 
     /// Stateless runs.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let run = client.stateless_runs().run("2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert_eq!(run.scope(), RunScope::Stateless);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn stateless_runs(&self) -> StatelessRuns {
         StatelessRuns {
             client: self.clone(),
@@ -340,16 +466,43 @@ where
 
 impl ThreadRuns {
     /// The thread these runs belong to.
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::new("http://127.0.0.1:8123")?;
+    /// let runs = client.thread_runs("2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert_eq!(runs.thread_id().to_string(), "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11");
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn thread_id(&self) -> Uuid {
         self.thread_id
     }
 
     /// The scope of these runs.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let thread = uuid::Uuid::nil();
+    /// let runs = AcpClient::new("http://127.0.0.1:8123")?.thread_runs(thread)?;
+    /// assert_eq!(runs.scope(), RunScope::Thread(thread));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn scope(&self) -> RunScope {
         RunScope::Thread(self.thread_id)
     }
 
     /// Start a run on the thread (`POST /threads/{thread_id}/runs`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
+    /// use acp_client::types::RunCreateStateful;
+    /// let run = client
+    ///     .thread_runs(thread_id)?
+    ///     .create(RunCreateStateful { agent_id: Some("echo".into()), ..Default::default() })
+    ///     .await?;
+    /// assert_eq!(run.thread_id(), Some(thread_id));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn create<B>(&self, body: B) -> Result<RunHandle>
     where
         B: TryInto<types::RunCreateStateful>,
@@ -360,6 +513,16 @@ impl ThreadRuns {
     }
 
     /// The thread's runs, newest first as the server orders them (`limit`, `offset` paginate).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
+    /// let runs = client.thread_runs(thread_id)?.list(Some(10), None).await?;
+    /// for run in &runs {
+    ///     println!("{} {}", run.run_id, run.status);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn list(&self, limit: Option<u32>, offset: Option<u32>) -> Result<Vec<RunInfo>> {
         let mut call = Call::new("list runs", Method::GET, self.scope().runs_path());
         if let Some(l) = limit {
@@ -378,6 +541,14 @@ impl ThreadRuns {
     }
 
     /// A handle on an existing run of this thread.
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::new("http://127.0.0.1:8123")?;
+    /// let thread = uuid::Uuid::nil();
+    /// let run = client.thread_runs(thread)?.run("2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert_eq!(run.thread_id(), Some(thread));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn run(&self, run_id: impl IntoId) -> Result<RunHandle> {
         self.client.run(self.scope(), run_id)
     }
@@ -385,6 +556,18 @@ impl ThreadRuns {
 
 impl StatelessRuns {
     /// Start a stateless run (`POST /runs`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// use acp_client::types::RunCreateStateless;
+    /// let run = client
+    ///     .stateless_runs()
+    ///     .create(RunCreateStateless { agent_id: Some("echo".into()), ..Default::default() })
+    ///     .await?;
+    /// assert_eq!(run.thread_id(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn create<B>(&self, body: B) -> Result<RunHandle>
     where
         B: TryInto<types::RunCreateStateless>,
@@ -395,6 +578,14 @@ impl StatelessRuns {
     }
 
     /// A handle on an existing stateless run.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let run = client.stateless_runs().run("2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// assert_eq!(run.scope(), RunScope::Stateless);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn run(&self, run_id: impl IntoId) -> Result<RunHandle> {
         self.client.run(RunScope::Stateless, run_id)
     }

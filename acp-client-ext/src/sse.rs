@@ -90,6 +90,12 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// The default limit on the size of one event: 16 MiB.
+///
+/// ```
+/// use acp_client_ext::sse::{Decoder, DEFAULT_MAX_EVENT_SIZE};
+/// assert_eq!(DEFAULT_MAX_EVENT_SIZE, 16 << 20);
+/// assert_eq!(Decoder::default().max_event_size(), DEFAULT_MAX_EVENT_SIZE);
+/// ```
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -98,6 +104,16 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 const SWAR_WORDS: usize = 4;
 
 /// One dispatched server-sent event.
+///
+/// ```
+/// use acp_client_ext::sse::Decoder;
+/// let mut decoder = Decoder::default();
+/// decoder.feed(b"id: 1\nretry: 500\ndata: hi\n\n");
+/// let frame = decoder.next_frame()?.expect("one event");
+/// assert_eq!((&frame.data[..], frame.id.as_deref()), (&b"hi"[..], Some("1")));
+/// assert_eq!(frame.retry, Some(std::time::Duration::from_millis(500)));
+/// # Ok::<(), acp_client_ext::sse::SseError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
     /// The `event` field: the event type. `None` (also for an empty `event:`
@@ -173,9 +189,22 @@ enum Repr {
 impl FieldStr {
     /// The length up to which a value is stored inline, without allocation
     /// or reference count (longer values share the input buffer).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::FieldStr;
+    /// let short = FieldStr::from("a".repeat(FieldStr::INLINE_CAPACITY));
+    /// assert_eq!(short.len(), FieldStr::INLINE_CAPACITY);
+    /// ```
     pub const INLINE_CAPACITY: usize = 23;
 
     /// An empty string.
+    ///
+    /// ```
+    /// use acp_client_ext::sse::FieldStr;
+    /// const EMPTY: FieldStr = FieldStr::new();
+    /// assert!(EMPTY.is_empty());
+    /// assert_eq!(EMPTY, FieldStr::default());
+    /// ```
     pub const fn new() -> Self {
         Self(Repr::Inline {
             len: 0,
@@ -218,12 +247,23 @@ impl FieldStr {
     /// Every constructor checks the bytes, but this crate has no `unsafe`
     /// code, so this checks them again (nanoseconds for the short values of
     /// `event` and `id` fields).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::FieldStr;
+    /// let s = FieldStr::from("update");
+    /// assert_eq!(s.as_str(), "update");
+    /// ```
     pub fn as_str(&self) -> &str {
         // Never the default: the bytes are immutable and were checked.
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 
     /// The string as bytes (no check).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::FieldStr;
+    /// assert_eq!(FieldStr::from("id-7").as_bytes(), b"id-7");
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
@@ -232,11 +272,22 @@ impl FieldStr {
     }
 
     /// The length in bytes (no check).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::FieldStr;
+    /// assert_eq!(FieldStr::from("é").len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.as_bytes().len()
     }
 
     /// Whether the string is empty (no check).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::FieldStr;
+    /// assert!(FieldStr::from("").is_empty());
+    /// assert!(!FieldStr::from("x").is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.as_bytes().is_empty()
     }
@@ -383,6 +434,13 @@ impl PartialEq<FieldStr> for String {
 }
 
 /// An error while decoding an event stream.
+///
+/// ```
+/// use acp_client_ext::sse::{Decoder, SseError};
+/// let mut decoder = Decoder::default();
+/// decoder.feed(b"data: \xff\n\n");
+/// assert_eq!(decoder.next_frame(), Err(SseError::InvalidUtf8 { field: "data" }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SseError {
@@ -405,6 +463,12 @@ pub enum SseError {
 impl SseError {
     /// Whether the decoder is unusable after this error until
     /// [`Decoder::reset`]. [`SseError::InvalidUtf8`] only skips one event.
+    ///
+    /// ```
+    /// use acp_client_ext::sse::SseError;
+    /// assert!(SseError::EventTooLarge { limit: 8 }.is_fatal());
+    /// assert!(!SseError::InvalidUtf8 { field: "id" }.is_fatal());
+    /// ```
     pub fn is_fatal(&self) -> bool {
         matches!(self, SseError::EventTooLarge { .. })
     }
@@ -502,6 +566,13 @@ impl Default for Decoder {
 impl Decoder {
     /// A decoder that rejects lines and events larger than `max_event_size`
     /// bytes (see [`DEFAULT_MAX_EVENT_SIZE`]).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::{Decoder, SseError};
+    /// let mut decoder = Decoder::new(8);
+    /// decoder.feed(b"data: too long for eight bytes\n\n");
+    /// assert_eq!(decoder.next_frame(), Err(SseError::EventTooLarge { limit: 8 }));
+    /// ```
     pub fn new(max_event_size: usize) -> Self {
         Self {
             buf: BytesMut::new(),
@@ -520,6 +591,15 @@ impl Decoder {
     /// Appends a chunk of the body to the input buffer. No parsing happens
     /// here: call [`next_frame`](Self::next_frame) afterwards (the size limit
     /// is enforced there). Ignored after a fatal error.
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// let mut decoder = Decoder::default();
+    /// decoder.feed(b"data: a");
+    /// decoder.feed(b"b\n\n");
+    /// assert_eq!(&decoder.next_frame()?.expect("one event").data[..], b"ab");
+    /// # Ok::<(), acp_client_ext::sse::SseError>(())
+    /// ```
     pub fn feed(&mut self, chunk: &[u8]) {
         if self.failed.is_none() {
             self.buf.extend_from_slice(chunk);
@@ -536,6 +616,15 @@ impl Decoder {
     /// [`SseError::InvalidUtf8`] for an event that was skipped (call again to
     /// go on), [`SseError::EventTooLarge`] when the limit was exceeded (fatal,
     /// returned again by every later call until [`reset`](Self::reset)).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// let mut decoder = Decoder::default();
+    /// decoder.feed(b"data: 1\n\ndata: 2\n");
+    /// assert_eq!(&decoder.next_frame()?.expect("first event").data[..], b"1");
+    /// assert_eq!(decoder.next_frame()?, None); // the second is not terminated yet
+    /// # Ok::<(), acp_client_ext::sse::SseError>(())
+    /// ```
     pub fn next_frame(&mut self) -> Result<Option<Frame>, SseError> {
         self.decode(false)
     }
@@ -553,6 +642,15 @@ impl Decoder {
     /// # Errors
     ///
     /// As [`next_frame`](Self::next_frame).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// let mut decoder = Decoder::default();
+    /// decoder.feed(b"data: done\n\ndata: cut off");
+    /// assert_eq!(&decoder.finish()?.expect("complete event").data[..], b"done");
+    /// assert_eq!(decoder.finish()?, None); // the unterminated event is dropped
+    /// # Ok::<(), acp_client_ext::sse::SseError>(())
+    /// ```
     pub fn finish(&mut self) -> Result<Option<Frame>, SseError> {
         let result = self.decode(true);
         if let Ok(None) = result {
@@ -614,6 +712,16 @@ impl Decoder {
     /// Clears the per-connection state (buffered input, the pending event, a
     /// fatal error) for a new connection, keeping
     /// [`last_event_id`](Self::last_event_id) and [`retry`](Self::retry).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// let mut decoder = Decoder::default();
+    /// decoder.feed(b"id: 3\ndata: a\n\ndata: half");
+    /// assert!(decoder.next_frame()?.is_some());
+    /// decoder.reset(); // reconnect: the half event is gone, the id stays
+    /// assert_eq!(decoder.last_event_id(), Some("3"));
+    /// # Ok::<(), acp_client_ext::sse::SseError>(())
+    /// ```
     pub fn reset(&mut self) {
         self.buf = BytesMut::new();
         self.pos = 0;
@@ -628,16 +736,39 @@ impl Decoder {
     /// NUL) of a dispatched event, persisting across events. `None` if no
     /// event has set one; `Some("")` after an explicit empty `id`. This is
     /// the value to send as `Last-Event-ID` when reconnecting.
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// let mut decoder = Decoder::default();
+    /// decoder.feed(b"id: 41\n\n"); // an event without data still sets the id
+    /// assert_eq!(decoder.next_frame()?, None);
+    /// assert_eq!(decoder.last_event_id(), Some("41"));
+    /// # Ok::<(), acp_client_ext::sse::SseError>(())
+    /// ```
     pub fn last_event_id(&self) -> Option<&str> {
         self.last_event_id.as_deref()
     }
 
     /// The reconnection time most recently set by a valid `retry` field.
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// let mut decoder = Decoder::default();
+    /// decoder.feed(b"retry: 2500\n");
+    /// assert_eq!(decoder.next_frame()?, None); // applied as soon as the line is read
+    /// assert_eq!(decoder.retry(), Some(std::time::Duration::from_millis(2500)));
+    /// # Ok::<(), acp_client_ext::sse::SseError>(())
+    /// ```
     pub fn retry(&self) -> Option<Duration> {
         self.retry
     }
 
     /// The size limit given to [`new`](Self::new).
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// assert_eq!(Decoder::new(1024).max_event_size(), 1024);
+    /// ```
     pub fn max_event_size(&self) -> usize {
         self.max_event_size
     }
