@@ -133,11 +133,27 @@ impl AcpClient {
     }
 
     /// Start configuring a client for `base_url`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123")
+    ///     .request_timeout(Duration::from_secs(10))
+    ///     .build()?;
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8123");
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
         ClientBuilder::new(base_url)
     }
 
     /// A client configured from the environment; see [`ClientBuilder::from_env`].
+    ///
+    /// ```
+    /// // With ACP_URL unset this is a configuration error naming the variable.
+    /// # unsafe { std::env::remove_var("ACP_URL") };
+    /// let err = acp_client_ext::AcpClient::from_env().unwrap_err();
+    /// assert!(err.to_string().contains("ACP_URL"));
+    /// ```
     pub fn from_env() -> Result<AcpClient> {
         ClientBuilder::from_env()?.build()
     }
@@ -185,6 +201,12 @@ impl AcpClient {
     }
 
     /// The server's base URL, without a trailing slash.
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::new("http://127.0.0.1:8123/acp/")?;
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8123/acp");
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn base_url(&self) -> &str {
         &self.inner.base
     }
@@ -203,6 +225,13 @@ impl AcpClient {
     }
 
     /// The retry policy in force.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RetryPolicy};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// assert_eq!(client.retry_policy(), &RetryPolicy::default());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.config.retry
     }

@@ -9,12 +9,26 @@ use std::fmt;
 use std::time::Duration;
 
 /// The header ACP servers read the API key from, unless configured otherwise.
+///
+/// ```
+/// assert_eq!(acp_client_ext::DEFAULT_API_KEY_HEADER, "x-api-key");
+/// ```
 pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
 
 /// The `User-Agent` this crate sends.
+///
+/// ```
+/// assert!(acp_client_ext::USER_AGENT_VALUE.starts_with("acp-client-ext/"));
+/// ```
 pub const USER_AGENT_VALUE: &str = concat!("acp-client-ext/", env!("CARGO_PKG_VERSION"));
 
 /// A credential. Its `Debug` and `Display` print `<redacted>`, never the value.
+///
+/// ```
+/// let s = acp_client_ext::Secret::new("sk-123");
+/// assert_eq!(s.to_string(), "<redacted>");
+/// assert_eq!(s, acp_client_ext::Secret::new("sk-123"));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -30,6 +44,10 @@ impl Secret {
     }
 
     /// The credential itself, for the one place that sends it.
+    ///
+    /// ```
+    /// assert_eq!(acp_client_ext::Secret::new("sk-123").expose(), "sk-123");
+    /// ```
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -149,30 +167,71 @@ impl ClientBuilder {
     }
 
     /// Send this API key with every request, in the API key header (`x-api-key` by default).
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// let client = b.clone().api_key("sk-secret").build()?;
+    /// assert!(!format!("{client:?}").contains("sk-secret"));
+    /// assert!(b.api_key(" ").build().unwrap_err().to_string().contains("api_key"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(Secret::new(key));
         self
     }
 
     /// The header that carries the API key.
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123").api_key("sk-secret");
+    /// b.clone().api_key_header("x-custom-key").build()?;
+    /// let err = b.api_key_header("not a header").build().unwrap_err();
+    /// assert!(err.to_string().contains("api_key_header"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn api_key_header(mut self, name: impl Into<String>) -> Self {
         self.api_key_header = name.into();
         self
     }
 
     /// Send `Authorization: Bearer <token>` with every request.
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// let client = b.clone().bearer_token("tok-secret").build()?;
+    /// assert!(!format!("{client:?}").contains("tok-secret"));
+    /// assert!(b.bearer_token("").build().unwrap_err().to_string().contains("bearer_token"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.bearer = Some(Secret::new(token));
         self
     }
 
     /// Send this header with every request (checked when the client is built).
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// b.clone().header("x-tenant", "acme").build()?;
+    /// let err = b.header("bad name", "v").build().unwrap_err();
+    /// assert!(err.to_string().contains("header name"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// How long to wait for a TCP (and TLS) connection. Default 10 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// b.clone().connect_timeout(Duration::from_secs(5)).build()?;
+    /// let err = b.connect_timeout(Duration::ZERO).build().unwrap_err();
+    /// assert!(err.to_string().contains("connect_timeout"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self
@@ -180,6 +239,15 @@ impl ClientBuilder {
 
     /// Total time for one ordinary request. Streams and server-side waits are exempt: a stream
     /// obeys [`idle_timeout`](Self::idle_timeout), a wait the caller's deadline. Default 30 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// b.clone().request_timeout(Duration::from_secs(5)).build()?;
+    /// let err = b.request_timeout(Duration::ZERO).build().unwrap_err();
+    /// assert!(err.to_string().contains("request_timeout"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn request_timeout(mut self, t: Duration) -> Self {
         self.request_timeout = t;
         self
@@ -187,12 +255,28 @@ impl ClientBuilder {
 
     /// A stream that receives no byte at all (not even a keep-alive) for this long is treated as
     /// dead and rejoined. Default 60 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// b.clone().idle_timeout(Duration::from_secs(5)).build()?;
+    /// let err = b.idle_timeout(Duration::ZERO).build().unwrap_err();
+    /// assert!(err.to_string().contains("idle_timeout"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn idle_timeout(mut self, t: Duration) -> Self {
         self.idle_timeout = t;
         self
     }
 
     /// Retries of idempotent requests. Default: [`RetryPolicy::default`].
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RetryPolicy};
+    /// let client = AcpClient::builder("http://127.0.0.1:8123").retry(RetryPolicy::none()).build()?;
+    /// assert_eq!(client.retry_policy().max_retries, 0);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -200,12 +284,26 @@ impl ClientBuilder {
 
     /// Also retry POSTs that create runs. Off by default: a retried create after an ambiguous
     /// failure (a 504 from a proxy) can start the run twice.
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// let client = b.retry_creates(true).build()?;
+    /// assert!(format!("{client:?}").contains("retry_creates: true"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn retry_creates(mut self, yes: bool) -> Self {
         self.retry_creates = yes;
         self
     }
 
     /// How many times a dropped stream is rejoined before giving up. Default 5.
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// let client = b.stream_reconnects(10).build()?;
+    /// assert!(format!("{client:?}").contains("stream_reconnects: 10"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn stream_reconnects(mut self, n: u32) -> Self {
         self.stream_reconnects = n;
         self
@@ -213,6 +311,14 @@ impl ClientBuilder {
 
     /// The largest SSE event accepted, in bytes; a larger one fails the stream instead of growing
     /// memory. Default [`DEFAULT_MAX_EVENT_SIZE`].
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// b.clone().max_event_size(4 << 20).build()?;
+    /// let err = b.max_event_size(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("max_event_size"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn max_event_size(mut self, bytes: usize) -> Self {
         self.max_event_size = bytes;
         self
@@ -220,6 +326,13 @@ impl ClientBuilder {
 
     /// Use this `reqwest::Client` for every request. Its own timeouts and TLS settings apply; the
     /// credentials and headers configured here are added to each request.
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// let client = b.http_client(reqwest::Client::new()).build()?;
+    /// assert!(format!("{client:?}").contains("custom_http_client: true"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -227,6 +340,13 @@ impl ClientBuilder {
 
     /// Accept any TLS certificate, including self-signed and expired ones. Only for talking to a
     /// development server you control; never in production.
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("https://localhost:8443");
+    /// let client = b.danger_accept_invalid_certs(true).build()?;
+    /// assert!(format!("{client:?}").contains("danger_accept_invalid_certs: true"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
         self.danger_accept_invalid_certs = yes;
         self
@@ -234,6 +354,14 @@ impl ClientBuilder {
 
     /// Check the configuration and build the client. Every bad value is refused here, before any
     /// request, with an error naming it.
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123/").build()?;
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8123");
+    /// let err = acp_client_ext::AcpClient::builder("ftp://example.com").build().unwrap_err();
+    /// assert!(err.to_string().contains("base_url"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
     pub fn build(self) -> Result<AcpClient> {
         AcpClient::from_builder(self)
     }

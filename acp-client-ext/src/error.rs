@@ -7,11 +7,25 @@
 use std::time::Duration;
 
 /// The result type of this crate.
+///
+/// ```
+/// fn base(url: &str) -> acp_client_ext::Result<String> {
+///     Ok(acp_client_ext::AcpClient::new(url)?.base_url().to_string())
+/// }
+/// assert_eq!(base("http://127.0.0.1:8123/").unwrap(), "http://127.0.0.1:8123");
+/// assert!(base("not a url").is_err());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong talking to an ACP server.
 ///
 /// No variant ever holds an API key or token: requests' secret headers are never copied into it.
+///
+/// ```
+/// use acp_client_ext::{AcpClient, Error};
+/// let err = AcpClient::new("not a url").unwrap_err();
+/// assert!(matches!(err, Error::InvalidInput { field: "base_url", .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -75,11 +89,30 @@ pub enum Error {
 }
 
 /// How much of an offending body an error keeps.
+///
+/// ```
+/// use acp_client_ext::{EXCERPT_LEN, Error, RunEvent};
+/// let junk = "x".repeat(5 * EXCERPT_LEN);
+/// let Err(Error::Decode { excerpt, .. }) = RunEvent::parse(junk.as_bytes()) else { panic!() };
+/// assert!(excerpt.chars().count() <= EXCERPT_LEN + 1); // + the '…' marker
+/// ```
 pub const EXCERPT_LEN: usize = 200;
 
 impl Error {
     /// Whether trying the same request again may succeed: connection failures and timeouts of
     /// the transport, and the gateway statuses 502, 503 and 504.
+    ///
+    /// ```
+    /// use acp_client_ext::Error;
+    /// use reqwest::StatusCode;
+    /// let api = |code| Error::Api {
+    ///     operation: "get run",
+    ///     status: StatusCode::from_u16(code).unwrap(),
+    ///     message: String::new(),
+    /// };
+    /// assert!(api(503).is_retryable());
+    /// assert!(!api(404).is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport { source, .. } => {
@@ -91,6 +124,14 @@ impl Error {
     }
 
     /// The HTTP status of an [`Error::Api`], if that is what this is.
+    ///
+    /// ```
+    /// use acp_client_ext::Error;
+    /// use reqwest::StatusCode;
+    /// let err = Error::Api { operation: "get run", status: StatusCode::NOT_FOUND, message: "gone".into() };
+    /// assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
+    /// assert_eq!(Error::Config("bad".into()).status(), None);
+    /// ```
     pub fn status(&self) -> Option<reqwest::StatusCode> {
         match self {
             Error::Api { status, .. } => Some(*status),
@@ -136,6 +177,14 @@ impl Error {
 /// The readable message of an error body, whatever its shape: a JSON string (the spec),
 /// `{"detail": "..."}` or `{"detail": [{"msg": ...}]}` (FastAPI), `{"message"|"error": ...}`, other
 /// JSON (kept compact), plain text, or nothing (the status's reason).
+///
+/// ```
+/// use acp_client_ext::server_message;
+/// use reqwest::StatusCode;
+/// assert_eq!(server_message(StatusCode::NOT_FOUND, br#"{"detail":"gone"}"#), "gone");
+/// assert_eq!(server_message(StatusCode::NOT_FOUND, br#""Run not found""#), "Run not found");
+/// assert_eq!(server_message(StatusCode::BAD_GATEWAY, b""), "Bad Gateway");
+/// ```
 pub fn server_message(status: reqwest::StatusCode, body: &[u8]) -> String {
     let reason = || {
         status

@@ -21,6 +21,14 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 /// The SSE event name ACP servers use for run updates.
+///
+/// ```
+/// use acp_client_ext::{RunEvent, event::AGENT_EVENT};
+/// // A payload of unknown type is kept, under the event name it arrived with.
+/// let RunEvent::Other(raw) = RunEvent::parse(br#"{"type":"new"}"#)? else { unreachable!() };
+/// assert_eq!(raw.event_type(), AGENT_EVENT);
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
 pub const AGENT_EVENT: &str = "agent_event";
 
 /// One event of a run stream.

@@ -8,6 +8,15 @@
 use std::time::Duration;
 
 /// How often and how patiently to retry.
+///
+/// ```
+/// use acp_client_ext::{AcpClient, RetryPolicy};
+/// use std::time::Duration;
+/// let policy = RetryPolicy { max_retries: 5, initial_backoff: Duration::from_millis(50), max_backoff: Duration::from_secs(1) };
+/// let client = AcpClient::builder("http://127.0.0.1:8123").retry(policy.clone()).build()?;
+/// assert_eq!(client.retry_policy(), &policy);
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts after the first one; 0 disables retries.
