@@ -575,14 +575,7 @@ async fn live_join_ends_when_run_is_cancelled() {
     let s = TestServer::start().await;
     let t = new_thread(&s).await;
     let rid = start_slow(&s, &t).await;
-    let resp = http()
-        .get(format!("{}/threads/{t}/runs/{rid}/stream", s.url()))
-        .send()
-        .await
-        .expect("join");
-    s.wait_for(|e| *e == ServerEvent::StreamOpened { run_id: rid }, T)
-        .await
-        .expect("opened");
+    let resp = join_open(&s, &t, rid).await;
     let (st, _) = post(
         &s,
         &format!("/threads/{t}/runs/{rid}/cancel?wait=true"),
@@ -614,6 +607,19 @@ async fn large_run_streams_completely() {
         evs.last().and_then(|e| e.id.clone()).as_deref(),
         Some("20001")
     );
+}
+
+/// Joins the stream of run `rid` on thread `t` and returns once the server has it open.
+async fn join_open(s: &TestServer, t: &str, rid: Uuid) -> reqwest::Response {
+    let resp = http()
+        .get(format!("{}/threads/{t}/runs/{rid}/stream", s.url()))
+        .send()
+        .await
+        .expect("join");
+    s.wait_for(|e| *e == ServerEvent::StreamOpened { run_id: rid }, T)
+        .await
+        .expect("opened");
+    resp
 }
 
 /// Waits for the stream `resp` to open, drops it, and waits for the server to see the client
@@ -829,14 +835,7 @@ async fn restart_cuts_streams_and_keeps_state() {
     let mut s = TestServer::start().await;
     let t = new_thread(&s).await;
     let rid = start_slow(&s, &t).await;
-    let resp = http()
-        .get(format!("{}/threads/{t}/runs/{rid}/stream", s.url()))
-        .send()
-        .await
-        .expect("join");
-    s.wait_for(|e| *e == ServerEvent::StreamOpened { run_id: rid }, T)
-        .await
-        .expect("opened");
+    let resp = join_open(&s, &t, rid).await;
     let url = s.url();
     s.restart().await;
     assert_eq!(s.url(), url);
