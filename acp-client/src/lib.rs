@@ -14,4 +14,10 @@
 )]
 mod generated;
 
+// Hand-written modules the generated code refers to (as `crate::Timestamp`, `crate::lenient`);
+// `cargo xtask codegen --out` and `cargo xtask sweep` copy them into their trial crates.
+pub mod lenient;
+pub mod timestamp;
+
 pub use generated::*;
+pub use timestamp::Timestamp;

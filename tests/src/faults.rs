@@ -2,7 +2,7 @@
 //!
 //! Faults come from two sources:
 //!
-//! * [`crate::TestServer::inject`] registers a one-shot fault for the next `times` requests
+//! * [`crate::ReferenceServer::inject`] registers a one-shot fault for the next `times` requests
 //!   matching a [`Target`]. An SSE-only fault is only consumed by SSE responses, a
 //!   [`Fault::Status`] by any matching request.
 //! * The test-only request header `x-acp-fault` applies faults to that single request, so they

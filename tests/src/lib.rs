@@ -3,7 +3,7 @@
 //! This is an independent implementation (its own JSON handling, not the generated client's
 //! types) of all 30 ACP operations, with scriptable [`agents`], resumable SSE streams
 //! ([`sse`]), a run state machine ([`runs`]), threads with checkpoint history ([`threads`]) and
-//! fault injection ([`faults`]). Start one with [`TestServer::start`]; it binds `127.0.0.1` only.
+//! fault injection ([`faults`]). Start one with [`ReferenceServer::start`]; it binds `127.0.0.1` only.
 //!
 //! Deliberate deviations from the spec (all documented where they occur):
 //! * `agent_id` in run creation may also be an agent *name* (`"echo"`); missing means `echo`.
@@ -45,7 +45,7 @@ pub use state::{ServerConfig, ServerEvent, WaitRoute};
 use state::AppState;
 
 /// An embedded ACP server on `127.0.0.1`. Dropping it stops the server and all run tasks.
-pub struct TestServer {
+pub struct ReferenceServer {
     state: AppState,
     addr: SocketAddr,
     listener: Option<Listening>,
@@ -56,10 +56,10 @@ struct Listening {
     task: JoinHandle<()>,
 }
 
-impl TestServer {
+impl ReferenceServer {
     /// Starts a server with the default configuration on a free port; it accepts connections
     /// when this returns.
-    pub async fn start() -> TestServer {
+    pub async fn start() -> ReferenceServer {
         Self::start_with(ServerConfig::default()).await
     }
 
@@ -67,20 +67,20 @@ impl TestServer {
     ///
     /// # Panics
     /// If the port cannot be bound.
-    pub async fn start_with(config: ServerConfig) -> TestServer {
+    pub async fn start_with(config: ServerConfig) -> ReferenceServer {
         match Self::try_start_with(config).await {
             Ok(s) => s,
             Err(e) => panic!("acp-reference-server: cannot bind 127.0.0.1: {e}"),
         }
     }
 
-    /// Like [`TestServer::start_with`] but returns bind errors.
-    pub async fn try_start_with(config: ServerConfig) -> std::io::Result<TestServer> {
+    /// Like [`ReferenceServer::start_with`] but returns bind errors.
+    pub async fn try_start_with(config: ServerConfig) -> std::io::Result<ReferenceServer> {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
         let state = AppState::new(config);
         let listening = serve(state.clone(), listener);
-        Ok(TestServer {
+        Ok(ReferenceServer {
             state,
             addr,
             listener: Some(listening),
@@ -173,7 +173,7 @@ impl TestServer {
         }
     }
 
-    /// Listens again on the same port after [`TestServer::stop_listening`].
+    /// Listens again on the same port after [`ReferenceServer::stop_listening`].
     ///
     /// # Panics
     /// If the port cannot be bound again within about 5 seconds.
@@ -208,7 +208,7 @@ impl TestServer {
     }
 }
 
-impl Drop for TestServer {
+impl Drop for ReferenceServer {
     fn drop(&mut self) {
         if let Some(l) = self.listener.take() {
             l.stop.cancel();

@@ -59,7 +59,7 @@ impl Default for ServerConfig {
     }
 }
 
-/// A server-side signal observable through [`crate::TestServer::subscribe`].
+/// A server-side signal observable through [`crate::ReferenceServer::subscribe`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
     /// A run changed status (`pending`, `success`, `error`, `timeout`, `interrupted`).

@@ -1,19 +1,18 @@
 //! State-machine tests of the reference server, driven with raw reqwest + serde_json.
-//! No sleeps: synchronisation goes through `TestServer::wait_for` / server events.
-
-#[allow(dead_code)]
-mod common;
+//! No sleeps: synchronisation goes through `ReferenceServer::wait_for` / server events.
 
 use std::time::Duration;
 
 use acp_reference_server::{
-    Fault, LineEnding, ServerConfig, ServerEvent, Target, TestServer, WaitRoute, agents,
+    Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute, agents,
 };
-use common::{T, early_wait_server, wait_route_server};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+/// Upper bound for anything to happen; never reached when the server works.
+const T: Duration = Duration::from_secs(20);
 
 fn http() -> reqwest::Client {
     reqwest::Client::new()
@@ -31,15 +30,15 @@ async fn send(rb: reqwest::RequestBuilder) -> (StatusCode, Value) {
     (status, v)
 }
 
-async fn post(s: &TestServer, path: &str, body: Value) -> (StatusCode, Value) {
+async fn post(s: &ReferenceServer, path: &str, body: Value) -> (StatusCode, Value) {
     send(http().post(format!("{}{path}", s.url())).json(&body)).await
 }
 
-async fn get(s: &TestServer, path: &str) -> (StatusCode, Value) {
+async fn get(s: &ReferenceServer, path: &str) -> (StatusCode, Value) {
     send(http().get(format!("{}{path}", s.url()))).await
 }
 
-async fn new_thread(s: &TestServer) -> String {
+async fn new_thread(s: &ReferenceServer) -> String {
     let (st, t) = post(s, "/threads", json!({})).await;
     assert_eq!(st, StatusCode::OK);
     t["thread_id"].as_str().expect("thread_id").to_owned()
@@ -114,7 +113,7 @@ async fn read_until_error(resp: reqwest::Response) -> (String, bool) {
 
 #[tokio::test]
 async fn agents_search_get_descriptor() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let (st, list) = post(&s, "/agents/search", json!({})).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(list.as_array().map(Vec::len), Some(6));
@@ -144,7 +143,7 @@ async fn agents_search_get_descriptor() {
 
 #[tokio::test]
 async fn threads_crud_history_copy() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let id = Uuid::new_v4();
     let (st, t) = post(
         &s,
@@ -201,7 +200,7 @@ async fn threads_crud_history_copy() {
 
 #[tokio::test]
 async fn create_stream_success() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let t = new_thread(&s).await;
     let (headers, text) = stream_text(
         http()
@@ -246,7 +245,7 @@ async fn create_stream_success() {
 
 #[tokio::test]
 async fn custom_agent_streams_both_modes() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let (_, text) = stream_text(http().post(format!("{}/runs/stream", s.url())).json(&json!({
         "agent_id": agents::CUSTOM, "input": {"count": 2}, "stream_mode": ["values", "custom"]
     })))
@@ -259,7 +258,7 @@ async fn custom_agent_streams_both_modes() {
 
 #[tokio::test]
 async fn interrupt_resume_success() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let t = new_thread(&s).await;
     let (st, w) = post(
         &s,
@@ -305,7 +304,7 @@ async fn interrupt_resume_success() {
     assert_eq!(hist.as_array().map(Vec::len), Some(3));
 }
 
-async fn start_slow(s: &TestServer, t: &str) -> Uuid {
+async fn start_slow(s: &ReferenceServer, t: &str) -> Uuid {
     let (st, r) = post(
         s,
         &format!("/threads/{t}/runs"),
@@ -319,7 +318,7 @@ async fn start_slow(s: &TestServer, t: &str) -> Uuid {
 
 #[tokio::test]
 async fn cancel_interrupt_without_wait() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let t = new_thread(&s).await;
     let rid = start_slow(&s, &t).await;
     assert_eq!(get(&s, &format!("/threads/{t}")).await.1["status"], "busy");
@@ -348,7 +347,7 @@ async fn cancel_interrupt_without_wait() {
 
 #[tokio::test]
 async fn cancel_rollback_with_and_without_wait() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let t = new_thread(&s).await;
     for wait in [true, false] {
         let rid = start_slow(&s, &t).await;
@@ -386,7 +385,7 @@ async fn cancel_rollback_with_and_without_wait() {
 
 #[tokio::test]
 async fn not_found_conflict_unprocessable() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let missing = Uuid::new_v4();
     assert_eq!(
         post(
@@ -458,7 +457,7 @@ async fn not_found_conflict_unprocessable() {
 
 #[tokio::test]
 async fn multitask_interrupt_replaces_pending_run() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let t = new_thread(&s).await;
     let slow = start_slow(&s, &t).await;
     let (st, w) = post(
@@ -474,7 +473,7 @@ async fn multitask_interrupt_replaces_pending_run() {
 
 #[tokio::test]
 async fn detail_errors_config() {
-    let s = TestServer::start_with(ServerConfig {
+    let s = ReferenceServer::start_with(ServerConfig {
         detail_errors: true,
         ..Default::default()
     })
@@ -486,7 +485,7 @@ async fn detail_errors_config() {
 
 #[tokio::test]
 async fn fail_agent_errors() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let t = new_thread(&s).await;
     let (_, w) = post(
         &s,
@@ -511,7 +510,7 @@ async fn fail_agent_errors() {
 
 #[tokio::test]
 async fn stateless_runs() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let (st, w) = post(
         &s,
         "/runs/wait",
@@ -551,7 +550,7 @@ async fn stateless_runs() {
 
 #[tokio::test]
 async fn last_event_id_replay_and_late_join() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let (_, w) = post(
         &s,
         "/runs/wait",
@@ -572,7 +571,7 @@ async fn last_event_id_replay_and_late_join() {
 
 #[tokio::test]
 async fn live_join_ends_when_run_is_cancelled() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let t = new_thread(&s).await;
     let rid = start_slow(&s, &t).await;
     let resp = join_open(&s, &t, rid).await;
@@ -592,7 +591,7 @@ async fn live_join_ends_when_run_is_cancelled() {
 
 #[tokio::test]
 async fn large_run_streams_completely() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let (_, text) = stream_text(
         http()
             .post(format!("{}/runs/stream", s.url()))
@@ -610,7 +609,7 @@ async fn large_run_streams_completely() {
 }
 
 /// Joins the stream of run `rid` on thread `t` and returns once the server has it open.
-async fn join_open(s: &TestServer, t: &str, rid: Uuid) -> reqwest::Response {
+async fn join_open(s: &ReferenceServer, t: &str, rid: Uuid) -> reqwest::Response {
     let resp = http()
         .get(format!("{}/threads/{t}/runs/{rid}/stream", s.url()))
         .send()
@@ -624,7 +623,7 @@ async fn join_open(s: &TestServer, t: &str, rid: Uuid) -> reqwest::Response {
 
 /// Waits for the stream `resp` to open, drops it, and waits for the server to see the client
 /// go; returns the run id.
-async fn drop_once_open(s: &TestServer, resp: reqwest::Response) -> Uuid {
+async fn drop_once_open(s: &ReferenceServer, resp: reqwest::Response) -> Uuid {
     let opened = s
         .wait_for(|e| matches!(e, ServerEvent::StreamOpened { .. }), T)
         .await;
@@ -646,7 +645,7 @@ async fn drop_once_open(s: &TestServer, resp: reqwest::Response) -> Uuid {
     run_id
 }
 
-fn stream_req(s: &TestServer, count: u64) -> reqwest::RequestBuilder {
+fn stream_req(s: &ReferenceServer, count: u64) -> reqwest::RequestBuilder {
     http()
         .post(format!("{}/runs/stream", s.url()))
         .json(&json!({"agent_id": "stream", "input": {"count": count}}))
@@ -654,7 +653,7 @@ fn stream_req(s: &TestServer, count: u64) -> reqwest::RequestBuilder {
 
 #[tokio::test]
 async fn fault_drop_after_events() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     s.inject(Target::Stream, Fault::DropAfterEvents(2), 1);
     let resp = stream_req(&s, 10).send().await.expect("send");
     assert_eq!(resp.status(), StatusCode::OK);
@@ -668,7 +667,7 @@ async fn fault_drop_after_events() {
 
 #[tokio::test]
 async fn fault_end_after_events_then_run_completes() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let resp = stream_req(&s, 5)
         .header("x-acp-fault", "end-after=2")
         .send()
@@ -685,7 +684,7 @@ async fn fault_end_after_events_then_run_completes() {
 
 #[tokio::test]
 async fn fault_stall_then_client_gone_cancels_run() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let resp = http()
         .post(format!("{}/runs/stream", s.url()))
         .header("x-acp-fault", "stall-after=0")
@@ -703,7 +702,7 @@ async fn fault_stall_then_client_gone_cancels_run() {
 
 #[tokio::test]
 async fn fault_on_disconnect_continue_keeps_run() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let resp = http()
         .post(format!("{}/runs/stream", s.url()))
         .json(&json!({"agent_id": "slow", "on_disconnect": "continue"}))
@@ -716,7 +715,7 @@ async fn fault_on_disconnect_continue_keeps_run() {
 
 #[tokio::test]
 async fn fault_trickle_and_line_endings() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     for header in [
         "trickle",
         "line-ending=crlf",
@@ -737,7 +736,7 @@ async fn fault_trickle_and_line_endings() {
 
 #[tokio::test]
 async fn fault_malformed_and_oversized_events() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     s.inject(Target::Stream, Fault::MalformedEvent(1), 1);
     let (_, text) = stream_text(stream_req(&s, 3)).await;
     let evs = parse_sse(&text);
@@ -752,7 +751,7 @@ async fn fault_malformed_and_oversized_events() {
 
 #[tokio::test]
 async fn fault_wrong_content_type_and_keepalives_first() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     s.inject(Target::Stream, Fault::WrongContentType, 1);
     let resp = stream_req(&s, 1).send().await.expect("send");
     assert_eq!(resp.status(), StatusCode::OK);
@@ -765,7 +764,7 @@ async fn fault_wrong_content_type_and_keepalives_first() {
 
 #[tokio::test]
 async fn fault_status_then_normal() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     s.inject(Target::CreateRun, Fault::Status(503), 1);
     let (st, body) = post(&s, "/runs", json!({"agent_id": "echo"})).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
@@ -801,12 +800,21 @@ async fn fault_status_then_normal() {
 
 #[tokio::test]
 async fn wait_timeout_variants() {
-    let s = early_wait_server(Duration::from_millis(50), false).await;
+    let s = ReferenceServer::start_with(ServerConfig {
+        wait_timeout: Duration::from_millis(50),
+        ..ServerConfig::default()
+    })
+    .await;
     let (st, w) = post(&s, "/runs/wait", json!({"agent_id": "slow"})).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(w["run"]["status"], "pending");
     assert!(w.get("output").is_none());
-    let s = early_wait_server(Duration::from_millis(50), true).await;
+    let s = ReferenceServer::start_with(ServerConfig {
+        wait_timeout: Duration::from_millis(50),
+        wait_204_on_timeout: true,
+        ..ServerConfig::default()
+    })
+    .await;
     let (_, r) = post(&s, "/runs", json!({"agent_id": "slow"})).await;
     let (st, _) = get(&s, &format!("/runs/{}/wait", run_id(&r))).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
@@ -820,7 +828,11 @@ async fn wait_route_variants() {
         (WaitRoute::NotImplemented501, 501),
         (WaitRoute::NotImplemented500, 500),
     ] {
-        let s = wait_route_server(route).await;
+        let s = ReferenceServer::start_with(ServerConfig {
+            wait_route: route,
+            ..ServerConfig::default()
+        })
+        .await;
         let (_, r) = post(&s, "/runs", json!({"agent_id": "echo"})).await;
         let (st, body) = get(&s, &format!("/runs/{}/wait", run_id(&r))).await;
         assert_eq!(st.as_u16(), code);
@@ -832,7 +844,7 @@ async fn wait_route_variants() {
 
 #[tokio::test]
 async fn restart_cuts_streams_and_keeps_state() {
-    let mut s = TestServer::start().await;
+    let mut s = ReferenceServer::start().await;
     let t = new_thread(&s).await;
     let rid = start_slow(&s, &t).await;
     let resp = join_open(&s, &t, rid).await;

@@ -2,7 +2,8 @@
 //! to docs/BENCHMARKS.md (`--quick`: tiny sizes, written to target/bench-quick.md instead).
 //!
 //! Every figure comes from child processes: the release reference server
-//! (`acp-reference-server --port 0`), the release `bench_client` example of the tests crate
+//! (`acp-reference-server --port 0`), the release `bench_client` example of acp-client-ext
+//! (`acp-client-ext/benches/bench_client.rs`)
 //! (acp-client-ext vs bare reqwest), and Python scripts in xtask/bench/ run in a virtualenv under
 //! target/bench-venv (agntcy-acp and langgraph-sdk, whatever versions pip resolves). Criterion
 //! figures (`cargo bench -p acp-client-ext`) are read from target/criterion when present.
@@ -201,6 +202,8 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         "acp-reference-server",
         "--bin",
         "acp-reference-server",
+        "-p",
+        "acp-client-ext",
         "--example",
         "bench_client",
     ]);

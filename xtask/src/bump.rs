@@ -40,7 +40,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<Bumped> {
 
     // 2. Validate it by generating the client from it, in memory.
     let generated = codegen::generate(&file)?;
-    codegen::print_report(&generated.report, false);
+    codegen::print_report(&generated, false);
     if let Some(v) = &opts.version
         && *v != generated.version
     {

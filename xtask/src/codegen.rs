@@ -1,9 +1,10 @@
 //! `cargo xtask codegen`: spec -> normalize -> progenitor -> rustfmt -> `acp-client/src/generated.rs`.
 
 use crate::normalize::{self, Report};
+use crate::postprocess;
 use crate::spec::{self, Pin};
 use anyhow::{Context, Result, anyhow, bail};
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,7 +29,10 @@ pub struct Options {
 /// What a codegen run produced.
 pub struct Generated {
     pub source: String,
+    /// What the normalizer rewrote in the document.
     pub report: Report,
+    /// What the post-process made lenient in the generated types (`postprocess.rs`).
+    pub post: Report,
     pub version: String,
 }
 
@@ -56,7 +60,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
             pin.version
         );
     }
-    print_report(&generated.report, opts.verbose);
+    print_report(&generated, opts.verbose);
 
     if let Some(out) = &opts.out {
         write_trial_crate(root, out, &generated.source)?;
@@ -109,12 +113,20 @@ pub fn generate(file: &spec::SpecFile) -> Result<Generated> {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Separate)
-        .with_derive("schemars::JsonSchema");
+        .with_derive("schemars::JsonSchema")
+        // Rule `timestamp` of postprocess.rs: a date-time is the hand-written lenient
+        // `acp_client::Timestamp`, which reads the naive timestamps real servers write.
+        .with_conversion(
+            postprocess::timestamp_conversion(),
+            postprocess::TIMESTAMP_TYPE,
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        );
     let tokens = Generator::new(&settings)
         .generate_tokens(&openapi)
         .map_err(|e| anyhow!("progenitor: {e}"))?;
     let mut ast: syn::File =
         syn::parse2(tokens).context("progenitor produced unparsable tokens")?;
+    let post = postprocess::run(&mut ast)?;
     syn::visit_mut::visit_file_mut(&mut DocLines, &mut ast);
     let body = prettyplease::unparse(&ast);
     let header = format!(
@@ -126,6 +138,7 @@ pub fn generate(file: &spec::SpecFile) -> Result<Generated> {
     Ok(Generated {
         source,
         report,
+        post,
         version,
     })
 }
@@ -170,11 +183,17 @@ impl syn::visit_mut::VisitMut for DocLines {
     }
 }
 
-pub fn print_report(report: &Report, verbose: bool) {
-    eprintln!("normalized: {}", report.summary());
+pub fn print_report(generated: &Generated, verbose: bool) {
+    eprintln!("normalized: {}", generated.report.summary());
     if verbose {
-        for f in &report.fired {
+        for f in &generated.report.fired {
             eprintln!("  {:<17} #{}: {}", f.rule, f.pointer, f.detail);
+        }
+    }
+    eprintln!("made lenient: {}", generated.post.summary());
+    if verbose {
+        for f in &generated.post.fired {
+            eprintln!("  {:<17} {}: {}", f.rule, f.pointer, f.detail);
         }
     }
 }
@@ -231,8 +250,13 @@ fn short_diff(old: &str, new: &str, max_lines: usize) -> String {
     out.join("\n")
 }
 
+/// The hand-written modules of `acp-client` that generated code refers to (`crate::Timestamp`,
+/// `crate::lenient::...`); a trial crate gets copies of them, declared as in `acp-client`.
+pub const HAND_WRITTEN_MODULES: &[&str] = &["lenient", "timestamp"];
+
 /// A stand-alone crate around a generated file, for trying a spec without touching the pin. It
-/// takes the workspace's lock file so its dependencies resolve to the versions already built.
+/// takes the workspace's lock file so its dependencies resolve to the versions already built, and
+/// copies of the hand-written modules of `acp-client` the generated code uses.
 pub fn write_trial_crate(root: &Path, out: &Path, source: &str) -> Result<()> {
     let manifest = std::fs::read_to_string(root.join("acp-client/Cargo.toml"))?;
     let deps = manifest
@@ -260,10 +284,16 @@ pub fn write_trial_crate(root: &Path, out: &Path, source: &str) -> Result<()> {
     );
     std::fs::create_dir_all(out.join("src"))?;
     std::fs::write(out.join("Cargo.toml"), cargo_toml)?;
-    std::fs::write(
-        out.join("src/lib.rs"),
-        "#[allow(clippy::all, unused)]\nmod generated;\npub use generated::*;\n",
-    )?;
+    let mut lib = String::from("#[allow(clippy::all, unused)]\nmod generated;\npub use generated::*;\n");
+    for module in HAND_WRITTEN_MODULES {
+        let from = root.join(format!("acp-client/src/{module}.rs"));
+        let text = std::fs::read_to_string(&from)
+            .with_context(|| format!("reading {} for the trial crate", from.display()))?;
+        std::fs::write(out.join(format!("src/{module}.rs")), text)?;
+        lib += &format!("pub mod {module};\n");
+    }
+    lib += "pub use timestamp::Timestamp;\n";
+    std::fs::write(out.join("src/lib.rs"), lib)?;
     if root.join("Cargo.lock").is_file() {
         std::fs::copy(root.join("Cargo.lock"), out.join("Cargo.lock"))?;
     }

@@ -11,6 +11,7 @@ mod bump;
 mod codegen;
 mod fetch;
 mod normalize;
+mod postprocess;
 mod spec;
 mod surface;
 mod sweep;

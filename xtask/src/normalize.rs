@@ -50,7 +50,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn fire(&mut self, rule: &'static str, pointer: &str, detail: impl Into<String>) {
+    pub(crate) fn fire(&mut self, rule: &'static str, pointer: &str, detail: impl Into<String>) {
         self.fired.push(Fired {
             rule,
             pointer: pointer.to_string(),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use acp_reference_server::{ServerConfig, TestServer};
+use acp_reference_server::{ReferenceServer, ServerConfig};
 use clap::Parser;
 
 /// ACP 0.2.1 reference server (binds 127.0.0.1 only).
@@ -32,7 +32,7 @@ async fn main() {
         keepalive_interval: Duration::from_secs(args.keepalive),
         ..ServerConfig::default()
     };
-    let server = match TestServer::try_start_with(config).await {
+    let server = match ReferenceServer::try_start_with(config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cannot listen on 127.0.0.1:{}: {e}", args.port);

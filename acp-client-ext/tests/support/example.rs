@@ -8,11 +8,8 @@
 //!   object, default `{}`), since the reference server's agents and inputs do not exist there.
 //! * `RUST_LOG=acp_client_ext=debug` shows every request the client sends.
 
-// Each example uses part of this module only.
-#![allow(dead_code)]
-
 use acp_client_ext::{AcpClient, RunEvent, WaitOutcome, types};
-use acp_reference_server::TestServer;
+use acp_reference_server::ReferenceServer;
 use serde_json::{Map, Value};
 use std::error::Error;
 use std::fmt::Display;
@@ -27,7 +24,7 @@ pub type Res<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
 pub struct Setup {
     pub client: AcpClient,
     /// `Some` when the examples run against the embedded reference server.
-    server: Option<TestServer>,
+    server: Option<ReferenceServer>,
     /// With `ACP_URL`: the agent every run uses.
     remote_agent: Option<String>,
     /// With `ACP_URL`: the input every run sends.
@@ -44,7 +41,7 @@ pub async fn connect(example: &str) -> Res<Setup> {
             .init();
     }
     if std::env::var_os("ACP_URL").is_none() {
-        let server = TestServer::start().await;
+        let server = ReferenceServer::start().await;
         let client = AcpClient::new(server.url())?;
         say(format!(
             "{example}: embedded ACP reference server at {} (set ACP_URL to use your own server)",

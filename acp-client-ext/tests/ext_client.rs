@@ -6,8 +6,7 @@
 //! The reference server does not expose the headers it received, so the tests about headers use a
 //! small local peer (an axum app recording each request's headers and answering a canned body).
 
-#[allow(dead_code)]
-mod common;
+mod support;
 
 use std::io;
 use std::num::NonZeroU64;
@@ -19,10 +18,10 @@ use acp_client_ext::{
     AcpClient, ClientBuilder, DEFAULT_API_KEY_HEADER, Error, RetryPolicy, RunScope,
     USER_AGENT_VALUE,
 };
-use acp_reference_server::{Fault, ServerConfig, Target, TestServer, agents};
+use acp_reference_server::{Fault, ReferenceServer, ServerConfig, Target, agents};
 use axum::http::{HeaderMap, StatusCode, header};
-use common::{fast_retries, invalid_field};
 use serde_json::{Value, json};
+use support::{fast_retries, invalid_field};
 
 const API_KEY: &str = "sk-TOPSECRET-4f9a1c";
 const BEARER: &str = "tok-HUSH-77b2e0";
@@ -39,7 +38,7 @@ fn stateless(agent: &str) -> RunCreateStateless {
 }
 
 /// Every request the reference server received, whatever its method and path.
-fn total_requests(s: &TestServer) -> usize {
+fn total_requests(s: &ReferenceServer) -> usize {
     let mut n = 0;
     for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] {
         for segments in 1..=8 {
@@ -106,7 +105,7 @@ fn api_error(e: &Error) -> (u16, &str) {
 #[tokio::test]
 async fn error_bodies_of_every_shape_become_api_errors() {
     // The spec's bare JSON string.
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s.url());
     let id = uuid::Uuid::new_v4();
     let err = c.get_thread(id).await.expect_err("no such thread");
@@ -118,7 +117,7 @@ async fn error_bodies_of_every_shape_become_api_errors() {
     assert!(err.to_string().contains("404"), "{err}");
 
     // FastAPI's {"detail": "..."}.
-    let s = TestServer::start_with(ServerConfig {
+    let s = ReferenceServer::start_with(ServerConfig {
         detail_errors: true,
         ..ServerConfig::default()
     })
@@ -173,7 +172,7 @@ async fn error_bodies_of_every_shape_become_api_errors() {
 
 #[tokio::test]
 async fn a_get_is_retried_after_two_503s() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s.url());
     let thread = c
         .create_thread(ThreadCreate::default())
@@ -201,7 +200,7 @@ async fn a_get_is_retried_after_two_503s() {
 
 #[tokio::test]
 async fn a_create_answered_503_is_not_retried_unless_opted_in() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s.url());
     s.inject(Target::CreateRun, Fault::Status(503), 1);
     let err = c
@@ -229,7 +228,7 @@ async fn a_create_answered_503_is_not_retried_unless_opted_in() {
 
 #[tokio::test]
 async fn bad_input_is_refused_before_any_request() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let url = s.url();
     let c = client(&url);
 
@@ -357,7 +356,7 @@ async fn secrets_stay_out_of_debug_errors_and_traces() {
     let _second = tracing::Dispatch::new(tracing_subscriber::registry());
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let p = Peer::start(200, "application/json", "[]").await;
     let secret_client = |url: &str| {
         AcpClient::builder(url)
@@ -522,7 +521,7 @@ async fn from_env_reads_url_and_credentials() {
 
 #[tokio::test]
 async fn agent_helpers_decode_the_generated_types() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s.url());
     let all = c.search_agents().await.expect("agents");
     assert_eq!(all.len(), agents::ALL.len());
@@ -563,7 +562,7 @@ async fn agent_helpers_decode_the_generated_types() {
 
 #[tokio::test]
 async fn thread_helpers_create_get_delete() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s.url());
     let create: ThreadCreate =
         serde_json::from_value(json!({"metadata": {"owner": "tests"}})).expect("body");

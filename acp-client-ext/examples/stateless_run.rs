@@ -1,22 +1,23 @@
 //! Stateless runs: no thread, `POST /runs/...`.
 //!
 //! ```sh
-//! cargo run -p acp-reference-server --example stateless_run
+//! cargo run -p acp-client-ext --example stateless_run
 //! ```
 //!
 //! One run streamed (`POST /runs/stream`), one created and waited for in one call
 //! (`POST /runs/wait`), and a failing run, to show how a failure reads.
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use common::{Res, describe, outcome, say};
 use futures::TryStreamExt;
 use serde_json::json;
 use std::time::Duration;
+use support::example::{Res, describe, outcome, say};
 
 #[tokio::main]
 async fn main() -> Res {
-    let setup = common::connect("stateless_run").await?;
+    let setup = support::example::connect("stateless_run").await?;
     let runs = setup.client.stateless_runs();
 
     say("stream: a stateless run of `custom` (3 custom updates)");

@@ -1,99 +1,13 @@
-//! Helpers shared by the integration tests: a deadline, clients and servers configured for
-//! tests, create bodies and runs of the `stream` agent, and a ledger of what a user saw on a
-//! [`RunStream`], checked for exactly-once delivery against the run's event log on the server.
-//!
-//! Each test binary uses a subset of these (hence `#[allow(dead_code)] mod common;`).
+//! The exactly-once ledger: what a user saw on a [`RunStream`], checked against the run's event
+//! log on the server.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use acp_client::types::{RunCreateStateful, RunCreateStateless};
-use acp_client_ext::{AcpClient, Error, RetryPolicy, RunEvent, RunHandle, RunStatus, RunStream};
-use acp_reference_server::{ServerConfig, TestServer, WaitRoute};
+use acp_client_ext::{Error, RunEvent, RunStatus, RunStream};
+use acp_reference_server::ReferenceServer;
 use futures::StreamExt;
-use serde_json::{Value, json};
 
-/// Upper bound for anything to happen; never reached when the code works.
-pub const T: Duration = Duration::from_secs(20);
-
-/// Three retries with millisecond backoffs.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_retries: 3,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-    }
-}
-
-/// A client of `server` with [`fast_retries`].
-pub fn client(server: &TestServer) -> AcpClient {
-    AcpClient::builder(server.url())
-        .retry(fast_retries())
-        .build()
-        .expect("client")
-}
-
-/// A server whose waits give up after `wait_timeout`: with `204 No Content` if `answer_204`,
-/// else with the pending run.
-pub async fn early_wait_server(wait_timeout: Duration, answer_204: bool) -> TestServer {
-    TestServer::start_with(ServerConfig {
-        wait_timeout,
-        wait_204_on_timeout: answer_204,
-        ..ServerConfig::default()
-    })
-    .await
-}
-
-/// A server whose run wait route behaves as `route`.
-pub async fn wait_route_server(route: WaitRoute) -> TestServer {
-    TestServer::start_with(ServerConfig {
-        wait_route: route,
-        ..ServerConfig::default()
-    })
-    .await
-}
-
-pub fn stateless(body: Value) -> RunCreateStateless {
-    serde_json::from_value(body).expect("stateless body")
-}
-
-pub fn stateful(body: Value) -> RunCreateStateful {
-    serde_json::from_value(body).expect("stateful body")
-}
-
-/// A stateless `stream` agent run of `count` values updates `{"i": k}`, `delay_ms` apart, that
-/// survives a lost connection (`on_disconnect: continue`).
-pub fn stream_body(count: u64, delay_ms: u64) -> RunCreateStateless {
-    stateless(json!({
-        "agent_id": "stream",
-        "input": {"count": count, "delay_ms": delay_ms},
-        "on_disconnect": "continue",
-    }))
-}
-
-/// Create a stateless [`stream_body`] run (`POST /runs`).
-pub async fn create_run(c: &AcpClient, count: u64, delay_ms: u64) -> RunHandle {
-    c.stateless_runs()
-        .create(stream_body(count, delay_ms))
-        .await
-        .expect("create")
-}
-
-/// Create-and-stream a stateless [`stream_body`] run (`POST /runs/stream`).
-pub async fn create_stream(c: &AcpClient, count: u64, delay_ms: u64) -> RunStream {
-    c.stateless_runs()
-        .stream(stream_body(count, delay_ms))
-        .await
-        .expect("stream")
-}
-
-/// The field named by an [`Error::InvalidInput`].
-pub fn invalid_field<V: std::fmt::Debug>(r: Result<V, Error>) -> &'static str {
-    match r {
-        Err(Error::InvalidInput { field, .. }) => field,
-        other => panic!("expected InvalidInput, got {other:?}"),
-    }
-}
+use super::T;
 
 /// What a user saw on one or more streams of a `stream` agent run.
 #[derive(Debug, Default)]
@@ -208,7 +122,7 @@ impl Seen {
 }
 
 /// The length of the (settled) run's event log on the server.
-pub fn log_len(server: &TestServer, seen_run: Option<uuid::Uuid>) -> usize {
+pub fn log_len(server: &ReferenceServer, seen_run: Option<uuid::Uuid>) -> usize {
     let run_id = seen_run.expect("the run id is known");
     server.run_event_count(run_id).expect("the run is known")
 }

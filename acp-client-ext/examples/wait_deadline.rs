@@ -1,23 +1,24 @@
 //! Wait for a run's outcome within a deadline, and what happens when the deadline elapses.
 //!
 //! ```sh
-//! cargo run -p acp-reference-server --example wait_deadline
+//! cargo run -p acp-client-ext --example wait_deadline
 //! ```
 //!
 //! 1. create-and-wait in one call (`POST /threads/{id}/runs/wait`) with a generous deadline;
 //! 2. a slow run waited for with a 1 s deadline: the wait returns `Error::Timeout` and the run
 //!    goes on, so it is then interrupted (`POST .../cancel?action=interrupt`).
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use acp_client_ext::Error;
-use common::{Res, outcome, say, with_progress};
 use serde_json::json;
 use std::time::Duration;
+use support::example::{Res, outcome, say, with_progress};
 
 #[tokio::main]
 async fn main() -> Res {
-    let setup = common::connect("wait_deadline").await?;
+    let setup = support::example::connect("wait_deadline").await?;
     let runs = setup.client.new_thread().await?;
 
     say("1. create a run of `stream` and wait for it, deadline 10 s");

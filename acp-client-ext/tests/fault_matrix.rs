@@ -4,11 +4,10 @@
 //! `stream` agent's updates). Then the inputs refused before any request that `ext_client.rs`
 //! does not cover, and secrets in panic messages.
 //!
-//! No sleeps: synchronisation goes through the stream itself and `TestServer::wait_for`; every
+//! No sleeps: synchronisation goes through the stream itself and `ReferenceServer::wait_for`; every
 //! loop is bounded and every read has a deadline.
 
-#[allow(dead_code)]
-mod common;
+mod support;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -16,19 +15,20 @@ use std::time::Duration;
 use acp_client_ext::types::{self, ThreadCreate};
 use acp_client_ext::{AcpClient, Error, RetryPolicy, RunScope, RunStatus, RunStream};
 use acp_reference_server::{
-    Fault, LineEnding, ServerConfig, ServerEvent, Target, TestServer, WaitRoute,
-};
-use common::{
-    Seen, T, client, create_run, create_stream, early_wait_server, fast_retries, invalid_field,
-    log_len, stateless, stream_body, wait_route_server,
+    Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute,
 };
 use futures::StreamExt;
 use serde_json::json;
+use support::ledger::{Seen, log_len};
+use support::{
+    T, client, create_run, create_stream, early_wait_server, fast_retries, invalid_field,
+    stateless, stream_body, wait_route_server,
+};
 use uuid::Uuid;
 
 /// Create-and-stream a run of `count` updates with `fault` on its first SSE response, read it to
 /// the end, and check that the user saw no error and every event exactly once.
-async fn stream_through(server: &TestServer, c: &AcpClient, fault: Fault, count: u64) -> Seen {
+async fn stream_through(server: &ReferenceServer, c: &AcpClient, fault: Fault, count: u64) -> Seen {
     server.inject(Target::Stream, fault.clone(), 1);
     let mut stream = create_stream(c, count, 0).await;
     let mut seen = Seen::default();
@@ -43,7 +43,7 @@ async fn stream_through(server: &TestServer, c: &AcpClient, fault: Fault, count:
 
 #[tokio::test]
 async fn connection_dropped_after_n_events() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     stream_through(&server, &client(&server), Fault::DropAfterEvents(5), 12).await;
     assert_eq!(
         server.requests("POST", "/runs/stream"),
@@ -57,7 +57,7 @@ async fn connection_dropped_after_n_events() {
 async fn drop_at_every_n_from_0_to_20() {
     const COUNT: u64 = 20; // 21 events: 20 updates and the final one
     for n in 0..=20usize {
-        let server = TestServer::start().await;
+        let server = ReferenceServer::start().await;
         let c = client(&server);
 
         // Joining a run (its id is known): every N resumes.
@@ -99,7 +99,7 @@ async fn drop_at_every_n_from_0_to_20() {
 }
 
 /// A client that waits long enough between reconnects for a restart to complete.
-fn patient_client(server: &TestServer, reconnects: u32) -> AcpClient {
+fn patient_client(server: &ReferenceServer, reconnects: u32) -> AcpClient {
     AcpClient::builder(server.url())
         .retry(RetryPolicy {
             max_retries: 3,
@@ -113,7 +113,7 @@ fn patient_client(server: &TestServer, reconnects: u32) -> AcpClient {
 
 #[tokio::test]
 async fn server_restarted_mid_stream() {
-    let mut server = TestServer::start().await;
+    let mut server = ReferenceServer::start().await;
     let c = patient_client(&server, 5);
     // A run of about a second, read by another task while the server restarts.
     let mut stream = create_stream(&c, 200, 5).await;
@@ -144,7 +144,7 @@ async fn server_restarted_mid_stream() {
 
 #[tokio::test]
 async fn server_stays_down_after_the_drop() {
-    let mut server = TestServer::start().await;
+    let mut server = ReferenceServer::start().await;
     let c = patient_client(&server, 3);
     let mut stream = create_stream(&c, 200, 5).await;
     let mut seen = Seen::default();
@@ -180,7 +180,7 @@ async fn server_stays_down_after_the_drop() {
 
 #[tokio::test]
 async fn stall_beyond_the_idle_timeout() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = AcpClient::builder(server.url())
         .retry(fast_retries())
         .idle_timeout(Duration::from_millis(500))
@@ -208,7 +208,7 @@ async fn stall_beyond_the_idle_timeout() {
 
 #[tokio::test]
 async fn stall_forever_is_a_timeout_not_a_hang() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     server.inject(Target::Stream, Fault::StallAfterEvents(2), 1);
     server.inject(Target::Join, Fault::StallAfterEvents(0), 10);
     let c = AcpClient::builder(server.url())
@@ -234,7 +234,7 @@ async fn stall_forever_is_a_timeout_not_a_hang() {
 
 #[tokio::test]
 async fn one_byte_per_write() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     stream_through(&server, &c, Fault::Trickle, 4).await;
     // A CRLF split across two writes, and lone CRs.
@@ -248,7 +248,7 @@ async fn one_byte_per_write() {
 #[tokio::test]
 async fn cr_lf_and_crlf_line_endings() {
     for le in [LineEnding::Cr, LineEnding::Lf, LineEnding::Crlf] {
-        let server = TestServer::start().await;
+        let server = ReferenceServer::start().await;
         stream_through(&server, &client(&server), Fault::LineEnding(le), 6).await;
         assert_eq!(
             server.requests("GET", "/runs/*/stream"),
@@ -261,12 +261,12 @@ async fn cr_lf_and_crlf_line_endings() {
 #[tokio::test]
 async fn keep_alive_comments_only_for_a_while() {
     // A thousand comments before the first event.
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     stream_through(&server, &client(&server), Fault::KeepAlivesFirst(1000), 4).await;
 
     // Two seconds of nothing but keep-alives (a run that starts late), twice the idle timeout:
     // the bytes keep the stream alive, no rejoin.
-    let server = TestServer::start_with(ServerConfig {
+    let server = ReferenceServer::start_with(ServerConfig {
         keepalive_interval: Duration::from_millis(20),
         ..ServerConfig::default()
     })
@@ -292,7 +292,7 @@ async fn keep_alive_comments_only_for_a_while() {
 
 #[tokio::test]
 async fn malformed_json_event() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     server.inject(Target::Stream, Fault::MalformedEvent(2), 1);
     let mut stream = create_stream(&client(&server), 5, 0).await;
     let mut seen = Seen::default();
@@ -307,7 +307,7 @@ async fn malformed_json_event() {
 
 #[tokio::test]
 async fn oversized_event() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = AcpClient::builder(server.url())
         .max_event_size(1024)
         .build()
@@ -337,14 +337,14 @@ async fn oversized_event() {
     );
 
     // Under the limit (the default 16 MiB) a large event is just delivered.
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let seen = stream_through(&server, &client(&server), Fault::OversizedEvent(1 << 20), 3).await;
     assert_eq!(seen.others, 1, "the large event, as RunEvent::Other");
 }
 
 #[tokio::test]
 async fn wrong_content_type() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     server.inject(Target::Stream, Fault::WrongContentType, 1);
     let err = c
@@ -375,7 +375,7 @@ async fn wrong_content_type() {
 
 #[tokio::test]
 async fn status_503_on_get_is_retried() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let run = create_run(&c, 4, 0).await;
     server.inject(Target::Get, Fault::Status(503), 2);
@@ -397,7 +397,7 @@ async fn status_503_on_get_is_retried() {
 
 #[tokio::test]
 async fn status_500_on_get_is_not_retried() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let run = create_run(&c, 4, 0).await;
     server.inject(Target::Get, Fault::Status(500), 1);
@@ -442,7 +442,7 @@ async fn status_500_on_get_is_not_retried() {
 #[tokio::test]
 async fn status_500_and_503_on_create_are_not_retried() {
     for status in [500u16, 503] {
-        let server = TestServer::start().await;
+        let server = ReferenceServer::start().await;
         let c = client(&server);
         server.inject(Target::CreateRun, Fault::Status(status), 1);
         let err = c
@@ -530,7 +530,7 @@ async fn long_stream(c: &AcpClient) -> (RunStream, Seen, Uuid) {
 
 #[tokio::test]
 async fn cancel_while_streaming() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let (mut stream, mut seen, run_id) = long_stream(&c).await;
     c.run(RunScope::Stateless, run_id)
@@ -547,7 +547,7 @@ async fn cancel_while_streaming() {
 
 #[tokio::test]
 async fn client_drops_the_stream() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let (stream, _, run_id) = long_stream(&client(&server)).await;
     drop(stream);
     let closed = server
@@ -573,7 +573,7 @@ async fn client_drops_the_stream() {
 
 #[tokio::test]
 async fn client_drops_the_stream_with_cancel_on_drop() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let (stream, _, run_id) = long_stream(&client(&server)).await;
     drop(stream.cancel_on_drop(true));
     let cancelled = server
@@ -602,7 +602,7 @@ async fn client_drops_the_stream_with_cancel_on_drop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousand_concurrent_runs() {
     const RUNS: usize = 1000;
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let results: Vec<(Seen, Option<Uuid>)> = futures::stream::iter(0..RUNS)
         .map(|_| {
@@ -641,7 +641,7 @@ async fn thousand_concurrent_runs() {
 
 /// Whether the server received any request at all (its event history is bounded but far larger
 /// than what these tests send).
-async fn any_request(server: &TestServer) -> bool {
+async fn any_request(server: &ReferenceServer) -> bool {
     server
         .wait_for(|e| matches!(e, ServerEvent::Request { .. }), Duration::ZERO)
         .await
@@ -650,7 +650,7 @@ async fn any_request(server: &TestServer) -> bool {
 
 #[tokio::test]
 async fn bad_limits_and_bodies_are_refused_before_any_request() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let url = server.url();
     let c = client(&server);
 
@@ -725,7 +725,7 @@ async fn bad_limits_and_bodies_are_refused_before_any_request() {
 
 #[tokio::test]
 async fn zero_stream_reconnects_make_a_drop_an_error() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = AcpClient::builder(server.url())
         .retry(fast_retries())
         .stream_reconnects(0)
@@ -745,7 +745,7 @@ async fn zero_stream_reconnects_make_a_drop_an_error() {
 
 #[tokio::test]
 async fn a_zero_wait_deadline_is_an_immediate_timeout() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let run = create_run(&client(&server), 1, 0).await;
     // A fresh client: no pooled connection a request could be handed to at the first poll.
     let run = client(&server)
@@ -761,7 +761,7 @@ async fn a_zero_wait_deadline_is_an_immediate_timeout() {
 
 #[tokio::test]
 async fn an_event_id_that_cannot_be_a_header_is_refused_before_any_request() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let run = create_run(&c, 3, 0).await;
     for bad in ["2\u{1}", "2\n3", "2\r", "\u{0}"] {
@@ -823,7 +823,7 @@ fn assert_no_secret(what: &str, text: &str) {
 
 #[tokio::test]
 async fn secrets_stay_out_of_panic_messages() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let secret = |url: String| {
         AcpClient::builder(url)
             .api_key(API_KEY)

@@ -4,8 +4,7 @@
 //!
 //! No sleeps: every wait is bounded by a generous deadline and asserts on what the server saw.
 
-#[allow(dead_code)]
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,9 +12,9 @@ use std::time::Duration;
 
 use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
 use acp_client_ext::{AcpClient, CancelAction, Error, RunHandle, RunStatus, WaitOutcome};
-use acp_reference_server::{Fault, Target, TestServer, WaitRoute, agents};
-use common::{T, client, early_wait_server, wait_route_server};
+use acp_reference_server::{Fault, ReferenceServer, Target, WaitRoute, agents};
 use serde_json::{Value, json};
+use support::{T, client, early_wait_server, wait_route_server};
 
 fn stateless(agent: &str, input: Value) -> RunCreateStateless {
     serde_json::from_value(json!({"agent_id": agent, "input": input})).expect("stateless body")
@@ -74,7 +73,7 @@ fn run_pattern(scope: Scope) -> &'static str {
 
 #[tokio::test]
 async fn a_short_deadline_times_out_and_the_run_goes_on() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     for scope in SCOPES {
         let run = start(&c, scope, "slow", json!({})).await;
@@ -189,7 +188,7 @@ async fn a_404_about_the_run_is_not_mistaken_for_a_missing_route() {
 
 #[tokio::test]
 async fn a_wait_is_retried_after_gateway_errors() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     let run = start(&c, Scope::Stateless, "echo", json!({"x": 1})).await;
     s.inject(Target::Wait, Fault::Status(503), 2);
@@ -200,7 +199,7 @@ async fn a_wait_is_retried_after_gateway_errors() {
 
 #[tokio::test]
 async fn the_fail_agent_gives_a_failed_outcome_with_its_errcode() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     for scope in SCOPES {
         for (input, status) in [
@@ -223,7 +222,7 @@ async fn the_fail_agent_gives_a_failed_outcome_with_its_errcode() {
 
 #[tokio::test]
 async fn cancel_interrupt_leaves_an_interrupted_run() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     for scope in SCOPES {
         for wait in [true, false] {
@@ -249,7 +248,7 @@ async fn cancel_interrupt_leaves_an_interrupted_run() {
 
 #[tokio::test]
 async fn cancel_rollback_removes_the_run() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     for scope in SCOPES {
         for wait in [true, false] {
@@ -280,7 +279,7 @@ async fn cancel_rollback_removes_the_run() {
 
 #[tokio::test]
 async fn interrupts_are_answered_until_the_run_completes() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     for scope in SCOPES {
         let run = start(&c, scope, "interrupt", json!({"interrupts": 3})).await;
@@ -315,7 +314,7 @@ async fn interrupts_are_answered_until_the_run_completes() {
 
 #[tokio::test]
 async fn too_many_interrupts_stop_the_helper_with_an_error() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     for scope in SCOPES {
         let run = start(&c, scope, "interrupt", json!({"interrupts": 3})).await;
@@ -348,7 +347,7 @@ async fn too_many_interrupts_stop_the_helper_with_an_error() {
 
 #[tokio::test]
 async fn an_error_of_the_answer_closure_stops_the_helper() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     let run = start(&c, Scope::Stateless, "interrupt", json!({"interrupts": 1})).await;
     let err = run
@@ -370,7 +369,7 @@ async fn an_error_of_the_answer_closure_stops_the_helper() {
 
 #[tokio::test]
 async fn resume_of_a_run_that_is_not_interrupted_is_a_conflict() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     let run = start(&c, Scope::Stateless, "echo", json!({})).await;
     run.wait(T).await.expect("wait");
@@ -383,7 +382,7 @@ async fn resume_of_a_run_that_is_not_interrupted_is_a_conflict() {
 
 #[tokio::test]
 async fn create_and_wait_returns_the_outcome() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     let outcome = c
         .stateless_runs()
@@ -443,7 +442,7 @@ async fn create_and_wait_with_a_204_quirk_fails_clearly_and_deadlines_hold() {
         .expect_err("204 names no run");
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     let err = c
         .stateless_runs()
@@ -455,7 +454,7 @@ async fn create_and_wait_with_a_204_quirk_fails_clearly_and_deadlines_hold() {
 
 #[tokio::test]
 async fn a_create_and_wait_is_not_retried() {
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     s.inject(Target::CreateRun, Fault::Status(503), 1);
     let err = c
@@ -470,7 +469,7 @@ async fn a_create_and_wait_is_not_retried() {
 #[tokio::test]
 async fn wait_futures_are_send() {
     fn assert_send<T: Send>(_: &T) {}
-    let s = TestServer::start().await;
+    let s = ReferenceServer::start().await;
     let c = client(&s);
     let run = start(&c, Scope::Stateless, "echo", json!({})).await;
     let fut = run.wait(T);

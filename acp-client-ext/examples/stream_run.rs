@@ -1,7 +1,7 @@
 //! Stream a run's events as they arrive, stop half-way, and pick up where it stopped.
 //!
 //! ```sh
-//! cargo run -p acp-reference-server --example stream_run
+//! cargo run -p acp-client-ext --example stream_run
 //! ```
 //!
 //! Creates a thread run and streams it (`POST /threads/{id}/runs/stream`), drops the stream
@@ -9,16 +9,17 @@
 //! (`GET .../runs/{run_id}/stream`): the remaining events arrive, none twice. The run is created
 //! with `on_disconnect: continue` so that closing the first stream does not cancel it.
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use acp_client_ext::types::OnDisconnect;
-use common::{Res, describe, say};
 use futures::StreamExt;
 use serde_json::json;
+use support::example::{Res, describe, say};
 
 #[tokio::main]
 async fn main() -> Res {
-    let setup = common::connect("stream_run").await?;
+    let setup = support::example::connect("stream_run").await?;
     let runs = setup.client.new_thread().await?;
 
     let body = acp_client_ext::types::RunCreateStateful {

@@ -1,20 +1,19 @@
 //! Typed, resumable run streams of `acp-client-ext` against the reference server on 127.0.0.1.
 //!
-//! No sleeps: synchronisation goes through the stream itself and `TestServer::wait_for`.
+//! No sleeps: synchronisation goes through the stream itself and `ReferenceServer::wait_for`.
 //!
 //! How each failure looks to the user (and that every event arrives exactly once) is the fault
 //! matrix (`fault_matrix.rs`); here, the typed events and the routes a stream takes.
 
-#[allow(dead_code)]
-mod common;
+mod support;
 
 use std::time::Duration;
 
 use acp_client_ext::{AcpClient, Error, RunEvent, RunScope, RunStatus, RunStream};
-use acp_reference_server::{Fault, LineEnding, ServerEvent, Target, TestServer, agents};
-use common::{T, create_run, create_stream, stateful, stateless};
+use acp_reference_server::{Fault, LineEnding, ReferenceServer, ServerEvent, Target, agents};
 use futures::StreamExt;
 use serde_json::json;
+use support::{T, create_run, create_stream, stateful, stateless};
 use uuid::Uuid;
 
 /// A client with the default settings (retries included).
@@ -24,7 +23,7 @@ fn values(v: &impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(v).expect("values serialize")
 }
 
-fn client(server: &TestServer) -> AcpClient {
+fn client(server: &ReferenceServer) -> AcpClient {
     AcpClient::new(server.url()).expect("client")
 }
 
@@ -82,7 +81,7 @@ fn assert_stream_run(evs: &[(String, RunEvent)], count: u64, from: u64) {
     assert_eq!(last.1.status(), Some(RunStatus::Success));
 }
 
-async fn finished(server: &TestServer, run_id: Uuid) {
+async fn finished(server: &ReferenceServer, run_id: Uuid) {
     let done = server
         .wait_for(
             |e| matches!(e, ServerEvent::RunStatus { run_id: r, status } if *r == run_id && status != "pending"),
@@ -94,7 +93,7 @@ async fn finished(server: &TestServer, run_id: Uuid) {
 
 /// Create-and-stream a `stream` agent run of `count` updates through `c` with `fault` on its
 /// first response, and check the events; returns the run id.
-async fn stream_through(server: &TestServer, c: &AcpClient, fault: Fault, count: u64) -> Uuid {
+async fn stream_through(server: &ReferenceServer, c: &AcpClient, fault: Fault, count: u64) -> Uuid {
     server.inject(Target::Stream, fault, 1);
     let mut stream = create_stream(c, count, 0).await;
     assert_stream_run(&events(drain(&mut stream).await), count, 0);
@@ -103,7 +102,13 @@ async fn stream_through(server: &TestServer, c: &AcpClient, fault: Fault, count:
 
 /// Create a `stream` agent run of `count` updates `delay_ms` apart, join it with `fault` on the
 /// first `times` joins, and check the events.
-async fn join_through(server: &TestServer, fault: Fault, times: usize, count: u64, delay_ms: u64) {
+async fn join_through(
+    server: &ReferenceServer,
+    fault: Fault,
+    times: usize,
+    count: u64,
+    delay_ms: u64,
+) {
     let run = create_run(&client(server), count, delay_ms).await;
     server.inject(Target::Join, fault, times);
     let mut stream = run.stream().await.expect("join");
@@ -112,7 +117,7 @@ async fn join_through(server: &TestServer, fault: Fault, times: usize, count: u6
 
 #[tokio::test]
 async fn values_run_on_a_thread_gives_typed_events_and_final_status() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let thread = Uuid::new_v4();
     let runs = client(&server).thread_runs(thread).expect("thread runs");
     let body = stateful(json!({
@@ -138,7 +143,7 @@ async fn values_run_on_a_thread_gives_typed_events_and_final_status() {
 
 #[tokio::test]
 async fn custom_run_gives_custom_events() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let body = stateless(json!({"agent_id": "custom", "input": {"count": 3}}));
     let mut stream = client(&server)
         .stateless_runs()
@@ -161,7 +166,7 @@ async fn custom_run_gives_custom_events() {
 
 #[tokio::test]
 async fn stateless_stream_uses_the_stateless_route() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let mut stream = create_stream(&client(&server), 3, 0).await;
     let evs = events(drain(&mut stream).await);
     assert_stream_run(&evs, 3, 0);
@@ -171,7 +176,7 @@ async fn stateless_stream_uses_the_stateless_route() {
 
 #[tokio::test]
 async fn late_join_of_a_finished_run_replays_it_and_resumes_from_an_id() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let run = create_run(&c, 4, 0).await;
     finished(&server, run.run_id()).await;
@@ -194,7 +199,7 @@ async fn late_join_of_a_finished_run_replays_it_and_resumes_from_an_id() {
 
 #[tokio::test]
 async fn a_dropped_connection_is_rejoined_without_loss_or_duplicate() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     stream_through(&server, &client(&server), Fault::DropAfterEvents(3), 10).await;
     assert_eq!(
         server.requests("POST", "/runs/stream"),
@@ -206,7 +211,7 @@ async fn a_dropped_connection_is_rejoined_without_loss_or_duplicate() {
 
 #[tokio::test]
 async fn drops_on_a_thread_run_are_rejoined_on_the_thread_route() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     server.inject(Target::Stream, Fault::DropAfterEvents(2), 1);
     server.inject(Target::Join, Fault::DropAfterEvents(2), 1);
     let thread = Uuid::new_v4();
@@ -232,7 +237,7 @@ async fn drops_on_a_thread_run_are_rejoined_on_the_thread_route() {
 
 #[tokio::test]
 async fn a_stalled_stream_is_rejoined_after_the_idle_timeout() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = AcpClient::builder(server.url())
         .idle_timeout(Duration::from_millis(300))
         .build()
@@ -259,7 +264,7 @@ async fn framing_decodes_the_same() {
         Fault::LineEnding(LineEnding::Cr),
         Fault::KeepAlivesFirst(50),
     ] {
-        let server = TestServer::start().await;
+        let server = ReferenceServer::start().await;
         stream_through(&server, &client(&server), fault.clone(), 4).await;
         assert_eq!(
             server.requests("GET", "/runs/*/stream"),
@@ -271,7 +276,7 @@ async fn framing_decodes_the_same() {
 
 #[tokio::test]
 async fn a_malformed_event_is_a_decode_error_and_the_stream_continues() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     server.inject(Target::Stream, Fault::MalformedEvent(2), 1);
     let mut stream = create_stream(&client(&server), 4, 0).await;
     let mut items = drain(&mut stream).await;
@@ -289,7 +294,7 @@ async fn a_malformed_event_is_a_decode_error_and_the_stream_continues() {
 
 #[tokio::test]
 async fn an_oversized_event_ends_the_stream_with_an_error() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     server.inject(Target::Stream, Fault::OversizedEvent(4096), 1);
     let c = AcpClient::builder(server.url())
         .max_event_size(1024)
@@ -306,14 +311,14 @@ async fn an_oversized_event_ends_the_stream_with_an_error() {
 
 #[tokio::test]
 async fn a_503_on_join_is_retried() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     join_through(&server, Fault::Status(503), 2, 2, 0).await;
     assert_eq!(server.requests("GET", "/runs/*/stream"), 3);
 }
 
 #[tokio::test]
 async fn refused_stream_starts_are_api_errors_before_any_event() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let err = c
         .stateless_runs()
@@ -343,7 +348,7 @@ async fn refused_stream_starts_are_api_errors_before_any_event() {
 
 #[tokio::test]
 async fn a_clean_end_mid_run_is_rejoined() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     stream_through(&server, &client(&server), Fault::EndAfterEvents(2), 5).await;
     assert_eq!(server.requests("GET", "/runs/*"), 1, "the run was checked");
     assert_eq!(server.requests("GET", "/runs/*/stream"), 1, "then rejoined");
@@ -351,7 +356,7 @@ async fn a_clean_end_mid_run_is_rejoined() {
 
 #[tokio::test]
 async fn a_clean_end_of_a_pending_run_is_rejoined() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     // A slow run whose first segment ends early: still pending when checked.
     join_through(&server, Fault::EndAfterEvents(1), 1, 3, 30).await;
     assert_eq!(server.requests("GET", "/runs/*/stream"), 2);
@@ -360,7 +365,7 @@ async fn a_clean_end_of_a_pending_run_is_rejoined() {
 
 #[tokio::test]
 async fn cancel_on_drop_leaves_a_finished_run_alone() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let mut stream = create_stream(&client(&server), 2, 0)
         .await
         .cancel_on_drop(true);

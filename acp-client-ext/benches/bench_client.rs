@@ -259,7 +259,7 @@ async fn overhead(url: &str, n: usize) -> Res<Value> {
 
 /// Every mode once, tiny, against an embedded server.
 async fn smoke() -> Res {
-    let server = acp_reference_server::TestServer::start().await;
+    let server = acp_reference_server::ReferenceServer::start().await;
     let url = server.url();
     let prepared = prepare(&url, 20, 64, false).await?;
     let run_id = prepared["run_id"].as_str().ok_or("no run_id")?;

@@ -1,21 +1,22 @@
 //! Cancel runs: `interrupt` stops a run and keeps it; `rollback` stops it and removes it.
 //!
 //! ```sh
-//! cargo run -p acp-reference-server --example cancel_rollback
+//! cargo run -p acp-client-ext --example cancel_rollback
 //! ```
 //!
 //! Both are `POST /threads/{id}/runs/{run_id}/cancel?action=...&wait=true`; afterwards the
 //! interrupted run is still listed, the rolled-back one answers 404.
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use acp_client_ext::CancelAction;
-use common::{Res, say};
 use serde_json::json;
+use support::example::{Res, say};
 
 #[tokio::main]
 async fn main() -> Res {
-    let setup = common::connect("cancel_rollback").await?;
+    let setup = support::example::connect("cancel_rollback").await?;
     let runs = setup.client.new_thread().await?;
     let slow = || setup.stateful("slow", json!({"deadline_ms": 60_000}));
 

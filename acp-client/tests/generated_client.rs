@@ -4,12 +4,12 @@
 
 use acp_client::prelude::*;
 use acp_client::types;
-use acp_reference_server::{TestServer, agents};
+use acp_reference_server::{ReferenceServer, agents};
 use futures::TryStreamExt;
 use serde_json::json;
 use uuid::Uuid;
 
-fn client(server: &TestServer) -> acp_client::Client {
+fn client(server: &ReferenceServer) -> acp_client::Client {
     acp_client::Client::new(&server.url())
 }
 
@@ -38,7 +38,7 @@ fn data_lines(body: &str) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn agents_search_get_and_descriptor() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
 
     let all = c
@@ -87,7 +87,7 @@ async fn agents_search_get_and_descriptor() {
 
 #[tokio::test]
 async fn threads_create_search_get_patch_history_copy_delete() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let id = Uuid::new_v4();
     let mut meta = serde_json::Map::new();
@@ -163,7 +163,7 @@ async fn threads_create_search_get_patch_history_copy_delete() {
 
 #[tokio::test]
 async fn thread_runs_every_operation() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
     let thread: Uuid = c
         .create_thread()
@@ -355,7 +355,7 @@ async fn thread_runs_every_operation() {
 
 #[tokio::test]
 async fn stateless_runs_every_operation() {
-    let server = TestServer::start().await;
+    let server = ReferenceServer::start().await;
     let c = client(&server);
 
     let waited = c

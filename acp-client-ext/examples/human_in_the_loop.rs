@@ -1,22 +1,23 @@
 //! Human in the loop: a run that stops to ask questions, answered until it completes.
 //!
 //! ```sh
-//! cargo run -p acp-reference-server --example human_in_the_loop
+//! cargo run -p acp-client-ext --example human_in_the_loop
 //! ```
 //!
 //! First by hand (wait, see `Interrupted`, resume with `POST .../runs/{run_id}`), then with the
 //! helper `RunHandle::run_to_completion`, which does the same loop with a bound on the rounds.
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use acp_client_ext::WaitOutcome;
-use common::{Res, outcome, say, short};
 use serde_json::json;
 use std::time::Duration;
+use support::example::{Res, outcome, say, short};
 
 #[tokio::main]
 async fn main() -> Res {
-    let setup = common::connect("human_in_the_loop").await?;
+    let setup = support::example::connect("human_in_the_loop").await?;
     let runs = setup.client.new_thread().await?;
     let run = runs
         .create(setup.stateful("interrupt", json!({"interrupts": 3})))

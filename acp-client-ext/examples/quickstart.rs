@@ -1,7 +1,7 @@
 //! A newcomer's first run of acp-rs: one thread, four runs, one readable line per step.
 //!
 //! ```sh
-//! cargo run -p acp-reference-server --example quickstart
+//! cargo run -p acp-client-ext --example quickstart
 //! ```
 //!
 //! Without `ACP_URL` it starts the embedded reference server on a free loopback port. With
@@ -15,17 +15,18 @@
 //! 4. start a third run, cancel it with rollback, and show that it is gone (404);
 //! 5. start a run that asks questions (interrupts) and answer them until it completes.
 
-mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use acp_client_ext::CancelAction;
-use common::{Res, describe, outcome, say, short, with_progress};
 use futures::StreamExt;
 use serde_json::json;
 use std::time::Duration;
+use support::example::{Res, describe, outcome, say, short, with_progress};
 
 #[tokio::main]
 async fn main() -> Res {
-    let setup = common::connect("quickstart").await?;
+    let setup = support::example::connect("quickstart").await?;
     let client = &setup.client;
 
     // 1. Agents and a thread.

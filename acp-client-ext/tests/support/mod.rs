@@ -1,0 +1,106 @@
+//! The one test-support module of the client's integration tests and examples.
+//!
+//! * here: a deadline, clients and servers configured for tests, create bodies and runs of the
+//!   reference server's `stream` agent;
+//! * [`ledger`]: what a user saw on a [`RunStream`], checked for exactly-once delivery against
+//!   the run's event log on the server;
+//! * [`example`]: what every example shares ("embedded reference server, or `ACP_URL`", and
+//!   readable output).
+//!
+//! Test binaries include it as `mod support;`, examples as
+//! `#[path = "../tests/support/mod.rs"] mod support;`; each uses a subset of it.
+
+// Each test binary and example uses part of this module only.
+#![allow(dead_code)]
+
+pub mod example;
+pub mod ledger;
+
+use std::time::Duration;
+
+use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
+use acp_client_ext::{AcpClient, Error, RetryPolicy, RunHandle, RunStream};
+use acp_reference_server::{ReferenceServer, ServerConfig, WaitRoute};
+use serde_json::{Value, json};
+
+/// Upper bound for anything to happen; never reached when the code works.
+pub const T: Duration = Duration::from_secs(20);
+
+/// Three retries with millisecond backoffs.
+pub fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+    }
+}
+
+/// A client of `server` with [`fast_retries`].
+pub fn client(server: &ReferenceServer) -> AcpClient {
+    AcpClient::builder(server.url())
+        .retry(fast_retries())
+        .build()
+        .expect("client")
+}
+
+/// A server whose waits give up after `wait_timeout`: with `204 No Content` if `answer_204`,
+/// else with the pending run.
+pub async fn early_wait_server(wait_timeout: Duration, answer_204: bool) -> ReferenceServer {
+    ReferenceServer::start_with(ServerConfig {
+        wait_timeout,
+        wait_204_on_timeout: answer_204,
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+/// A server whose run wait route behaves as `route`.
+pub async fn wait_route_server(route: WaitRoute) -> ReferenceServer {
+    ReferenceServer::start_with(ServerConfig {
+        wait_route: route,
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+pub fn stateless(body: Value) -> RunCreateStateless {
+    serde_json::from_value(body).expect("stateless body")
+}
+
+pub fn stateful(body: Value) -> RunCreateStateful {
+    serde_json::from_value(body).expect("stateful body")
+}
+
+/// A stateless `stream` agent run of `count` values updates `{"i": k}`, `delay_ms` apart, that
+/// survives a lost connection (`on_disconnect: continue`).
+pub fn stream_body(count: u64, delay_ms: u64) -> RunCreateStateless {
+    stateless(json!({
+        "agent_id": "stream",
+        "input": {"count": count, "delay_ms": delay_ms},
+        "on_disconnect": "continue",
+    }))
+}
+
+/// Create a stateless [`stream_body`] run (`POST /runs`).
+pub async fn create_run(c: &AcpClient, count: u64, delay_ms: u64) -> RunHandle {
+    c.stateless_runs()
+        .create(stream_body(count, delay_ms))
+        .await
+        .expect("create")
+}
+
+/// Create-and-stream a stateless [`stream_body`] run (`POST /runs/stream`).
+pub async fn create_stream(c: &AcpClient, count: u64, delay_ms: u64) -> RunStream {
+    c.stateless_runs()
+        .stream(stream_body(count, delay_ms))
+        .await
+        .expect("stream")
+}
+
+/// The field named by an [`Error::InvalidInput`].
+pub fn invalid_field<V: std::fmt::Debug>(r: Result<V, Error>) -> &'static str {
+    match r {
+        Err(Error::InvalidInput { field, .. }) => field,
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+}
