@@ -7,15 +7,21 @@
 //! Both are `POST /threads/{id}/runs/{run_id}/cancel?action=...&wait=true`; afterwards the
 //! interrupted run is still listed, the rolled-back one answers 404.
 
+use std::process::ExitCode;
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use acp_client_ext::CancelAction;
 use serde_json::json;
-use support::example::{Res, say};
+use support::example::{Res, finish, say};
 
 #[tokio::main]
-async fn main() -> Res {
+async fn main() -> ExitCode {
+    finish(run().await)
+}
+
+async fn run() -> Res {
     let setup = support::example::connect("cancel_rollback").await?;
     let runs = setup.client.new_thread().await?;
     let slow = || setup.stateful("slow", json!({"deadline_ms": 60_000}));

@@ -7,16 +7,22 @@
 //! First by hand (wait, see `Interrupted`, resume with `POST .../runs/{run_id}`), then with the
 //! helper `RunHandle::run_to_completion`, which does the same loop with a bound on the rounds.
 
+use std::process::ExitCode;
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use acp_client_ext::WaitOutcome;
 use serde_json::json;
 use std::time::Duration;
-use support::example::{Res, outcome, say, short};
+use support::example::{Res, finish, outcome, say, short};
 
 #[tokio::main]
-async fn main() -> Res {
+async fn main() -> ExitCode {
+    finish(run().await)
+}
+
+async fn run() -> Res {
     let setup = support::example::connect("human_in_the_loop").await?;
     let runs = setup.client.new_thread().await?;
     let run = runs

@@ -6,14 +6,19 @@
 //!
 //! Without `ACP_URL` it starts the embedded reference server on a free loopback port. With
 //! `ACP_URL` (and `ACP_API_KEY` or `ACP_BEARER_TOKEN`) it runs the same steps against that
-//! server, with the agent `ACP_AGENT_ID` (default: the first one listed) and the input
-//! `ACP_INPUT` (a JSON object, default `{}`).
+//! server, with the agent `ACP_AGENT_ID` (default: the first one listed), the input `ACP_INPUT`
+//! (a JSON object, default `{}`) and the config the agent's descriptor asks for (`ACP_CONFIG`).
+//! A step the server does not implement (`501`, `405`, `500 Not implemented`, a missing route)
+//! is reported and skipped; any other error ends the example with one sentence and exit
+//! status 1.
 //!
 //! 1. list the agents and create a thread;
 //! 2. start a run and stream its events as they arrive (`POST /threads/{id}/runs/stream`);
 //! 3. start a second run and wait for its outcome with a deadline;
 //! 4. start a third run, cancel it with rollback, and show that it is gone (404);
 //! 5. start a run that asks questions (interrupts) and answer them until it completes.
+
+use std::process::ExitCode;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -22,82 +27,119 @@ use acp_client_ext::CancelAction;
 use futures::StreamExt;
 use serde_json::json;
 use std::time::Duration;
-use support::example::{Res, describe, outcome, say, short, with_progress};
+use support::example::{Res, describe, finish, outcome, say, short, step, with_progress};
 
 #[tokio::main]
-async fn main() -> Res {
+async fn main() -> ExitCode {
+    finish(run().await)
+}
+
+async fn run() -> Res {
     let setup = support::example::connect("quickstart").await?;
     let client = &setup.client;
+    // What a step runs: a reference agent here, the configured agent elsewhere.
+    let agent = |name: &'static str, what: &'static str| {
+        if setup.embedded() {
+            format!("a run of `{name}` ({what})")
+        } else {
+            "a run of the agent".to_string()
+        }
+    };
 
     // 1. Agents and a thread.
-    let agents = client.search_agents().await?;
-    let names: Vec<_> = agents
-        .iter()
-        .map(|a| a.metadata.ref_.name.as_str())
-        .collect();
-    say(format!("1. {} agents: {}", agents.len(), names.join(", ")));
+    if setup.embedded() {
+        let agents = client.search_agents().await?;
+        let names: Vec<_> = agents
+            .iter()
+            .map(|a| a.metadata.ref_.name.as_str())
+            .collect();
+        say(format!("1. {} agents: {}", agents.len(), names.join(", ")));
+    } else {
+        say("1. a thread for the runs of the agent");
+    }
     let runs = client.new_thread().await?;
     say(format!("   created thread {}", runs.thread_id()));
 
     // 2. Create a run and stream its events as they arrive.
-    say("2. stream: a run of `stream` (5 updates, 150 ms apart)");
-    let body = setup.stateful("stream", json!({"count": 5, "delay_ms": 150}));
-    let mut events = runs.stream(body).await?;
-    let mut n = 0;
-    while let Some(event) = events.next().await {
-        n += 1;
-        say(format!("   event {n}: {}", describe(&event?)));
-    }
-    let status = events.last_status().map(ToString::to_string);
     say(format!(
-        "   stream ended after {n} events, run {} is {}",
-        events.run_id().map(|id| id.to_string()).unwrap_or_default(),
-        status.as_deref().unwrap_or("unknown")
+        "2. stream: {}",
+        agent("stream", "5 updates, 150 ms apart")
     ));
+    let body = setup.stateful("stream", json!({"count": 5, "delay_ms": 150}));
+    if let Some(mut events) = step("create and stream", runs.stream(body)).await? {
+        let mut n = 0;
+        while let Some(event) = events.next().await {
+            n += 1;
+            say(format!("   event {n}: {}", describe(&event?)));
+        }
+        let status = events.last_status().map(ToString::to_string);
+        say(format!(
+            "   stream ended after {n} events, run {} is {}",
+            events.run_id().map(|id| id.to_string()).unwrap_or_default(),
+            status.as_deref().unwrap_or("unknown")
+        ));
+    }
 
     // 3. Create a run, then wait for its outcome, at most 10 s.
-    say("3. wait: a run of `stream` (4 updates, 250 ms apart), deadline 10 s");
-    let run = runs
-        .create(setup.stateful("stream", json!({"count": 4, "delay_ms": 250})))
-        .await?;
-    say(format!("   created run {}", run.run_id()));
-    let done = with_progress("waiting", run.wait(Duration::from_secs(10))).await?;
-    say(format!("   {}", outcome(&done)));
+    say(format!(
+        "3. wait: {}, deadline 10 s",
+        agent("stream", "4 updates, 250 ms apart")
+    ));
+    let body = setup.stateful("stream", json!({"count": 4, "delay_ms": 250}));
+    if let Some(run) = step("create run", runs.create(body)).await? {
+        say(format!("   created run {}", run.run_id()));
+        let wait = with_progress("waiting", run.wait(Duration::from_secs(10)));
+        if let Some(done) = step("wait", wait).await? {
+            say(format!("   {}", outcome(&done)));
+        }
+    }
 
     // 4. Cancel a run with rollback: the run and what it did are removed.
-    say("4. cancel: a run of `slow`, cancelled with rollback");
-    let run = runs
-        .create(setup.stateful("slow", json!({"deadline_ms": 60_000})))
-        .await?;
     say(format!(
-        "   created run {}, status {}",
-        run.run_id(),
-        run.get().await?.status
+        "4. cancel: {}, cancelled with rollback",
+        agent("slow", "runs for a minute")
     ));
-    run.cancel(CancelAction::Rollback, true).await?;
-    say("   cancelled with action=rollback, wait=true");
-    match run.get().await {
-        Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
-            say(format!("   GET the run again: 404, it is gone ({e})"));
+    let body = setup.stateful("slow", json!({"deadline_ms": 60_000}));
+    if let Some(run) = step("create run", runs.create(body)).await? {
+        say(format!(
+            "   created run {}, status {}",
+            run.run_id(),
+            run.get().await?.status
+        ));
+        if step("cancel", run.cancel(CancelAction::Rollback, true))
+            .await?
+            .is_some()
+        {
+            say("   cancelled with action=rollback, wait=true");
+            match run.get().await {
+                Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
+                    say(format!("   GET the run again: 404, it is gone ({e})"));
+                }
+                Err(e) => return Err(e.into()),
+                Ok(info) if setup.embedded() => {
+                    return Err(format!(
+                        "the run is still there after a rollback: {}",
+                        info.status
+                    )
+                    .into());
+                }
+                Ok(info) => say(format!(
+                    "   GET the run again: still there, {} (this server keeps rolled-back runs)",
+                    info.status
+                )),
+            }
         }
-        Err(e) => return Err(e.into()),
-        Ok(info) if setup.embedded() => {
-            return Err(format!("the run is still there after a rollback: {}", info.status).into());
-        }
-        Ok(info) => say(format!(
-            "   GET the run again: still there, {} (this server keeps rolled-back runs)",
-            info.status
-        )),
     }
 
     // 5. Human in the loop: answer each interrupt until the run completes.
-    say("5. resume: a run of `interrupt` that asks 2 questions");
-    let run = runs
-        .create(setup.stateful("interrupt", json!({"interrupts": 2})))
-        .await?;
-    let mut round = 0;
-    let done = run
-        .run_to_completion(Duration::from_secs(10), 5, |question| {
+    say(format!(
+        "5. resume: {}",
+        agent("interrupt", "asks 2 questions")
+    ));
+    let body = setup.stateful("interrupt", json!({"interrupts": 2}));
+    if let Some(run) = step("create run", runs.create(body)).await? {
+        let mut round = 0;
+        let done = run.run_to_completion(Duration::from_secs(10), 5, |question| {
             round += 1;
             let answer = json!({"answer": format!("yes ({round})")});
             say(format!(
@@ -106,15 +148,18 @@ async fn main() -> Res {
                 short(&answer)
             ));
             async move { Ok(answer) }
-        })
-        .await?;
-    say(format!("   {}", outcome(&done)));
+        });
+        if let Some(done) = step("resume", done).await? {
+            say(format!("   {}", outcome(&done)));
+        }
+    }
 
-    let all = runs.list(None, None).await?;
-    say(format!(
-        "done: thread {} has {} runs (the rolled-back one is not among them)",
-        runs.thread_id(),
-        all.len()
-    ));
+    if let Some(all) = step("list runs", runs.list(None, None)).await? {
+        say(format!(
+            "done: thread {} has {} runs (the rolled-back one is not among them)",
+            runs.thread_id(),
+            all.len()
+        ));
+    }
     Ok(())
 }

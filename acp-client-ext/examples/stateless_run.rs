@@ -7,16 +7,22 @@
 //! One run streamed (`POST /runs/stream`), one created and waited for in one call
 //! (`POST /runs/wait`), and a failing run, to show how a failure reads.
 
+use std::process::ExitCode;
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use futures::TryStreamExt;
 use serde_json::json;
 use std::time::Duration;
-use support::example::{Res, describe, outcome, say};
+use support::example::{Res, describe, finish, outcome, say};
 
 #[tokio::main]
-async fn main() -> Res {
+async fn main() -> ExitCode {
+    finish(run().await)
+}
+
+async fn run() -> Res {
     let setup = support::example::connect("stateless_run").await?;
     let runs = setup.client.stateless_runs();
 

@@ -9,16 +9,22 @@
 //! (`GET .../runs/{run_id}/stream`): the remaining events arrive, none twice. The run is created
 //! with `on_disconnect: continue` so that closing the first stream does not cancel it.
 
+use std::process::ExitCode;
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use acp_client_ext::types::OnDisconnect;
 use futures::StreamExt;
 use serde_json::json;
-use support::example::{Res, describe, say};
+use support::example::{Res, describe, finish, say};
 
 #[tokio::main]
-async fn main() -> Res {
+async fn main() -> ExitCode {
+    finish(run().await)
+}
+
+async fn run() -> Res {
     let setup = support::example::connect("stream_run").await?;
     let runs = setup.client.new_thread().await?;
 

@@ -8,16 +8,22 @@
 //! 2. a slow run waited for with a 1 s deadline: the wait returns `Error::Timeout` and the run
 //!    goes on, so it is then interrupted (`POST .../cancel?action=interrupt`).
 
+use std::process::ExitCode;
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use acp_client_ext::Error;
 use serde_json::json;
 use std::time::Duration;
-use support::example::{Res, outcome, say, with_progress};
+use support::example::{Res, finish, outcome, say, with_progress};
 
 #[tokio::main]
-async fn main() -> Res {
+async fn main() -> ExitCode {
+    finish(run().await)
+}
+
+async fn run() -> Res {
     let setup = support::example::connect("wait_deadline").await?;
     let runs = setup.client.new_thread().await?;
 

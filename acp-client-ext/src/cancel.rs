@@ -57,7 +57,8 @@ impl From<CancelAction> for acp_client::types::Action {
 }
 
 impl RunHandle {
-    /// Cancel the run (`POST .../runs/{run_id}/cancel?action=..&wait=..`).
+    /// Cancel the run (`POST .../runs/{run_id}/cancel?action=..&wait=..`; parameters equal to
+    /// the spec's defaults, `action=interrupt` and `wait=false`, are left out).
     ///
     /// With `wait` the server answers only once the run has stopped (and, for a rollback, has
     /// been removed); without it the server may answer first. The request obeys the client's
@@ -74,13 +75,19 @@ impl RunHandle {
     /// ```
     pub async fn cancel(&self, action: CancelAction, wait: bool) -> Result<()> {
         let span = self.span("cancel run");
-        let call = Call::new(
+        let mut call = Call::new(
             "cancel run",
             Method::POST,
             self.scope.run_path(self.run_id, "/cancel"),
-        )
-        .query("action", action.as_str())
-        .query("wait", wait);
+        );
+        // Only what differs from the spec's defaults (`action=interrupt`, `wait=false`) is sent:
+        // a parameter that restates a default is one more thing a server can refuse.
+        if action != CancelAction::Interrupt {
+            call = call.query("action", action.as_str());
+        }
+        if wait {
+            call = call.query("wait", wait);
+        }
         async {
             tracing::debug!(%action, wait, "cancel");
             self.client.send(&call).await.map(drop)

@@ -525,13 +525,16 @@ impl ThreadRuns {
     /// ```
     pub async fn list(&self, limit: Option<u32>, offset: Option<u32>) -> Result<Vec<RunInfo>> {
         let mut call = Call::new("list runs", Method::GET, self.scope().runs_path());
+        // Parameters equal to the spec's defaults (`limit=10`, `offset=0`) are left out.
         if let Some(l) = limit {
             if l == 0 {
                 return Err(Error::invalid("limit", "must be at least 1"));
             }
-            call = call.query("limit", l);
+            if l != 10 {
+                call = call.query("limit", l);
+            }
         }
-        if let Some(o) = offset {
+        if let Some(o) = offset.filter(|&o| o != 0) {
             call = call.query("offset", o);
         }
         let runs: Vec<serde_json::Value> = self.client.json(&call).await?;

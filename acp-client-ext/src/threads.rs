@@ -11,7 +11,8 @@ use tracing::Instrument;
 
 impl AcpClient {
     /// Create a thread (`POST /threads`) from a [`types::ThreadCreate`] or its builder; a builder
-    /// with an invalid field is refused before any request. Like every create it is not retried
+    /// with an invalid field is refused before any request. Without `metadata` the body carries
+    /// `"metadata": {}` (a server in the field fails without it). Like every create it is not retried
     /// unless [`retry_creates`](crate::ClientBuilder::retry_creates) is on.
     ///
     /// ```no_run
@@ -28,9 +29,12 @@ impl AcpClient {
         B: TryInto<types::ThreadCreate>,
         B::Error: fmt::Display,
     {
-        let body: types::ThreadCreate = body
+        let mut body: types::ThreadCreate = body
             .try_into()
             .map_err(|e| Error::invalid("thread create body", e.to_string()))?;
+        // `metadata` is optional in the spec, but the Agent Workflow Server answers 500 without
+        // it (and stores a thread that breaks its `POST /threads/search`): always send an object.
+        body.metadata.get_or_insert_with(Default::default);
         let call = Call::new("create thread", Method::POST, "/threads".to_string())
             .json_body(&body)?
             .creates();
