@@ -204,7 +204,8 @@ impl AgentKind {
 }
 
 fn input_u64(run: &Run, key: &str, default: u64) -> u64 {
-    run.input
+    run.spec
+        .input
         .get(key)
         .and_then(Value::as_u64)
         .unwrap_or(default)
@@ -213,9 +214,9 @@ fn input_u64(run: &Run, key: &str, default: u64) -> u64 {
 /// Runs (one segment of) the run's agent script to completion or cancellation.
 pub(crate) async fn drive(state: &AppState, run: &Run) {
     let token = run.token.clone();
-    match run.agent {
+    match run.spec.agent {
         AgentKind::Echo => {
-            let values = Value::Object(run.input.clone());
+            let values = Value::Object(run.spec.input.clone());
             let output = json!({"type": "result", "values": values});
             finish(state, run, RunStatus::Success, Some(output), values, false);
         }
@@ -229,12 +230,12 @@ pub(crate) async fn drive(state: &AppState, run: &Run) {
                 if token.is_cancelled() {
                     return;
                 }
-                if run.modes.values {
+                if run.spec.modes.values {
                     run.push(Bytes::from(format!(
                         r#"{{"type":"values","run_id":"{rid}","status":"pending","values":{{"i":{k},"pad":"{pad}"}}}}"#
                     )));
                 }
-                if run.modes.custom {
+                if run.spec.modes.custom {
                     run.push(Bytes::from(format!(
                         r#"{{"type":"custom","run_id":"{rid}","status":"pending","update":{{"i":{k}}}}}"#
                     )));
@@ -281,6 +282,7 @@ pub(crate) async fn drive(state: &AppState, run: &Run) {
         }
         AgentKind::Fail => {
             let timeout = run
+                .spec
                 .input
                 .get("timeout")
                 .and_then(Value::as_bool)

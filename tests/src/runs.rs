@@ -101,14 +101,8 @@ struct Log {
 #[derive(Debug)]
 pub(crate) struct Run {
     pub id: Uuid,
-    pub thread_id: Option<Uuid>,
-    pub agent: AgentKind,
-    /// The create request echoed back as `creation` (with defaults filled in).
-    pub creation: Value,
-    pub input: Map<String, Value>,
-    pub metadata: Option<Map<String, Value>>,
-    pub modes: StreamModes,
-    pub cancel_on_disconnect: bool,
+    /// What the create request asked for.
+    pub spec: RunSpec,
     pub created_at: DateTime<Utc>,
     pub seq: u64,
     pub meta: Mutex<RunMeta>,
@@ -126,10 +120,12 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Parameters for a new run.
-pub(crate) struct NewRun {
+/// What a run was created with.
+#[derive(Debug)]
+pub(crate) struct RunSpec {
     pub thread_id: Option<Uuid>,
     pub agent: AgentKind,
+    /// The create request echoed back as `creation` (with defaults filled in).
     pub creation: Value,
     pub input: Map<String, Value>,
     pub metadata: Option<Map<String, Value>>,
@@ -138,17 +134,11 @@ pub(crate) struct NewRun {
 }
 
 impl Run {
-    pub fn new(p: NewRun, seq: u64, token: CancellationToken) -> Run {
+    pub fn new(p: RunSpec, seq: u64, token: CancellationToken) -> Run {
         let now = Utc::now();
         Run {
             id: Uuid::new_v4(),
-            thread_id: p.thread_id,
-            agent: p.agent,
-            creation: p.creation,
-            input: p.input,
-            metadata: p.metadata,
-            modes: p.modes,
-            cancel_on_disconnect: p.cancel_on_disconnect,
+            spec: p,
             created_at: now,
             seq,
             meta: Mutex::new(RunMeta {
@@ -225,13 +215,13 @@ impl Run {
         };
         let mut o = json!({
             "run_id": self.id,
-            "agent_id": self.agent.id(),
+            "agent_id": self.spec.agent.id(),
             "created_at": ts(self.created_at),
             "updated_at": ts(updated_at),
             "status": status.as_str(),
-            "creation": self.creation,
+            "creation": self.spec.creation,
         });
-        if let (Some(t), Some(obj)) = (self.thread_id, o.as_object_mut()) {
+        if let (Some(t), Some(obj)) = (self.spec.thread_id, o.as_object_mut()) {
             obj.insert("thread_id".into(), json!(t));
         }
         o
@@ -280,7 +270,7 @@ pub(crate) fn finish(
         log.open = false;
     }
     run.log_tx.send_modify(|v| *v += 1);
-    if let Some(t) = run.thread_id {
+    if let Some(t) = run.spec.thread_id {
         let vals = values.as_object().cloned().unwrap_or_default();
         state.threads.run_segment_ended(t, run.id, status, vals);
     }
@@ -295,7 +285,7 @@ pub(crate) fn finish(
 /// Registers a new run and starts its task. `after` is a run to wait for first (enqueue).
 pub(crate) fn start(
     state: &AppState,
-    p: NewRun,
+    p: RunSpec,
     after: Option<Arc<Run>>,
     delay_s: u64,
 ) -> Arc<Run> {
@@ -304,7 +294,7 @@ pub(crate) fn start(
     if let Ok(mut runs) = state.runs.lock() {
         runs.insert(run.id, run.clone());
     }
-    if let Some(t) = run.thread_id {
+    if let Some(t) = run.spec.thread_id {
         state.threads.run_started(t, run.id);
     }
     state.events.emit(ServerEvent::RunStatus {
@@ -359,7 +349,7 @@ pub(crate) fn resume(state: &AppState, run: &Arc<Run>, payload: Value) -> Result
     if let Ok(mut log) = run.log.write() {
         log.open = true;
     }
-    if let Some(t) = run.thread_id {
+    if let Some(t) = run.spec.thread_id {
         state.threads.run_started(t, run.id);
     }
     run.status_tx.send_replace(RunStatus::Pending);
@@ -402,7 +392,7 @@ pub(crate) fn delete(state: &AppState, run: &Arc<Run>) {
     if let Ok(mut runs) = state.runs.lock() {
         runs.remove(&run.id);
     }
-    if let Some(t) = run.thread_id {
+    if let Some(t) = run.spec.thread_id {
         state.threads.forget_run(t, run.id);
     }
 }

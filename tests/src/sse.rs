@@ -120,7 +120,7 @@ pub(crate) fn sse_response(
         });
         if client_gone
             && create_stream
-            && run.cancel_on_disconnect
+            && run.spec.cancel_on_disconnect
             && run.status() == RunStatus::Pending
         {
             runs::cancel(&st, &run, false);

@@ -1,0 +1,56 @@
+//! Agent routes: search, get and descriptor.
+
+use axum::{
+    Router,
+    body::Bytes,
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::request::{ApiResult, PathId, body, ok_json, path_uuid, search_page};
+use crate::{
+    agents::{ALL, AgentKind},
+    errors::ApiError,
+    state::AppState,
+};
+
+/// The agent routes.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/agents/search", post(search))
+        .route("/agents/{agent_id}", get(get_agent))
+        .route("/agents/{agent_id}/descriptor", get(descriptor))
+}
+
+#[derive(Deserialize)]
+struct AgentSearch {
+    name: Option<String>,
+    version: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn search(b: Bytes) -> ApiResult {
+    let (req, _) = body::<AgentSearch>(&b)?;
+    let found: Vec<Value> = ALL
+        .into_iter()
+        .filter(|a| req.name.as_deref().is_none_or(|n| n == a.name()))
+        .filter(|_| req.version.as_deref().is_none_or(|v| v == "0.1.0"))
+        .map(AgentKind::to_json)
+        .collect();
+    ok_json(Value::Array(search_page(found, req.limit, req.offset)?))
+}
+
+fn agent(p: PathId) -> Result<AgentKind, ApiError> {
+    let id = path_uuid(p, "agent_id")?;
+    AgentKind::by_id(id).ok_or_else(|| ApiError::not_found(format!("agent {id} not found")))
+}
+
+async fn get_agent(p: PathId) -> ApiResult {
+    ok_json(agent(p)?.to_json())
+}
+
+async fn descriptor(p: PathId) -> ApiResult {
+    ok_json(agent(p)?.descriptor())
+}
