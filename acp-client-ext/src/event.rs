@@ -209,8 +209,8 @@ impl RunEvent {
     /// ```
     pub fn status(&self) -> Option<RunStatus> {
         match self {
-            RunEvent::Values(v) => Some(lenient_status(v.status)),
-            RunEvent::Custom(c) => Some(lenient_status(c.status)),
+            RunEvent::Values(v) => Some(lenient_status(&v.status)),
+            RunEvent::Custom(c) => Some(lenient_status(&c.status)),
             RunEvent::Other(raw) => top_level_str(&raw.data, b"status")
                 .found()
                 .map(RunStatus::parse),
@@ -250,14 +250,15 @@ impl RunEvent {
     }
 }
 
-/// The crate's lenient status for a generated (strict) one.
-pub(crate) fn lenient_status(s: types::RunStatus) -> RunStatus {
+/// The crate's status for a generated one (whose unknown values are `Other` too).
+pub(crate) fn lenient_status(s: &types::RunStatus) -> RunStatus {
     match s {
         types::RunStatus::Pending => RunStatus::Pending,
         types::RunStatus::Success => RunStatus::Success,
         types::RunStatus::Error => RunStatus::Error,
         types::RunStatus::Timeout => RunStatus::Timeout,
         types::RunStatus::Interrupted => RunStatus::Interrupted,
+        types::RunStatus::Other(other) => RunStatus::Other(other.clone()),
     }
 }
 

@@ -13,7 +13,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -27,12 +26,17 @@ pub mod types {
         Interrupt,
         #[serde(rename = "rollback")]
         Rollback,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for Action {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Interrupt => f.write_str("interrupt"),
                 Self::Rollback => f.write_str("rollback"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -93,17 +97,20 @@ pub mod types {
     pub struct AgentAcpSpec {
         pub capabilities: AgentCapabilities,
         ///This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub config: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///This describes the format of an Update in the streaming.  Must be specified if `streaming.custom` capability is true and cannot be specified otherwise. Format follows: https://spec.openapis.org/oas/v3.1.1.html#schema-object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom_streaming_update:
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub input: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///List of possible interrupts that can be provided by the agent. If `interrupts` capability is true, this needs to have at least one item.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub interrupts: ::std::option::Option<::std::vec::Vec<AgentAcpSpecInterruptsItem>>,
         ///This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub output: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///This describes the format of ThreadState.  Cannot be specified if `threads` capability is false. If not specified, when `threads` capability is true, then the API to retrieve ThreadState from a Thread or a Run is not available. This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -119,10 +126,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct AgentAcpSpecInterruptsItem {
         ///This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub interrupt_payload: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///Name of this interrupt type. Needs to be unique in the list of interrupts.
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub interrupt_type: ::std::string::String,
         ///This object contains an instance of an OpenAPI schema object, formatted as per the OpenAPI specs: https://spec.openapis.org/oas/v3.1.1.html#schema-object
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub resume_payload: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     impl AgentAcpSpecInterruptsItem {
@@ -137,15 +147,18 @@ pub mod types {
     pub struct AgentCapabilities {
         ///This is `true` if the agent supports a webhook to report run results. If this is `false`, providing a `webhook` at run creation has no effect. If missing, it means `false`
         #[serde(default)]
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub callbacks: bool,
         ///This is `true` if the agent runs can interrupt to request additional input and can be subsequently resumed. If missing, it means `false`
         #[serde(default)]
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub interrupts: bool,
         ///Supported streaming modes. If missing, streaming is not supported.  If no mode is supported attempts to stream output will result in an error.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub streaming: ::std::option::Option<StreamingModes>,
         ///This is `true` if the agent supports run threads. If this is `false`, then the threads tagged with `Threads` are not available. If missing, it means `false`
         #[serde(default)]
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub threads: bool,
     }
     impl AgentCapabilities {
@@ -157,6 +170,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct AgentMetadata {
         ///Description of this agent, which should include what the intended use is, what tasks it accomplishes and how uses input and configs to produce the output and any other side effect
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub description: ::std::string::String,
         #[serde(rename = "ref")]
         pub ref_: AgentRef,
@@ -170,11 +184,13 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct AgentRef {
         ///Name of the agent that identifies the agent in its record
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub name: ::std::string::String,
         ///URL of the record. Can be a network location, i.e. an entry in the Agent Directory or a file.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub url: ::std::option::Option<::std::string::String>,
         ///Version of the agent in its record. Should be formatted according to semantic versioning (https://semver.org)
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub version: ::std::string::String,
     }
     impl AgentRef {
@@ -187,12 +203,14 @@ pub mod types {
     pub struct AgentSearchRequest {
         ///Maximum number to return.
         #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 10>")]
+        #[serde(deserialize_with = "null_defaults::agent_search_request_limit")]
         pub limit: ::std::num::NonZeroU64,
         ///Match all agents with the name specified.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Offset to start from.
         #[serde(default)]
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub offset: u64,
         ///Match all agents with the version specified. Formatted according to semantic versioning (https://semver.org)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -275,6 +293,7 @@ pub mod types {
             metadata: ::std::option::Option<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             >,
+            #[serde(deserialize_with = "crate::lenient::null_as_default")]
             text: ::std::string::String,
             #[serde(rename = "type")]
             type_: MessageTextBlockType,
@@ -285,6 +304,7 @@ pub mod types {
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
             >,
             #[serde(rename = "type")]
+            #[serde(deserialize_with = "crate::lenient::null_as_default")]
             type_: ::std::string::String,
         },
     }
@@ -297,6 +317,7 @@ pub mod types {
         pub status: RunStatus,
         #[serde(rename = "type")]
         pub type_: CustomRunResultUpdateType,
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub update: StreamUpdateSchema,
     }
     impl CustomRunResultUpdate {
@@ -377,7 +398,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -391,12 +411,17 @@ pub mod types {
         Raise,
         #[serde(rename = "do_nothing")]
         DoNothing,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for IfExists {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Raise => f.write_str("raise"),
                 Self::DoNothing => f.write_str("do_nothing"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -434,7 +459,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -448,12 +472,17 @@ pub mod types {
         Create,
         #[serde(rename = "reject")]
         Reject,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for IfNotExists {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Create => f.write_str("create"),
                 Self::Reject => f.write_str("reject"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -547,6 +576,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct Message {
         ///The content of the message.
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub content: Content,
         ///The ID of the message.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -556,6 +586,7 @@ pub mod types {
         pub metadata:
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///The role of the message.
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub role: ::std::string::String,
     }
     impl Message {
@@ -616,7 +647,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -634,6 +664,10 @@ pub mod types {
         Interrupt,
         #[serde(rename = "enqueue")]
         Enqueue,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for MultitaskStrategy {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -642,6 +676,7 @@ pub mod types {
                 Self::Rollback => f.write_str("rollback"),
                 Self::Interrupt => f.write_str("interrupt"),
                 Self::Enqueue => f.write_str("enqueue"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -681,7 +716,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -695,12 +729,17 @@ pub mod types {
         Delete,
         #[serde(rename = "keep")]
         Keep,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for OnCompletion {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Delete => f.write_str("delete"),
                 Self::Keep => f.write_str("keep"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -738,7 +777,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -752,12 +790,17 @@ pub mod types {
         Cancel,
         #[serde(rename = "continue")]
         Continue,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for OnDisconnect {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Cancel => f.write_str("cancel"),
                 Self::Continue => f.write_str("continue"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -853,7 +896,7 @@ pub mod types {
         ///The agent that was used for this run.
         pub agent_id: ::uuid::Uuid,
         ///The time the run was created.
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_at: crate::Timestamp,
         ///The ID of the run.
         pub run_id: ::uuid::Uuid,
         pub status: RunStatus,
@@ -861,7 +904,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub thread_id: ::std::option::Option<::uuid::Uuid>,
         ///The last time the run was updated.
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub updated_at: crate::Timestamp,
     }
     impl Run {
         pub fn builder() -> builder::Run {
@@ -888,9 +931,11 @@ pub mod types {
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Multitask strategy to use. Must be one of 'reject', 'interrupt', 'rollback', or 'enqueue'.
         #[serde(default = "defaults::run_create_multitask_strategy")]
+        #[serde(deserialize_with = "null_defaults::run_create_multitask_strategy")]
         pub multitask_strategy: MultitaskStrategy,
         ///The disconnect mode to use. Must be one of 'cancel' or 'continue'.
         #[serde(default = "defaults::run_create_on_disconnect")]
+        #[serde(deserialize_with = "null_defaults::run_create_on_disconnect")]
         pub on_disconnect: OnDisconnect,
         ///If populated, indicates that the client requests to stream results with the specified streaming mode(s). The requested streaming mode(s) must be one or more of those supported by the agent as declared in agent ACP descriptor  under `specs.capabilities`
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -933,6 +978,7 @@ pub mod types {
         pub config: ::std::option::Option<Config>,
         ///How to handle missing thread. Must be either 'reject' (raise error if missing), or 'create' (create new thread).
         #[serde(default = "defaults::run_create_stateful_if_not_exists")]
+        #[serde(deserialize_with = "null_defaults::run_create_stateful_if_not_exists")]
         pub if_not_exists: IfNotExists,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub input: ::std::option::Option<InputSchema>,
@@ -942,15 +988,18 @@ pub mod types {
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Multitask strategy to use. Must be one of 'reject', 'interrupt', 'rollback', or 'enqueue'.
         #[serde(default = "defaults::run_create_stateful_multitask_strategy")]
+        #[serde(deserialize_with = "null_defaults::run_create_stateful_multitask_strategy")]
         pub multitask_strategy: MultitaskStrategy,
         ///The disconnect mode to use. Must be one of 'cancel' or 'continue'.
         #[serde(default = "defaults::run_create_stateful_on_disconnect")]
+        #[serde(deserialize_with = "null_defaults::run_create_stateful_on_disconnect")]
         pub on_disconnect: OnDisconnect,
         ///If populated, indicates that the client requests to stream results with the specified streaming mode(s). The requested streaming mode(s) must be one or more of those supported by the agent as declared in agent ACP descriptor  under `specs.capabilities`
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stream_mode: ::std::option::Option<RunCreateStatefulStreamMode>,
         ///Whether to stream output from subgraphs.
         #[serde(default)]
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub stream_subgraphs: bool,
         ///Webhook to call upon change of run status. This is a url that accepts a POST containing the `Run` object as body. See Callbacks definition.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1015,12 +1064,15 @@ pub mod types {
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Multitask strategy to use. Must be one of 'reject', 'interrupt', 'rollback', or 'enqueue'.
         #[serde(default = "defaults::run_create_stateless_multitask_strategy")]
+        #[serde(deserialize_with = "null_defaults::run_create_stateless_multitask_strategy")]
         pub multitask_strategy: MultitaskStrategy,
         ///Whether to delete or keep the thread created for a stateless run. Must be one of 'delete' or 'keep'.
         #[serde(default = "defaults::run_create_stateless_on_completion")]
+        #[serde(deserialize_with = "null_defaults::run_create_stateless_on_completion")]
         pub on_completion: OnCompletion,
         ///The disconnect mode to use. Must be one of 'cancel' or 'continue'.
         #[serde(default = "defaults::run_create_stateless_on_disconnect")]
+        #[serde(deserialize_with = "null_defaults::run_create_stateless_on_disconnect")]
         pub on_disconnect: OnDisconnect,
         ///If populated, indicates that the client requests to stream results with the specified streaming mode(s). The requested streaming mode(s) must be one or more of those supported by the agent as declared in agent ACP descriptor  under `specs.capabilities`
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1088,6 +1140,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct RunError {
         ///description of the error
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub description: ::std::string::String,
         ///code of the error
         pub errcode: i64,
@@ -1152,6 +1205,7 @@ pub mod types {
     ///Interrupt occurred during a Run
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct RunInterrupt {
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub interrupt: InterruptPayloadSchema,
         #[serde(rename = "type")]
         pub type_: RunInterruptType,
@@ -1216,6 +1270,9 @@ pub mod types {
         Result(RunResult),
         Interrupt(RunInterrupt),
         Error(RunError),
+        /// A payload that matches no variant of this spec version (an unknown `type`,
+        /// or a known one with fields missing), kept as the server sent it.
+        Unknown(::serde_json::Value),
     }
     impl ::std::convert::From<RunResult> for RunOutput {
         fn from(value: RunResult) -> Self {
@@ -1240,6 +1297,7 @@ pub mod types {
         ///Event type. This is the constant string `agent_event` to be compatible with SSE spec. The actual type differentiation is done in the event itself.
         pub event: RunOutputStreamEvent,
         ///Unique identifier of the event
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub id: ::std::string::String,
     }
     impl RunOutputStream {
@@ -1367,6 +1425,7 @@ pub mod types {
         pub agent_id: ::std::option::Option<::uuid::Uuid>,
         ///Maximum number to return.
         #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 10>")]
+        #[serde(deserialize_with = "null_defaults::run_search_request_limit")]
         pub limit: ::std::num::NonZeroU64,
         ///Matches all threads for which metadata has  keys and values equal to those specified in this object.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1374,6 +1433,7 @@ pub mod types {
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Offset to start from.
         #[serde(default)]
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub offset: u64,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<RunStatus>,
@@ -1400,7 +1460,7 @@ pub mod types {
         ///The agent that was used for this run.
         pub agent_id: ::uuid::Uuid,
         ///The time the run was created.
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_at: crate::Timestamp,
         pub creation: RunCreateStateful,
         ///The ID of the run.
         pub run_id: ::uuid::Uuid,
@@ -1409,7 +1469,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub thread_id: ::std::option::Option<::uuid::Uuid>,
         ///The last time the run was updated.
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub updated_at: crate::Timestamp,
     }
     impl RunStateful {
         pub fn builder() -> builder::RunStateful {
@@ -1422,7 +1482,7 @@ pub mod types {
         ///The agent that was used for this run.
         pub agent_id: ::uuid::Uuid,
         ///The time the run was created.
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_at: crate::Timestamp,
         pub creation: RunCreateStateless,
         ///The ID of the run.
         pub run_id: ::uuid::Uuid,
@@ -1431,7 +1491,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub thread_id: ::std::option::Option<::uuid::Uuid>,
         ///The last time the run was updated.
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub updated_at: crate::Timestamp,
     }
     impl RunStateless {
         pub fn builder() -> builder::RunStateless {
@@ -1443,7 +1503,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1463,6 +1522,10 @@ pub mod types {
         Timeout,
         #[serde(rename = "interrupted")]
         Interrupted,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for RunStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1472,6 +1535,7 @@ pub mod types {
                 Self::Success => f.write_str("success"),
                 Self::Timeout => f.write_str("timeout"),
                 Self::Interrupted => f.write_str("interrupted"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -1537,7 +1601,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1555,6 +1618,10 @@ pub mod types {
         Interrupted,
         #[serde(rename = "error")]
         Error,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for Status {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1563,6 +1630,7 @@ pub mod types {
                 Self::Busy => f.write_str("busy"),
                 Self::Interrupted => f.write_str("interrupted"),
                 Self::Error => f.write_str("error"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -1653,6 +1721,9 @@ pub mod types {
     pub enum StreamEventPayload {
         ValueRunResultUpdate(ValueRunResultUpdate),
         CustomRunResultUpdate(CustomRunResultUpdate),
+        /// A payload that matches no variant of this spec version (an unknown `type`,
+        /// or a known one with fields missing), kept as the server sent it.
+        Unknown(::serde_json::Value),
     }
     impl ::std::convert::From<ValueRunResultUpdate> for StreamEventPayload {
         fn from(value: ValueRunResultUpdate) -> Self {
@@ -1695,7 +1766,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1709,12 +1779,17 @@ pub mod types {
         Values,
         #[serde(rename = "custom")]
         Custom,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for StreamingMode {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Values => f.write_str("values"),
                 Self::Custom => f.write_str("custom"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -1763,18 +1838,20 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, schemars::JsonSchema)]
     pub struct Thread {
         ///The time the thread was created.
-        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub created_at: crate::Timestamp,
         ///The current Messages of the thread. If messages are contained in Thread.values, implementations should remove them from values when returning messages. When this key isn't present it means the thread/agent doesn't support messages.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub messages: ::std::option::Option<::std::vec::Vec<Message>>,
         ///Free form metadata for this thread
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ///The status of the thread.
         pub status: Status,
         ///unique identifier of a thread
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub thread_id: ::std::string::String,
         ///The last time the thread was updated.
-        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub updated_at: crate::Timestamp,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub values: ::std::option::Option<ThreadStateSchema>,
     }
@@ -1799,6 +1876,7 @@ pub mod types {
     pub struct ThreadCreate {
         ///How to handle duplicate creation. Must be either 'raise' (raise error if duplicate), or 'do_nothing' (return existing thread).
         #[serde(default = "defaults::thread_create_if_exists")]
+        #[serde(deserialize_with = "null_defaults::thread_create_if_exists")]
         pub if_exists: IfExists,
         ///Free form metadata for this thread
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1849,6 +1927,7 @@ pub mod types {
     pub struct ThreadSearchRequest {
         ///Maximum number to return.
         #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 10>")]
+        #[serde(deserialize_with = "null_defaults::thread_search_request_limit")]
         pub limit: ::std::num::NonZeroU64,
         ///Matches all threads for which metadata has  keys and values equal to those specified in this object.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1856,6 +1935,7 @@ pub mod types {
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
         ///Offset to start from.
         #[serde(default)]
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub offset: u64,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<ThreadStatus>,
@@ -1891,6 +1971,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub metadata:
             ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub values: ThreadStateSchema,
     }
     impl ThreadState {
@@ -1927,7 +2008,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1945,6 +2025,10 @@ pub mod types {
         Interrupted,
         #[serde(rename = "error")]
         Error,
+        /// A value this version of the spec does not list, as the server sent it.
+        #[serde(untagged)]
+        #[schemars(skip)]
+        Other(::std::string::String),
     }
     impl ::std::fmt::Display for ThreadStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -1953,6 +2037,7 @@ pub mod types {
                 Self::Busy => f.write_str("busy"),
                 Self::Interrupted => f.write_str("interrupted"),
                 Self::Error => f.write_str("error"),
+                Self::Other(ref s) => f.write_str(s),
             }
         }
     }
@@ -1993,6 +2078,7 @@ pub mod types {
         pub status: RunStatus,
         #[serde(rename = "type")]
         pub type_: ValueRunResultUpdateType,
+        #[serde(deserialize_with = "crate::lenient::null_as_default")]
         pub values: OutputSchema,
     }
     impl ValueRunResultUpdate {
@@ -2953,18 +3039,12 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct Run {
             agent_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
-            created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             run_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             status: ::std::result::Result<super::RunStatus, ::std::string::String>,
             thread_id:
                 ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
-            updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            updated_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
         }
         impl ::std::default::Default for Run {
             fn default() -> Self {
@@ -2991,7 +3071,7 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -3031,7 +3111,7 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -4030,19 +4110,13 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct RunStateful {
             agent_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
-            created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             creation: ::std::result::Result<super::RunCreateStateful, ::std::string::String>,
             run_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             status: ::std::result::Result<super::RunStatus, ::std::string::String>,
             thread_id:
                 ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
-            updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            updated_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
         }
         impl ::std::default::Default for RunStateful {
             fn default() -> Self {
@@ -4070,7 +4144,7 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -4120,7 +4194,7 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -4161,19 +4235,13 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct RunStateless {
             agent_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
-            created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             creation: ::std::result::Result<super::RunCreateStateless, ::std::string::String>,
             run_id: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
             status: ::std::result::Result<super::RunStatus, ::std::string::String>,
             thread_id:
                 ::std::result::Result<::std::option::Option<::uuid::Uuid>, ::std::string::String>,
-            updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            updated_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
         }
         impl ::std::default::Default for RunStateless {
             fn default() -> Self {
@@ -4201,7 +4269,7 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -4251,7 +4319,7 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -4465,10 +4533,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct Thread {
-            created_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            created_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             messages: ::std::result::Result<
                 ::std::option::Option<::std::vec::Vec<super::Message>>,
                 ::std::string::String,
@@ -4479,10 +4544,7 @@ pub mod types {
             >,
             status: ::std::result::Result<super::Status, ::std::string::String>,
             thread_id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            updated_at: ::std::result::Result<
-                ::chrono::DateTime<::chrono::offset::Utc>,
-                ::std::string::String,
-            >,
+            updated_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             values: ::std::result::Result<
                 ::std::option::Option<super::ThreadStateSchema>,
                 ::std::string::String,
@@ -4504,7 +4566,7 @@ pub mod types {
         impl Thread {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
@@ -4556,7 +4618,7 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
@@ -5194,6 +5256,147 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl ::std::default::Default for InterruptPayloadSchema {
+        fn default() -> Self {
+            Self(::std::default::Default::default())
+        }
+    }
+    impl ::std::default::Default for OutputSchema {
+        fn default() -> Self {
+            Self(::std::default::Default::default())
+        }
+    }
+    impl ::std::default::Default for StreamUpdateSchema {
+        fn default() -> Self {
+            Self(::std::default::Default::default())
+        }
+    }
+    impl ::std::default::Default for ThreadStateSchema {
+        fn default() -> Self {
+            Self(::std::default::Default::default())
+        }
+    }
+    impl ::std::default::Default for Content {
+        fn default() -> Self {
+            Self::String(::std::default::Default::default())
+        }
+    }
+    /// Readers for fields with a spec default that take `null` as absent
+    /// (`cargo xtask codegen` rule `null-default`).
+    mod null_defaults {
+        use super::*;
+        pub(super) fn agent_search_request_limit<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<::std::num::NonZeroU64, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(
+                deserializer,
+                defaults::default_nzu64::<::std::num::NonZeroU64, 10>,
+            )
+        }
+        pub(super) fn run_create_multitask_strategy<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<MultitaskStrategy, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(deserializer, defaults::run_create_multitask_strategy)
+        }
+        pub(super) fn run_create_on_disconnect<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<OnDisconnect, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(deserializer, defaults::run_create_on_disconnect)
+        }
+        pub(super) fn run_create_stateful_if_not_exists<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<IfNotExists, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(deserializer, defaults::run_create_stateful_if_not_exists)
+        }
+        pub(super) fn run_create_stateful_multitask_strategy<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<MultitaskStrategy, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(
+                deserializer,
+                defaults::run_create_stateful_multitask_strategy,
+            )
+        }
+        pub(super) fn run_create_stateful_on_disconnect<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<OnDisconnect, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(deserializer, defaults::run_create_stateful_on_disconnect)
+        }
+        pub(super) fn run_create_stateless_multitask_strategy<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<MultitaskStrategy, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(
+                deserializer,
+                defaults::run_create_stateless_multitask_strategy,
+            )
+        }
+        pub(super) fn run_create_stateless_on_completion<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<OnCompletion, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(deserializer, defaults::run_create_stateless_on_completion)
+        }
+        pub(super) fn run_create_stateless_on_disconnect<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<OnDisconnect, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(deserializer, defaults::run_create_stateless_on_disconnect)
+        }
+        pub(super) fn run_search_request_limit<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<::std::num::NonZeroU64, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(
+                deserializer,
+                defaults::default_nzu64::<::std::num::NonZeroU64, 10>,
+            )
+        }
+        pub(super) fn thread_create_if_exists<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<IfExists, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(deserializer, defaults::thread_create_if_exists)
+        }
+        pub(super) fn thread_search_request_limit<'de, D>(
+            deserializer: D,
+        ) -> ::std::result::Result<::std::num::NonZeroU64, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::null_or(
+                deserializer,
+                defaults::default_nzu64::<::std::num::NonZeroU64, 10>,
+            )
         }
     }
 }

@@ -8,13 +8,20 @@
 //! An optional array or object field decodes to `Option`: `Some` when the payload has it, `None`
 //! when it is absent or `null` (the codegen normalizer rule `nullable-optional`; see
 //! `null_optional_collections_decode`).
+//!
+//! The section "As the Agent Workflow Server writes it" decodes payloads the way agntcy's Python
+//! server really sends them, beyond the spec: naive `datetime.now()` timestamps, `null` for every
+//! unset field (defaulted and required ones included), and enum values and output types the spec
+//! does not list. The rules that make the generated types read them are in
+//! `xtask/src/postprocess.rs`.
 
 use acp_client::types::{
-    Agent, AgentAcpDescriptor, Content, ContentArrayItem, ErrorResponse, IfNotExists, Message,
-    MessageTextBlockType, MultitaskStrategy, OnDisconnect, RunCreateStateful,
-    RunCreateStatefulStreamMode, RunOutput, RunOutputStream, RunOutputStreamEvent, RunStateful,
-    RunStatus, RunWaitResponseStateful, Status, StreamEventPayload, StreamingMode, Thread,
-    ThreadState,
+    Action, Agent, AgentAcpDescriptor, Content, ContentArrayItem, ErrorResponse, IfExists,
+    IfNotExists, Message, MessageTextBlockType, MultitaskStrategy, OnCompletion, OnDisconnect,
+    RunCreateStateful, RunCreateStatefulStreamMode, RunOutput, RunOutputStream,
+    RunOutputStreamEvent, RunStateful, RunStateless, RunStatus, RunWaitResponseStateful,
+    RunWaitResponseStateless, Status, StreamEventPayload, StreamingMode, Thread, ThreadState,
+    ThreadStatus,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, de::DeserializeOwned};
@@ -162,16 +169,34 @@ fn run_output_error() {
 }
 
 #[test]
-fn run_output_rejects_unknown_or_missing_type() {
-    // `RunOutput` is `#[serde(untagged)]`, but every variant's `type` is a one-value enum, so an
-    // unknown discriminator matches no variant even when the rest of the body would fit one.
-    let err = reject::<RunOutput>(r#"{"type": "cancelled", "values": {"answer": "Paris"}}"#);
-    assert!(err.contains("did not match any variant"), "{err}");
-    reject::<RunOutput>(r#"{"type": "Result", "values": {}}"#);
-    reject::<RunOutput>(r#"{"values": {"answer": "Paris"}}"#);
-    // A known `type` whose required fields are missing is rejected too (no fall-through).
-    reject::<RunOutput>(r#"{"type": "interrupt"}"#);
-    reject::<RunOutput>(r#"{"type": "error", "description": "boom"}"#);
+fn run_output_keeps_unknown_or_incomplete_type_as_json() {
+    // `RunOutput` is `#[serde(untagged)]` and every variant's `type` is a one-value enum, so an
+    // unknown discriminator matches no typed variant even when the rest of the body would fit
+    // one; it lands in `Unknown` (codegen rule `open-union`) instead of failing the wait response
+    // around it.
+    let out: RunOutput = decode(r#"{"type": "cancelled", "values": {"answer": "Paris"}}"#);
+    let RunOutput::Unknown(raw) = &out else {
+        panic!("expected RunOutput::Unknown, got {out:?}")
+    };
+    assert_eq!(raw["type"], "cancelled");
+    assert_eq!(raw["values"]["answer"], "Paris");
+    for body in [
+        r#"{"type": "Result", "values": {}}"#,
+        r#"{"values": {"answer": "Paris"}}"#,
+        // A known `type` whose required fields are missing is not typed either (no fall-through
+        // into another variant).
+        r#"{"type": "interrupt"}"#,
+        r#"{"type": "error", "description": "boom"}"#,
+    ] {
+        let out: RunOutput = decode(body);
+        assert!(matches!(out, RunOutput::Unknown(_)), "{body}: {out:?}");
+    }
+    // Any JSON is kept, even a non-object: the enclosing object still decodes.
+    let out: RunOutput = decode("42");
+    assert!(
+        matches!(&out, RunOutput::Unknown(v) if *v == json!(42)),
+        "{out:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,8 +278,12 @@ fn stream_payload_alone() {
     assert_eq!(update.status, RunStatus::Interrupted);
     assert_eq!(update.update["progress"], 0.5);
 
-    reject::<StreamEventPayload>(
-        r#"{"type": "debug", "status": "pending", "update": {}, "values": {}}"#,
+    // An event type this spec version does not know is kept as JSON (codegen rule `open-union`).
+    let debug: StreamEventPayload =
+        decode(r#"{"type": "debug", "status": "pending", "update": {}, "values": {}}"#);
+    assert!(
+        matches!(&debug, StreamEventPayload::Unknown(v) if v["type"] == "debug"),
+        "{debug:?}"
     );
 }
 
@@ -376,7 +405,14 @@ fn stream_mode_null_and_absent() {
     assert!(null.stream_mode.is_none());
     let absent: RunCreateStateful = decode(r#"{"input": {"q": "hi"}}"#);
     assert!(absent.stream_mode.is_none());
-    reject::<RunCreateStateful>(r#"{"stream_mode": "events"}"#);
+    // A mode this spec version does not list is kept (codegen rule `open-enum`).
+    let other: RunCreateStateful = decode(r#"{"stream_mode": "events"}"#);
+    assert!(
+        matches!(&other.stream_mode, Some(RunCreateStatefulStreamMode::StreamingMode(StreamingMode::Other(m))) if m == "events"),
+        "{:?}",
+        other.stream_mode
+    );
+    reject::<RunCreateStateful>(r#"{"stream_mode": 3}"#);
 }
 
 #[test]
@@ -732,18 +768,75 @@ fn error_response_fastapi_detail() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Datetimes without an offset.
+// Timestamps: every spelling reads; unreadable text is kept (`acp_client::Timestamp`).
 
 #[test]
-fn naive_datetime_is_rejected() {
+fn naive_datetime_reads_as_utc() {
     // Pydantic writes a naive `datetime` (e.g. from `datetime.now()`) without an offset. The spec's
-    // `format: date-time` is RFC 3339, which requires one, and the generated `DateTime<Utc>`
-    // rejects it. This pins the current behaviour; see the report that came with this file.
-    let err = reject::<Thread>(
+    // `format: date-time` is RFC 3339, which requires one; the generated types read it as UTC
+    // (`acp_client::Timestamp`, codegen rule `timestamp`) instead of rejecting the thread.
+    let thread: Thread = decode(
         r#"{"thread_id": "t-1", "created_at": "2025-03-26T10:11:12.123456",
             "updated_at": "2025-03-26T10:11:12.123456", "metadata": {}, "status": "idle"}"#,
     );
-    assert!(err.contains("premature end of input"), "{err}");
+    assert_eq!(thread.created_at.datetime(), Some(at(123_456)));
+    assert_eq!(thread.updated_at, at(123_456));
+    // Written back strictly: RFC 3339 in UTC.
+    assert_eq!(
+        as_json(&thread)["created_at"],
+        "2025-03-26T10:11:12.123456Z"
+    );
+}
+
+#[test]
+fn timestamp_spellings() {
+    let cases = [
+        ("2025-03-26T10:11:12Z", at(0)),
+        ("2025-03-26T10:11:12.123456Z", at(123_456)),
+        ("2025-03-26T12:11:12+02:00", at(0)),
+        ("2025-03-26T04:41:12.5-05:30", at(500_000)),
+        ("2025-03-26T10:11:12+00:00", at(0)),
+        ("2025-03-26T10:11:12", at(0)),
+        ("2025-03-26T10:11:12.000001", at(1)),
+        ("2025-03-26 10:11:12", at(0)),
+        ("2025-03-26 10:11:12.25", at(250_000)),
+        ("2025-03-26 10:11:12+00:00", at(0)),
+    ];
+    for (text, expected) in cases {
+        let body = format!(
+            r#"{{"thread_id": "t-1", "created_at": "{text}", "updated_at": "{text}",
+                "metadata": {{}}, "status": "idle"}}"#
+        );
+        let thread: Thread = decode(&body);
+        assert_eq!(thread.created_at.datetime(), Some(expected), "{text}");
+        assert_eq!(thread.created_at.text(), text);
+        assert_eq!(
+            as_json(&thread)["updated_at"],
+            expected.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn unreadable_timestamp_is_kept_as_text() {
+    let thread: Thread = decode(
+        r#"{"thread_id": "t-1", "created_at": "yesterday", "updated_at": "2025-03-26T10:11:12Z",
+            "metadata": {}, "status": "idle"}"#,
+    );
+    assert_eq!(thread.created_at.datetime(), None);
+    assert_eq!(thread.created_at.unparsed(), Some("yesterday"));
+    assert_eq!(thread.created_at.to_string(), "yesterday");
+    assert_eq!(as_json(&thread)["created_at"], "yesterday");
+    assert_eq!(thread.updated_at, at(0));
+    // A timestamp is still required, and must be text or a number.
+    reject::<Thread>(
+        r#"{"thread_id": "t-1", "updated_at": "2025-03-26T10:11:12Z", "metadata": {}, "status": "idle"}"#,
+    );
+    reject::<Thread>(
+        r#"{"thread_id": "t-1", "created_at": {}, "updated_at": "2025-03-26T10:11:12Z",
+            "metadata": {}, "status": "idle"}"#,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -828,4 +921,367 @@ fn null_optional_collections_decode() {
     assert!(specs.interrupts.is_none());
     assert!(specs.thread_state.is_none() && specs.custom_streaming_update.is_none());
     assert!(specs.capabilities.streaming.is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// As the Agent Workflow Server writes it: naive times, `null` for every unset field (defaulted and
+// required ones too), values the spec does not list.
+
+/// A naive `datetime.now()` timestamp and the instant it is read as (UTC).
+const NAIVE: &str = "2026-11-30T09:20:14.749047";
+
+fn naive_at() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(2026, 11, 30)
+        .and_then(|d| d.and_hms_micro_opt(9, 20, 14, 749_047))
+        .expect("valid timestamp")
+        .and_utc()
+}
+
+/// A run's `creation` with every field `null`, as pydantic dumps an unset `RunCreateStateless`.
+const CREATION_NULLS: &str = r#"{"agent_id": null, "input": null, "metadata": null,
+    "config": null, "webhook": null, "stream_mode": null, "on_disconnect": null,
+    "multitask_strategy": null, "after_seconds": null, "stream_subgraphs": null,
+    "if_not_exists": null, "on_completion": null}"#;
+
+fn pydantic_run(status: &str, thread_id: &str) -> String {
+    format!(
+        r#"{{"run_id": "{RUN_ID}", "thread_id": {thread_id}, "agent_id": "{AGENT_ID}",
+            "created_at": "{NAIVE}", "updated_at": "{NAIVE}", "status": "{status}",
+            "creation": {CREATION_NULLS}}}"#
+    )
+}
+
+#[test]
+fn pydantic_thread() {
+    // `POST /threads`, byte for byte as the Agent Workflow Server answers it.
+    let body = r#"{"thread_id":"a1415078-3a52-4c4b-9d0e-1f2a3b4c5d6e","created_at":"2026-11-30T09:20:14.749047","updated_at":"2026-11-30T09:20:14.749047","metadata":{},"status":"idle","values":null,"messages":null}"#;
+    let thread: Thread = decode(body);
+    assert_eq!(thread.created_at, naive_at());
+    assert_eq!(thread.updated_at, naive_at());
+    assert_eq!(thread.status, Status::Idle);
+    assert!(thread.values.is_none() && thread.messages.is_none());
+
+    // A status the spec does not list, `null` metadata, a message with `null` content and role.
+    let thread: Thread = decode(&format!(
+        r#"{{"thread_id": "t-1", "created_at": "{NAIVE}", "updated_at": "{NAIVE}",
+            "metadata": null, "status": "busy-ish", "values": {{"n": 1}},
+            "messages": [{{"role": null, "content": null, "id": null, "metadata": null}}],
+            "interrupts": null}}"#
+    ));
+    assert_eq!(thread.status, Status::Other("busy-ish".into()));
+    assert_eq!(thread.status.to_string(), "busy-ish");
+    assert_eq!(as_json(&thread.status), json!("busy-ish"));
+    assert!(thread.metadata.is_empty());
+    let [message] = thread.messages.as_deref().expect("messages") else {
+        panic!("expected one message, got {:?}", thread.messages)
+    };
+    assert_eq!(message.role, "");
+    assert!(
+        matches!(&message.content, Content::String(s) if s.is_empty()),
+        "{message:?}"
+    );
+    // A missing required field is still an error.
+    reject::<Thread>(&format!(
+        r#"{{"created_at": "{NAIVE}", "updated_at": "{NAIVE}", "metadata": {{}}, "status": "idle"}}"#
+    ));
+}
+
+#[test]
+fn pydantic_thread_state() {
+    let state: ThreadState = decode(&format!(
+        r#"{{"checkpoint": {{"checkpoint_id": "5c8d6a2e-1f3b-4e7a-9d0c-2b4f6e8a0c1d",
+                             "checkpoint_ns": null}},
+            "values": null, "messages": null, "metadata": null, "created_at": "{NAIVE}"}}"#
+    ));
+    assert!(
+        as_json(&state.values)
+            .as_object()
+            .is_some_and(|m| m.is_empty())
+    );
+    assert!(state.messages.is_none() && state.metadata.is_none());
+}
+
+#[test]
+fn pydantic_run_stateful() {
+    let run: RunStateful = decode(&pydantic_run("running", &format!("\"{THREAD_ID}\"")));
+    assert_eq!(run.status, RunStatus::Other("running".into()));
+    assert_eq!(run.created_at, naive_at());
+    assert_eq!(run.thread_id, Some(THREAD_ID));
+    // Every `null` of the creation reads as absent: spec defaults filled in.
+    let creation = &run.creation;
+    assert_eq!(creation.if_not_exists, IfNotExists::Reject);
+    assert_eq!(creation.on_disconnect, OnDisconnect::Cancel);
+    assert_eq!(creation.multitask_strategy, MultitaskStrategy::Reject);
+    assert!(!creation.stream_subgraphs);
+    assert!(creation.agent_id.is_none() && creation.input.is_none());
+    assert!(creation.stream_mode.is_none() && creation.after_seconds.is_none());
+    // Written back without the nulls: defaults explicit, unset fields omitted.
+    assert_eq!(
+        as_json(&run)["creation"],
+        json!({"if_not_exists": "reject", "multitask_strategy": "reject",
+               "on_disconnect": "cancel", "stream_subgraphs": false})
+    );
+    assert_eq!(as_json(&run)["created_at"], "2026-11-30T09:20:14.749047Z");
+}
+
+#[test]
+fn pydantic_run_stateless() {
+    let run: RunStateless = decode(&pydantic_run("success", "null"));
+    assert_eq!(run.status, RunStatus::Success);
+    assert!(run.thread_id.is_none());
+    assert_eq!(run.updated_at, naive_at());
+    assert_eq!(run.creation.on_completion, OnCompletion::Delete);
+    assert_eq!(run.creation.on_disconnect, OnDisconnect::Cancel);
+
+    // Known enum values the spec added later, or a server invented, are kept.
+    let body = pydantic_run("queued", "null")
+        .replace(r#""on_completion": null"#, r#""on_completion": "archive""#);
+    let run: RunStateless = decode(&body);
+    assert_eq!(run.status, RunStatus::Other("queued".into()));
+    assert_eq!(
+        run.creation.on_completion,
+        OnCompletion::Other("archive".into())
+    );
+    assert_eq!(as_json(&run)["creation"]["on_completion"], "archive");
+}
+
+#[test]
+fn pydantic_run_wait_response_stateful() {
+    let run = pydantic_run("success", &format!("\"{THREAD_ID}\""));
+    let wait: RunWaitResponseStateful = decode(&format!(
+        r#"{{"run": {run}, "output": {{"type": "result", "values": {{"answer": 42}},
+            "messages": null}}}}"#
+    ));
+    assert_eq!(
+        wait.run.as_ref().map(|r| &r.status),
+        Some(&RunStatus::Success)
+    );
+    assert!(
+        matches!(&wait.output, Some(RunOutput::Result(r)) if r.messages.is_none()),
+        "{:?}",
+        wait.output
+    );
+
+    // An output of a `type` this version does not know keeps the run.
+    let wait: RunWaitResponseStateful = decode(&format!(
+        r#"{{"run": {run}, "output": {{"type": "cancelled", "reason": null}}}}"#
+    ));
+    assert!(wait.run.is_some());
+    assert!(
+        matches!(&wait.output, Some(RunOutput::Unknown(v)) if v["type"] == "cancelled"),
+        "{:?}",
+        wait.output
+    );
+}
+
+#[test]
+fn pydantic_run_wait_response_stateless() {
+    let run = pydantic_run("running", "null");
+    let wait: RunWaitResponseStateless = decode(&format!(
+        r#"{{"run": {run}, "output": {{"type": "error", "run_id": "{RUN_ID}", "errcode": 500,
+            "description": null}}}}"#
+    ));
+    let run = wait.run.expect("run");
+    assert_eq!(run.status, RunStatus::Other("running".into()));
+    let Some(RunOutput::Error(error)) = wait.output else {
+        panic!("expected RunOutput::Error, got {:?}", wait.output)
+    };
+    // A required description written as `null` reads as empty.
+    assert_eq!(error.description, "");
+    assert_eq!(error.errcode, 500);
+    let wait: RunWaitResponseStateless = decode(r#"{"run": null, "output": null}"#);
+    assert!(wait.run.is_none() && wait.output.is_none());
+}
+
+#[test]
+fn pydantic_agent() {
+    let agent: Agent = decode(&format!(
+        r#"{{"agent_id": "{AGENT_ID}", "metadata": {{"ref": {{"name": "mailcomposer",
+            "version": "0.0.1", "url": null}}, "description": null}}}}"#
+    ));
+    assert_eq!(agent.metadata.ref_.name, "mailcomposer");
+    assert!(agent.metadata.ref_.url.is_none());
+    assert_eq!(agent.metadata.description, "");
+}
+
+#[test]
+fn pydantic_agent_acp_descriptor() {
+    let descriptor: AgentAcpDescriptor = decode(
+        r#"{"metadata": {"ref": {"name": "echo", "version": "1.0.0", "url": null},
+                         "description": "Echo."},
+            "specs": {"capabilities": {"threads": null, "interrupts": true, "callbacks": null,
+                                       "streaming": {"values": true, "custom": null}},
+                      "input": {"type": "object"}, "output": null, "config": null,
+                      "custom_streaming_update": null, "thread_state": null,
+                      "interrupts": [{"interrupt_type": "approval", "interrupt_payload": null,
+                                      "resume_payload": {"type": "object"}}]},
+            "deployment": null}"#,
+    );
+    let specs = &descriptor.specs;
+    let caps = &specs.capabilities;
+    assert!(!caps.threads && caps.interrupts && !caps.callbacks);
+    assert_eq!(caps.streaming.as_ref().and_then(|s| s.custom), None);
+    assert_eq!(specs.input["type"], "object");
+    assert!(specs.output.is_empty() && specs.config.is_empty());
+    let interrupts = specs.interrupts.as_deref().expect("interrupts");
+    assert!(interrupts[0].interrupt_payload.is_empty());
+    assert_eq!(interrupts[0].resume_payload["type"], "object");
+}
+
+#[test]
+fn pydantic_run_outputs() {
+    let result: RunOutput = decode(
+        r#"{"type": "result", "values": null, "messages": [{"role": "assistant",
+                   "content": [{"type": "text", "text": null, "metadata": null}], "id": null}]}"#,
+    );
+    let RunOutput::Result(result) = result else {
+        panic!("expected RunOutput::Result, got {result:?}")
+    };
+    let messages = result.messages.expect("messages");
+    assert!(
+        matches!(&messages[0].content, Content::Array(b)
+            if matches!(b.as_slice(), [ContentArrayItem::TextBlock { text, .. }] if text.is_empty())),
+        "{messages:?}"
+    );
+
+    let interrupt: RunOutput = decode(r#"{"type": "interrupt", "interrupt": null}"#);
+    let RunOutput::Interrupt(interrupt) = interrupt else {
+        panic!("expected RunOutput::Interrupt, got {interrupt:?}")
+    };
+    assert!(
+        as_json(&interrupt.interrupt)
+            .as_object()
+            .is_some_and(|m| m.is_empty())
+    );
+
+    let error: RunOutput = decode(&format!(
+        r#"{{"type": "error", "run_id": "{RUN_ID}", "errcode": 504, "description": null,
+            "traceback": null}}"#
+    ));
+    assert!(
+        matches!(&error, RunOutput::Error(e) if e.errcode == 504 && e.description.is_empty()),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn pydantic_stream_events() {
+    // `values` with a status the spec does not list.
+    let event: RunOutputStream = decode(&format!(
+        r#"{{"id": "1", "event": "agent_event", "data": {{"type": "values", "run_id": "{RUN_ID}",
+            "status": "running", "values": {{"n": 1}}, "messages": null}}}}"#
+    ));
+    let StreamEventPayload::ValueRunResultUpdate(update) = &event.data else {
+        panic!("expected ValueRunResultUpdate, got {:?}", event.data)
+    };
+    assert_eq!(update.status, RunStatus::Other("running".into()));
+    assert_eq!(update.status.to_string(), "running");
+    assert_eq!(as_json(&update.values)["n"], 1);
+
+    // `custom` with `null` run id and update.
+    let event: RunOutputStream = decode(
+        r#"{"id": "2", "event": "agent_event", "data": {"type": "custom", "run_id": null,
+            "status": "pending", "update": null}}"#,
+    );
+    let StreamEventPayload::CustomRunResultUpdate(update) = &event.data else {
+        panic!("expected CustomRunResultUpdate, got {:?}", event.data)
+    };
+    assert!(update.run_id.is_none() && update.update.is_empty());
+
+    // `interrupt` and `error` events (typed from ACP 0.2.2 on) and anything newer: kept as JSON.
+    for data in [
+        format!(
+            r#"{{"type": "interrupt", "run_id": "{RUN_ID}", "status": "interrupted", "interrupt": {{"q": 1}}}}"#
+        ),
+        format!(
+            r#"{{"type": "error", "run_id": "{RUN_ID}", "status": "error", "errcode": 500, "description": "boom"}}"#
+        ),
+        r#"{"type": "progress", "percent": 50}"#.to_string(),
+    ] {
+        let event: RunOutputStream = decode(&format!(
+            r#"{{"id": "3", "event": "agent_event", "data": {data}}}"#
+        ));
+        let StreamEventPayload::Unknown(raw) = &event.data else {
+            panic!("expected Unknown, got {:?}", event.data)
+        };
+        assert_eq!(
+            *raw,
+            serde_json::from_str::<serde_json::Value>(&data).unwrap()
+        );
+    }
+    // The SSE event name stays a one-value discriminator.
+    reject::<RunOutputStream>(
+        r#"{"id": "4", "event": "other_event", "data": {"type": "progress"}}"#,
+    );
+}
+
+#[test]
+fn known_enum_values_serialize_unchanged() {
+    fn round_trip<T>(values: &[T], texts: &[&str])
+    where
+        T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + std::fmt::Display,
+    {
+        for (value, text) in values.iter().zip(texts) {
+            assert_eq!(as_json(value), json!(text));
+            assert_eq!(value.to_string(), *text);
+            let back: T = serde_json::from_value(json!(text)).expect("decodes");
+            assert_eq!(&back, value);
+        }
+    }
+    round_trip(
+        &[
+            RunStatus::Pending,
+            RunStatus::Error,
+            RunStatus::Success,
+            RunStatus::Timeout,
+            RunStatus::Interrupted,
+        ],
+        &["pending", "error", "success", "timeout", "interrupted"],
+    );
+    round_trip(
+        &[
+            Status::Idle,
+            Status::Busy,
+            Status::Interrupted,
+            Status::Error,
+        ],
+        &["idle", "busy", "interrupted", "error"],
+    );
+    round_trip(&[ThreadStatus::Idle, ThreadStatus::Busy], &["idle", "busy"]);
+    round_trip(
+        &[OnDisconnect::Cancel, OnDisconnect::Continue],
+        &["cancel", "continue"],
+    );
+    round_trip(
+        &[MultitaskStrategy::Reject, MultitaskStrategy::Enqueue],
+        &["reject", "enqueue"],
+    );
+    round_trip(
+        &[IfNotExists::Create, IfNotExists::Reject],
+        &["create", "reject"],
+    );
+    round_trip(
+        &[IfExists::Raise, IfExists::DoNothing],
+        &["raise", "do_nothing"],
+    );
+    round_trip(
+        &[OnCompletion::Delete, OnCompletion::Keep],
+        &["delete", "keep"],
+    );
+    round_trip(
+        &[Action::Interrupt, Action::Rollback],
+        &["interrupt", "rollback"],
+    );
+    round_trip(
+        &[StreamingMode::Values, StreamingMode::Custom],
+        &["values", "custom"],
+    );
+    // Unknown values round-trip as their text; parsing user input stays strict.
+    round_trip(&[RunStatus::Other("running".into())], &["running"]);
+    assert!("running".parse::<RunStatus>().is_err());
+    assert!(RunStatus::try_from("cancelled").is_err());
+    assert_eq!(
+        "success".parse::<RunStatus>().ok(),
+        Some(RunStatus::Success)
+    );
 }

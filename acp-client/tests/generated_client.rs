@@ -370,7 +370,7 @@ async fn stateless_runs_every_operation() {
         .unwrap()
         .into_inner();
     assert_eq!(
-        waited.run.as_ref().map(|r| r.status),
+        waited.run.as_ref().map(|r| r.status.clone()),
         Some(types::RunStatus::Success)
     );
 

@@ -265,7 +265,11 @@ pub fn write_trial_crate(root: &Path, out: &Path, source: &str) -> Result<()> {
         .ok_or_else(|| anyhow!("acp-client/Cargo.toml has no [dependencies]"))?;
     let workspace = std::fs::read_to_string(root.join("Cargo.toml"))?;
     let mut resolved = String::new();
-    for line in deps.lines().filter(|l| !l.trim().is_empty()) {
+    // Only the `[dependencies]` table: the next table (`[dev-dependencies]`, ...) ends it.
+    let deps = deps
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with('['));
+    for line in deps.filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
         let name = line.split(['.', ' ', '=']).next().unwrap_or_default();
         if line.contains(".workspace = true") {
             let spec = workspace
@@ -284,7 +288,8 @@ pub fn write_trial_crate(root: &Path, out: &Path, source: &str) -> Result<()> {
     );
     std::fs::create_dir_all(out.join("src"))?;
     std::fs::write(out.join("Cargo.toml"), cargo_toml)?;
-    let mut lib = String::from("#[allow(clippy::all, unused)]\nmod generated;\npub use generated::*;\n");
+    let mut lib =
+        String::from("#[allow(clippy::all, unused)]\nmod generated;\npub use generated::*;\n");
     for module in HAND_WRITTEN_MODULES {
         let from = root.join(format!("acp-client/src/{module}.rs"));
         let text = std::fs::read_to_string(&from)

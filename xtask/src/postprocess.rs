@@ -26,8 +26,11 @@
 //!   `Unknown(serde_json::Value)`, so an event or output of a `type` this spec version does not
 //!   know (or a known `type` with required fields missing) is kept as JSON instead of failing
 //!   the object around it. Untagged enums over built-in types (`Content`) are left alone.
-//! - `empty-default`: an untagged enum with an `Object(Map)`, `String(String)` or `Array(Vec)`
-//!   variant and no `Default` gets one (the first of those, empty), so `null-empty` can apply.
+//! - `empty-default`: a type of a required field that has no `Default` but an obvious empty
+//!   value gets one, so `null-empty` can apply to that field: a newtype over a map, list or
+//!   string (the free-form schemas `OutputSchema`, `InterruptPayloadSchema`, ...), empty; an
+//!   untagged enum with an `Object(Map)`, `String(String)` or `Array(Vec)` variant (a message's
+//!   `Content`), the first of those, empty.
 //! - `null-default`: a field with a default (`#[serde(default)]` or a spec `default`, not an
 //!   `Option`) reads `null` as absent: `deserialize_with` `crate::lenient::null_as_default`, or,
 //!   for a spec default, a function in the private module `types::null_defaults` that calls
@@ -115,9 +118,7 @@ fn apply(items: &mut Vec<Item>, report: &mut Report) {
         .filter_map(|i| match i {
             Item::Struct(s) => match &s.fields {
                 Fields::Unnamed(f)
-                    if f.unnamed.len() == 1
-                        && has_default.contains(&s.ident.to_string())
-                        && is_empty_builtin(&f.unnamed[0].ty) =>
+                    if f.unnamed.len() == 1 && is_empty_builtin(&f.unnamed[0].ty) =>
                 {
                     Some(s.ident.to_string())
                 }
@@ -127,7 +128,40 @@ fn apply(items: &mut Vec<Item>, report: &mut Report) {
         })
         .collect();
 
-    let mut new_items = Vec::new();
+    // Types of required fields (no default, not an `Option`): the only ones `empty-default` serves.
+    let mut required_types = BTreeSet::new();
+    for item in items.iter() {
+        let fields: Vec<&syn::Field> = match item {
+            Item::Struct(s) => s.fields.iter().collect(),
+            Item::Enum(e) => e.variants.iter().flat_map(|v| v.fields.iter()).collect(),
+            _ => continue,
+        };
+        for f in fields.into_iter().filter(|f| f.ident.is_some()) {
+            if !is_option(&f.ty) && !serde_keys(&f.attrs).contains_key("default") {
+                required_types.extend(last_ident(&f.ty));
+            }
+        }
+    }
+
+    let mut new_items: Vec<Item> = Vec::new();
+    for name in &empty_types {
+        if has_default.contains(name) || !required_types.contains(name) {
+            continue;
+        }
+        let ident = quote::format_ident!("{name}");
+        new_items.push(parse_quote! {
+            impl ::std::default::Default for #ident {
+                fn default() -> Self {
+                    Self(::std::default::Default::default())
+                }
+            }
+        });
+        report.fire(
+            "empty-default",
+            &format!("types::{name}"),
+            "Default = empty",
+        );
+    }
     let mut open_enums = BTreeSet::new();
     for item in items.iter_mut() {
         let Item::Enum(e) = item else { continue };
@@ -167,7 +201,7 @@ fn apply(items: &mut Vec<Item>, report: &mut Report) {
                 );
                 continue;
             }
-            if has_default.contains(&name) {
+            if has_default.contains(&name) || !required_types.contains(&name) {
                 continue;
             }
             let empty = ["Object", "String", "Array"].iter().find_map(|want| {
@@ -243,9 +277,16 @@ fn apply(items: &mut Vec<Item>, report: &mut Report) {
             let Some(ident) = field.ident.clone() else {
                 continue;
             };
-            let place = format!("types::{owner}.{}", ident.to_string().trim_start_matches("r#"));
+            let place = format!(
+                "types::{owner}.{}",
+                ident.to_string().trim_start_matches("r#")
+            );
             if quote::ToTokens::to_token_stream(&field.ty).to_string() == "crate :: Timestamp" {
-                report.fire("timestamp", &place, "date-time -> crate::Timestamp (lenient)");
+                report.fire(
+                    "timestamp",
+                    &place,
+                    "date-time -> crate::Timestamp (lenient)",
+                );
             }
             let serde = serde_keys(&field.attrs);
             if serde.contains_key("deserialize_with") || serde.contains_key("with") {
@@ -265,7 +306,11 @@ fn apply(items: &mut Vec<Item>, report: &mut Report) {
                     let Ok(default) = syn::parse_str::<syn::ExprPath>(path) else {
                         continue;
                     };
-                    let fn_name = format!("{}_{}", snake(&owner), ident.to_string().trim_start_matches("r#"));
+                    let fn_name = format!(
+                        "{}_{}",
+                        snake(&owner),
+                        ident.to_string().trim_start_matches("r#")
+                    );
                     let fn_ident = quote::format_ident!("{fn_name}");
                     let ty = &field.ty;
                     helpers.insert(
@@ -288,7 +333,8 @@ fn apply(items: &mut Vec<Item>, report: &mut Report) {
                 None => {
                     let empty = is_empty_builtin(&field.ty)
                         || last_ident(&field.ty).is_some_and(|t| {
-                            empty_types.contains(&t) && matches!(&field.ty, Type::Path(p) if p.path.segments.len() == 1)
+                            empty_types.contains(&t)
+                                && matches!(&field.ty, Type::Path(p) if p.path.segments.len() == 1)
                         });
                     if empty {
                         field.attrs.push(parse_quote! {
@@ -475,7 +521,10 @@ mod tests {
         assert!(out.contains("#[schemars(skip)]"), "{out}");
         assert!(out.contains("Other(::std::string::String)"), "{out}");
         assert!(!out.contains("Copy"), "{out}");
-        assert!(out.contains("Self::Other(ref s) => f.write_str(s)"), "{out}");
+        assert!(
+            out.contains("Self::Other(ref s) => f.write_str(s)"),
+            "{out}"
+        );
         // FromStr stays strict: no new arm.
         assert!(out.contains(r#"_ => Err("invalid value")"#), "{out}");
     }
@@ -515,7 +564,7 @@ mod tests {
                #[derive(::serde::Deserialize)] #[serde(untagged)]
                pub enum Num { Integer(i64), Number(f64) }
                #[derive(::serde::Deserialize)]
-               pub struct Message { pub content: Content, pub n: Num }"#,
+               pub struct Message { pub content: Content, pub schema: Schema, pub n: Num }"#,
         );
         assert_eq!(count(&r, "empty-default"), 2);
         assert!(
@@ -523,14 +572,19 @@ mod tests {
                 && out.contains("Self::String(::std::default::Default::default())"),
             "{out}"
         );
-        assert!(out.contains("Self::Object(::std::default::Default::default())"), "{out}");
-        assert!(!out.contains("for Num"), "{out}");
-        // and the required `content` reads null as empty, the required number does not
-        assert_eq!(count(&r, "null-empty"), 1);
-        assert_eq!(
-            r.fired.iter().find(|f| f.rule == "null-empty").unwrap().pointer,
-            "types::Message.content"
+        assert!(
+            out.contains("Self::Object(::std::default::Default::default())"),
+            "{out}"
         );
+        assert!(!out.contains("for Num"), "{out}");
+        // and the required `content` and `schema` read null as empty, the number does not
+        let places: Vec<&str> = r
+            .fired
+            .iter()
+            .filter(|f| f.rule == "null-empty")
+            .map(|f| f.pointer.as_str())
+            .collect();
+        assert_eq!(places, ["types::Message.content", "types::Message.schema"]);
     }
 
     #[test]
@@ -554,7 +608,10 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("mod null_defaults"), "{out}");
-        assert!(out.contains("crate::lenient::null_or(deserializer, defaults::run_if_exists)"), "{out}");
+        assert!(
+            out.contains("crate::lenient::null_or(deserializer, defaults::run_if_exists)"),
+            "{out}"
+        );
         assert!(out.contains("fn run_limit<'de, D>"), "{out}");
         assert!(
             out.contains(r#"#[serde(deserialize_with = "crate::lenient::null_as_default")]"#),
@@ -570,7 +627,14 @@ mod tests {
             r#"#[derive(::serde::Deserialize, Default)]
                pub struct OutputSchema(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
                #[derive(::serde::Deserialize)]
+               #[serde(transparent)]
+               pub struct StateSchema(pub ::serde_json::Map<::std::string::String, ::serde_json::Value>);
+               #[derive(::serde::Deserialize)]
+               #[serde(transparent)]
+               pub struct Unused(pub ::std::vec::Vec<i64>);
+               #[derive(::serde::Deserialize)]
                pub struct RunError {
+                   pub state: StateSchema,
                    pub description: ::std::string::String,
                    pub tags: ::std::vec::Vec<::std::string::String>,
                    pub meta: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -589,13 +653,21 @@ mod tests {
         assert_eq!(
             places,
             [
+                "types::RunError.state",
                 "types::RunError.description",
                 "types::RunError.tags",
                 "types::RunError.meta",
                 "types::RunError.values"
             ]
         );
-        assert_eq!(out.matches("null_as_default").count(), 4, "{out}");
+        assert_eq!(out.matches("null_as_default").count(), 5, "{out}");
+        // a Default for the newtype that needs one, none for the one that has one or is unused
+        assert_eq!(count(&r, "empty-default"), 1);
+        assert!(
+            out.contains("impl ::std::default::Default for StateSchema"),
+            "{out}"
+        );
+        assert!(!out.contains("for Unused"), "{out}");
     }
 
     #[test]

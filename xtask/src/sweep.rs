@@ -114,10 +114,12 @@ fn at_least(version: &str, min: &str) -> bool {
 /// `tests/samples.rs` of one version's trial crate.
 ///
 /// Every version decodes the three `RunOutput` variants and the `values` and `custom` stream
-/// events. 0.2.2 added the `interrupt` and `error` stream events (`ValueRunInterruptUpdate`,
+/// events, and what the Agent Workflow Server writes beyond the spec (naive timestamps, `null`s,
+/// unknown enum values and output types; `xtask/src/postprocess.rs`). 0.2.2 added the `interrupt` and `error` stream events (`ValueRunInterruptUpdate`,
 /// `ValueRunErrorUpdate`, discriminated by `type` in `RunOutputStream.data`); 0.2.3 made run
-/// inputs any JSON value. Versions without a feature must reject its payload, so the sweep also
-/// shows where the wire format changed.
+/// inputs any JSON value. Versions without a feature must reject its payload (or, for stream
+/// events, keep it untyped as `StreamEventPayload::Unknown`), so the sweep also shows where the
+/// wire format changed.
 pub fn sample_tests(version: &str) -> String {
     let mut src = format!(
         "//! ACP {version} sample payloads, decoded by the client generated from that spec.\n"
@@ -187,6 +189,66 @@ fn stream_values() {
 }
 
 #[test]
+fn pydantic_thread_naive_times_nulls_unknown_status() {
+    // As agntcy's Agent Workflow Server writes it: naive `datetime.now()`, `null`s, a status
+    // the spec does not list.
+    let thread: Thread = decode(json!({
+        "thread_id": "a1415078-3a52-4c4b-9d0e-1f2a3b4c5d6e",
+        "created_at": "2026-11-30T09:20:14.749047", "updated_at": "2026-11-30 09:20:14",
+        "metadata": {}, "status": "busy-ish", "values": null, "messages": null
+    }))
+    .unwrap();
+    let created = thread.created_at.datetime().expect("naive time read as UTC");
+    assert_eq!(created.to_rfc3339(), "2026-11-30T09:20:14.749047+00:00");
+    assert!(thread.updated_at.datetime().is_some());
+    assert_eq!(thread.status.to_string(), "busy-ish");
+    assert_eq!(serde_json::to_value(&thread.status).unwrap(), json!("busy-ish"));
+    let garbage: Thread = decode(json!({
+        "thread_id": "t", "created_at": "yesterday", "updated_at": "2026-11-30T09:20:14+02:00",
+        "metadata": null, "status": "idle"
+    }))
+    .unwrap();
+    assert_eq!(garbage.created_at.unparsed(), Some("yesterday"));
+    assert_eq!(garbage.updated_at.to_string(), "2026-11-30T07:20:14Z");
+}
+
+#[test]
+fn stream_values_unknown_status() {
+    let ev: RunOutputStream = decode(event(json!({
+        "type": "values", "run_id": RUN_ID, "status": "running", "values": {"n": 1}, "messages": null
+    })))
+    .unwrap();
+    assert!(
+        matches!(&ev.data, StreamEventPayload::ValueRunResultUpdate(u)
+            if u.status == RunStatus::Other("running".into())),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn nulls_read_as_defaults() {
+    let run: RunCreateStateful = decode(json!({
+        "agent_id": null, "input": null, "stream_mode": null, "on_disconnect": null,
+        "multitask_strategy": null, "if_not_exists": null, "stream_subgraphs": null
+    }))
+    .unwrap();
+    assert_eq!(run.on_disconnect, OnDisconnect::Cancel);
+    assert_eq!(run.if_not_exists, IfNotExists::Reject);
+    assert!(!run.stream_subgraphs);
+    let out: RunOutput = decode(json!({
+        "type": "error", "run_id": RUN_ID, "errcode": 500, "description": null
+    }))
+    .unwrap();
+    assert!(matches!(&out, RunOutput::Error(e) if e.description.is_empty()), "{out:?}");
+}
+
+#[test]
+fn unknown_output_type_is_kept() {
+    let out: RunOutput = decode(json!({"type": "cancelled", "values": {"n": 1}})).unwrap();
+    assert!(matches!(&out, RunOutput::Unknown(v) if v["type"] == "cancelled"), "{out:?}");
+}
+
+#[test]
 fn stream_custom() {
     let ev: RunOutputStream = decode(event(json!({
         "type": "custom", "run_id": RUN_ID, "status": "pending", "update": {"token": "4"}
@@ -226,15 +288,18 @@ fn stream_error() {
 const NO_STREAM_INTERRUPT: &str = r#"
 #[test]
 fn stream_interrupt_and_error_are_not_in_this_version() {
+    // Not typed in this version: kept as JSON (`Unknown`), the event itself still decodes.
     let interrupt = event(json!({
         "type": "interrupt", "run_id": RUN_ID, "status": "interrupted",
         "interrupt": {"question": "proceed?"}
     }));
-    assert!(decode::<RunOutputStream>(interrupt).is_err());
+    let ev: RunOutputStream = decode(interrupt).unwrap();
+    assert!(matches!(&ev.data, StreamEventPayload::Unknown(v) if v["type"] == "interrupt"), "{ev:?}");
     let error = event(json!({
         "type": "error", "run_id": RUN_ID, "status": "error", "errcode": 500, "description": "boom"
     }));
-    assert!(decode::<RunOutputStream>(error).is_err());
+    let ev: RunOutputStream = decode(error).unwrap();
+    assert!(matches!(&ev.data, StreamEventPayload::Unknown(v) if v["type"] == "error"), "{ev:?}");
 }
 "#;
 
@@ -281,6 +346,13 @@ mod tests {
         assert!(old.contains("fn stream_interrupt_and_error_are_not_in_this_version"));
         assert!(old.contains("fn only_object_inputs_in_this_version"));
         assert!(!old.contains("ValueRunErrorUpdate"));
+        // what real servers send beyond the spec, in every version
+        for new in ["0.2.0", "0.2.3"] {
+            let src = sample_tests(new);
+            assert!(src.contains("fn pydantic_thread_naive_times_nulls_unknown_status"));
+            assert!(src.contains("RunStatus::Other(\"running\".into())"));
+            assert!(src.contains("RunOutput::Unknown"));
+        }
         let mid = sample_tests("0.2.2");
         assert!(mid.contains("StreamEventPayload::ValueRunInterruptUpdate"));
         assert!(mid.contains("StreamEventPayload::ValueRunErrorUpdate"));
