@@ -341,8 +341,12 @@ mod tests {
             h.finish()
         };
         assert_eq!(hash(&a), hash(&b));
-        assert_ne!(a, Timestamp::parse("2025-03-26T10:11:12"));
+        // a naive spelling of the same instant (read as UTC) is equal too
+        assert_eq!(a, Timestamp::parse("2025-03-26T10:11:12"));
+        assert_ne!(a, Timestamp::parse("2025-03-26T10:11:13Z"));
+        assert_ne!(a, Timestamp::parse("2025-03-26T10:11:12Z garbage"));
         assert_ne!(Timestamp::parse("x"), Timestamp::parse("y"));
+        assert_eq!(Timestamp::parse("x"), Timestamp::parse("x"));
         assert_eq!(a, at(10, 11, 12, 0));
     }
 
