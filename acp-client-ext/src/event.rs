@@ -209,8 +209,8 @@ impl RunEvent {
     /// ```
     pub fn status(&self) -> Option<RunStatus> {
         match self {
-            RunEvent::Values(v) => Some(lenient_status(&v.status)),
-            RunEvent::Custom(c) => Some(lenient_status(&c.status)),
+            RunEvent::Values(v) => Some(v.status.clone()),
+            RunEvent::Custom(c) => Some(c.status.clone()),
             RunEvent::Other(raw) => top_level_str(&raw.data, b"status")
                 .found()
                 .map(RunStatus::parse),
@@ -247,18 +247,6 @@ impl RunEvent {
     /// ```
     pub fn is_final(&self) -> bool {
         self.status().is_some_and(|s| s.is_settled())
-    }
-}
-
-/// The crate's status for a generated one (whose unknown values are `Other` too).
-pub(crate) fn lenient_status(s: &types::RunStatus) -> RunStatus {
-    match s {
-        types::RunStatus::Pending => RunStatus::Pending,
-        types::RunStatus::Success => RunStatus::Success,
-        types::RunStatus::Error => RunStatus::Error,
-        types::RunStatus::Timeout => RunStatus::Timeout,
-        types::RunStatus::Interrupted => RunStatus::Interrupted,
-        types::RunStatus::Other(other) => RunStatus::Other(other.clone()),
     }
 }
 
@@ -552,12 +540,37 @@ mod tests {
         }
     }
 
+    /// The Agent Workflow Server's in-progress status is `running`, which the spec does not
+    /// list: the event and its values are delivered, the status kept as `Other`.
+    #[test]
+    fn statuses_the_spec_does_not_list_keep_the_event() {
+        let data = format!(
+            r#"{{"type":"values","run_id":"{RID}","status":"running","values":{{"n":1}}}}"#
+        );
+        let ev = RunEvent::from_frame(frame(Some("agent_event"), &data)).unwrap();
+        let RunEvent::Values(v) = &ev else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(
+            serde_json::to_value(&v.values).unwrap(),
+            serde_json::json!({"n": 1})
+        );
+        assert_eq!(ev.status(), Some(RunStatus::Other("running".into())));
+        assert!(!ev.is_final());
+        for (status, settled) in [("bogus", false), ("error", true), ("interrupted", true)] {
+            let data = format!(r#"{{"type":"custom","status":"{status}","update":{{}}}}"#);
+            let ev = RunEvent::from_frame(frame(None, &data)).unwrap();
+            assert!(matches!(ev, RunEvent::Custom(_)), "{data}");
+            assert_eq!(ev.is_final(), settled, "{data}");
+        }
+    }
+
     #[test]
     fn mismatched_or_broken_payloads_are_decode_errors_with_excerpts() {
         for data in [
             r#"{"type": "values", this is not json"#,
             r#"{"type":"values","status":"pending","values":{}}"#, // no run_id
-            r#"{"type":"custom","status":"bogus","update":{}}"#,
+            r#"{"type":"custom","status":"pending"}"#,             // no update
             "not json at all",
         ] {
             let err = RunEvent::from_frame(frame(Some("agent_event"), data)).unwrap_err();

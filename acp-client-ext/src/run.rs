@@ -63,8 +63,10 @@ impl RunScope {
     }
 }
 
-/// A run's status. Read leniently: a status this crate does not know (a newer spec's, or a
-/// server's own such as `running`) is kept as [`RunStatus::Other`] rather than failing.
+/// A run's status: the generated [`types::RunStatus`], read leniently (a status the spec does
+/// not list, such as a server's own `running`, is [`RunStatus::Other`] rather than an error),
+/// with [`parse`](RunStatus::parse), [`as_str`](RunStatus::as_str),
+/// [`is_terminal`](RunStatus::is_terminal) and [`is_settled`](RunStatus::is_settled).
 ///
 /// ```
 /// use acp_client_ext::RunStatus;
@@ -72,108 +74,25 @@ impl RunScope {
 /// assert_eq!(status, RunStatus::Other("running".into()));
 /// assert_eq!(RunStatus::Success.to_string(), "success");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RunStatus {
-    /// Not finished yet.
-    Pending,
-    /// Finished with a result.
-    Success,
-    /// Finished with an error.
-    Error,
-    /// Stopped by the server's time limit.
-    Timeout,
-    /// Waiting for a resume payload (or stopped by a cancel with `action=interrupt`).
-    Interrupted,
-    /// A status not in the spec, as the server spelled it.
-    Other(String),
-}
-
-impl RunStatus {
-    /// Parse a status string; never fails.
-    ///
-    /// ```
-    /// use acp_client_ext::RunStatus;
-    /// assert_eq!(RunStatus::parse("success"), RunStatus::Success);
-    /// assert_eq!(RunStatus::parse("running"), RunStatus::Other("running".into()));
-    /// ```
-    pub fn parse(s: &str) -> RunStatus {
-        match s {
-            "pending" => RunStatus::Pending,
-            "success" => RunStatus::Success,
-            "error" => RunStatus::Error,
-            "timeout" => RunStatus::Timeout,
-            "interrupted" => RunStatus::Interrupted,
-            other => RunStatus::Other(other.to_string()),
-        }
-    }
-
-    /// The spec's spelling (or the server's, for [`RunStatus::Other`]).
-    ///
-    /// ```
-    /// use acp_client_ext::RunStatus;
-    /// assert_eq!(RunStatus::Interrupted.as_str(), "interrupted");
-    /// assert_eq!(RunStatus::parse("running").as_str(), "running");
-    /// ```
-    pub fn as_str(&self) -> &str {
-        match self {
-            RunStatus::Pending => "pending",
-            RunStatus::Success => "success",
-            RunStatus::Error => "error",
-            RunStatus::Timeout => "timeout",
-            RunStatus::Interrupted => "interrupted",
-            RunStatus::Other(s) => s,
-        }
-    }
-
-    /// Whether the run is over for good: success, error or timeout.
-    ///
-    /// ```
-    /// use acp_client_ext::RunStatus;
-    /// assert!(RunStatus::Timeout.is_terminal());
-    /// assert!(!RunStatus::Interrupted.is_terminal());
-    /// ```
-    pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            RunStatus::Success | RunStatus::Error | RunStatus::Timeout
-        )
-    }
-
-    /// Whether the run has stopped making progress on its own: terminal, or interrupted.
-    ///
-    /// ```
-    /// assert!(acp_client_ext::RunStatus::Interrupted.is_settled());
-    /// ```
-    pub fn is_settled(&self) -> bool {
-        self.is_terminal() || *self == RunStatus::Interrupted
-    }
-}
-
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for RunStatus {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(RunStatus::parse(&s))
-    }
-}
+pub use acp_client::types::RunStatus;
 
 /// A run as the server describes it (`RunStateful` or `RunStateless`), read leniently: only
-/// `run_id` and `status` are required; ids and times a server spells its own way are kept as
-/// strings, and the whole object stays available in [`RunInfo::raw`].
+/// `run_id` and `status` are required; `null` reads as absent; times are
+/// [`Timestamp`](acp_client::Timestamp)s (any offset, naive ones as UTC, unparsable ones kept as
+/// text); ids a server spells its own way are kept as strings, and the whole object stays
+/// available in [`RunInfo::raw`].
 ///
 /// ```
 /// use acp_client_ext::{RunInfo, RunStatus};
-/// let json = r#"{"run_id": "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11", "status": "pending", "agent_id": 7}"#;
+/// // As the Agent Workflow Server writes it: a naive time, a status the spec does not list.
+/// let json = r#"{"run_id": "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11", "status": "running",
+///                "agent_id": 7, "thread_id": null, "created_at": "2026-11-30T09:20:14.749047"}"#;
 /// let info: RunInfo = serde_json::from_str(json).unwrap();
-/// assert_eq!(info.status, RunStatus::Pending);
+/// assert_eq!(info.status, RunStatus::Other("running".into()));
 /// assert_eq!(info.agent_id.as_deref(), Some("7"));
 /// assert_eq!(info.thread_id, None);
+/// let created = info.created_at.and_then(|t| t.datetime()).unwrap();
+/// assert_eq!(created.to_rfc3339(), "2026-11-30T09:20:14.749047+00:00");
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
@@ -188,12 +107,12 @@ pub struct RunInfo {
     pub agent_id: Option<String>,
     /// Where the run is.
     pub status: RunStatus,
-    /// When it was created, as the server wrote it.
+    /// When it was created.
     #[serde(default)]
-    pub created_at: Option<String>,
-    /// When it last changed, as the server wrote it.
+    pub created_at: Option<acp_client::Timestamp>,
+    /// When it last changed.
     #[serde(default)]
-    pub updated_at: Option<String>,
+    pub updated_at: Option<acp_client::Timestamp>,
     /// The whole object as received.
     #[serde(skip)]
     pub raw: serde_json::Value,

@@ -19,5 +19,8 @@ mod generated;
 pub mod lenient;
 pub mod timestamp;
 
+// Hand-written methods of generated types.
+mod status;
+
 pub use generated::*;
 pub use timestamp::Timestamp;
