@@ -501,6 +501,27 @@ fn corpus() -> Vec<Case> {
             vec![Ok(f("0123456789a"))],
         )
         .limit(16),
+        // The Agent Workflow Server writes its keep-alive as a bare `:` without a line end: it
+        // glues onto the next line, which becomes a comment. The event has no `id` of its own
+        // and the last event ID stays the previous one.
+        case(
+            "keep-alive glued to an id line",
+            b"id: 1\ndata: a\n\n:id: 2\ndata: b\n\nid: 3\ndata: c\n\n",
+            vec![Ok(f("a").id("1")), Ok(f("b")), Ok(f("c").id("3"))],
+        )
+        .last_id("3"),
+        case(
+            "keep-alive glued to the last id line",
+            b"id: 1\ndata: a\n\n:id: 2\ndata: b\n\n",
+            vec![Ok(f("a").id("1")), Ok(f("b"))],
+        )
+        .last_id("1"),
+        case(
+            "keep-alives glued to each other and to a data line",
+            b"::: :data: lost\nid: 4\ndata: kept\n\n",
+            vec![Ok(f("kept").id("4"))],
+        )
+        .last_id("4"),
         // A realistic stream.
         case(
             "run stream",
