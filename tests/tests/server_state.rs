@@ -6,110 +6,13 @@ use std::time::Duration;
 use acp_reference_server::{
     Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute, agents,
 };
-use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// Upper bound for anything to happen; never reached when the server works.
-const T: Duration = Duration::from_secs(20);
+mod support;
 
-fn http() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn send(rb: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let resp = rb.send().await.expect("request");
-    let status = resp.status();
-    let text = resp.text().await.expect("body");
-    let v = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, v)
-}
-
-async fn post(s: &ReferenceServer, path: &str, body: Value) -> (StatusCode, Value) {
-    send(http().post(format!("{}{path}", s.url())).json(&body)).await
-}
-
-async fn get(s: &ReferenceServer, path: &str) -> (StatusCode, Value) {
-    send(http().get(format!("{}{path}", s.url()))).await
-}
-
-async fn new_thread(s: &ReferenceServer) -> String {
-    let (st, t) = post(s, "/threads", json!({})).await;
-    assert_eq!(st, StatusCode::OK);
-    t["thread_id"].as_str().expect("thread_id").to_owned()
-}
-
-fn run_id(v: &Value) -> Uuid {
-    Uuid::parse_str(v["run_id"].as_str().expect("run_id")).expect("uuid")
-}
-
-#[derive(Debug)]
-struct Ev {
-    id: Option<String>,
-    data: String,
-}
-
-/// Minimal SSE parser accepting LF, CRLF and CR line endings; comments are skipped.
-fn parse_sse(text: &str) -> Vec<Ev> {
-    let norm = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out = Vec::new();
-    let (mut id, mut data): (Option<String>, Option<String>) = (None, None);
-    for line in norm.split('\n') {
-        if line.is_empty() {
-            if let Some(d) = data.take() {
-                out.push(Ev {
-                    id: id.take(),
-                    data: d,
-                });
-            }
-            id = None;
-        } else if let Some(v) = line.strip_prefix("id: ") {
-            id = Some(v.to_owned());
-        } else if let Some(v) = line.strip_prefix("data: ") {
-            data = Some(v.to_owned());
-        }
-    }
-    out
-}
-
-fn json_events(evs: &[Ev]) -> Vec<Value> {
-    evs.iter()
-        .map(|e| serde_json::from_str(&e.data).expect("event json"))
-        .collect()
-}
-
-fn ids(evs: &[Ev]) -> Vec<String> {
-    evs.iter().filter_map(|e| e.id.clone()).collect()
-}
-
-async fn stream_text(rb: reqwest::RequestBuilder) -> (reqwest::header::HeaderMap, String) {
-    let resp = rb.send().await.expect("stream request");
-    assert_eq!(resp.status(), StatusCode::OK);
-    let headers = resp.headers().clone();
-    (headers, resp.text().await.expect("stream body"))
-}
-
-/// Reads a stream until it errors; returns the bytes received and whether it ended in error.
-async fn read_until_error(resp: reqwest::Response) -> (String, bool) {
-    let mut body = resp.bytes_stream();
-    let mut buf = Vec::new();
-    let mut errored = false;
-    while let Some(chunk) = body.next().await {
-        match chunk {
-            Ok(b) => buf.extend_from_slice(&b),
-            Err(_) => {
-                errored = true;
-                break;
-            }
-        }
-    }
-    (String::from_utf8_lossy(&buf).into_owned(), errored)
-}
+use support::*;
 
 #[tokio::test]
 async fn agents_search_get_descriptor() {
@@ -135,10 +38,13 @@ async fn agents_search_get_descriptor() {
         get(&s, "/agents/not-a-uuid").await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(
-        post(&s, "/agents/search", json!({"limit": 0})).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    expect_post(
+        &s,
+        "/agents/search",
+        json!({"limit": 0}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -153,10 +59,13 @@ async fn threads_crud_history_copy() {
     .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(t["status"], "idle");
-    assert_eq!(
-        post(&s, "/threads", json!({"thread_id": id})).await.0,
-        StatusCode::CONFLICT
-    );
+    expect_post(
+        &s,
+        "/threads",
+        json!({"thread_id": id}),
+        StatusCode::CONFLICT,
+    )
+    .await;
     let (st, same) = post(
         &s,
         "/threads",
@@ -167,12 +76,13 @@ async fn threads_crud_history_copy() {
         (st, same["thread_id"].clone()),
         (StatusCode::OK, json!(id.to_string()))
     );
-    assert_eq!(
-        post(&s, "/threads", json!({"if_exists": "sometimes"}))
-            .await
-            .0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    expect_post(
+        &s,
+        "/threads",
+        json!({"if_exists": "sometimes"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     let (st, p) = send(
         http()
             .patch(format!("{}/threads/{id}", s.url()))
@@ -276,27 +186,21 @@ async fn interrupt_resume_success() {
         "interrupted"
     );
     let path = format!("/threads/{t}/runs/{rid}");
-    assert_eq!(
-        post(&s, &path, json!([1])).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    expect_post(&s, &path, json!([1]), StatusCode::UNPROCESSABLE_ENTITY).await;
     let (st, r) = post(&s, &path, json!({"answer": "a"})).await;
     assert_eq!(st, StatusCode::OK);
     assert!(r["status"] == "pending" || r["status"] == "interrupted");
     // resume flips the run to pending before answering, so a wait now sees round 2.
     let (_, w) = get(&s, &format!("{path}/wait")).await;
     assert_eq!(w["output"]["interrupt"]["round"], 2);
-    assert_eq!(
-        post(&s, &path, json!({"answer": "b"})).await.0,
-        StatusCode::OK
-    );
+    expect_post(&s, &path, json!({"answer": "b"}), StatusCode::OK).await;
     let w = get(&s, &format!("{path}/wait")).await.1;
     assert_eq!(w["run"]["status"], "success");
     assert_eq!(
         w["output"]["values"],
         json!({"answers": [{"answer": "a"}, {"answer": "b"}]})
     );
-    assert_eq!(post(&s, &path, json!({})).await.0, StatusCode::CONFLICT);
+    expect_post(&s, &path, json!({}), StatusCode::CONFLICT).await;
     // The log holds all segments: 3 final events (interrupted, interrupted, success).
     let (_, text) = stream_text(http().get(format!("{}{path}/stream", s.url()))).await;
     assert_eq!(ids(&parse_sse(&text)), ["1", "2", "3"]);
@@ -337,12 +241,13 @@ async fn cancel_interrupt_without_wait() {
         "interrupted"
     );
     // A cancelled run is not resumable.
-    assert_eq!(
-        post(&s, &format!("/threads/{t}/runs/{rid}"), json!({}))
-            .await
-            .0,
-        StatusCode::CONFLICT
-    );
+    expect_post(
+        &s,
+        &format!("/threads/{t}/runs/{rid}"),
+        json!({}),
+        StatusCode::CONFLICT,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -371,32 +276,26 @@ async fn cancel_rollback_with_and_without_wait() {
     assert_eq!(hist, json!([]), "rolled back runs leave no checkpoints");
     assert_eq!(get(&s, &format!("/threads/{t}")).await.1["status"], "idle");
     let rid = start_slow(&s, &t).await;
-    assert_eq!(
-        post(
-            &s,
-            &format!("/threads/{t}/runs/{rid}/cancel?action=explode"),
-            json!(null)
-        )
-        .await
-        .0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    expect_post(
+        &s,
+        &format!("/threads/{t}/runs/{rid}/cancel?action=explode"),
+        json!(null),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn not_found_conflict_unprocessable() {
     let s = ReferenceServer::start().await;
     let missing = Uuid::new_v4();
-    assert_eq!(
-        post(
-            &s,
-            &format!("/threads/{missing}/runs"),
-            json!({"agent_id": "echo"})
-        )
-        .await
-        .0,
-        StatusCode::NOT_FOUND
-    );
+    expect_post(
+        &s,
+        &format!("/threads/{missing}/runs"),
+        json!({"agent_id": "echo"}),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     let (st, r) = post(
         &s,
         &format!("/threads/{missing}/runs/wait"),
@@ -410,16 +309,13 @@ async fn not_found_conflict_unprocessable() {
         get(&s, &format!("/threads/{t}/runs/{missing}")).await.0,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        post(
-            &s,
-            &format!("/threads/{t}/runs"),
-            json!({"agent_id": "nobody"})
-        )
-        .await
-        .0,
-        StatusCode::NOT_FOUND
-    );
+    expect_post(
+        &s,
+        &format!("/threads/{t}/runs"),
+        json!({"agent_id": "nobody"}),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     let _slow = start_slow(&s, &t).await;
     let (st, body) = post(
         &s,
@@ -532,10 +428,13 @@ async fn stateless_runs() {
     )
     .await;
     assert_eq!(found[0]["run_id"], json!(rid));
-    assert_eq!(
-        post(&s, "/runs/search", json!({"status": "bogus"})).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    expect_post(
+        &s,
+        "/runs/search",
+        json!({"status": "bogus"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(
         get(&s, &format!("/runs/{rid}")).await.1["status"],
         "success"
@@ -606,19 +505,6 @@ async fn large_run_streams_completely() {
         evs.last().and_then(|e| e.id.clone()).as_deref(),
         Some("20001")
     );
-}
-
-/// Joins the stream of run `rid` on thread `t` and returns once the server has it open.
-async fn join_open(s: &ReferenceServer, t: &str, rid: Uuid) -> reqwest::Response {
-    let resp = http()
-        .get(format!("{}/threads/{t}/runs/{rid}/stream", s.url()))
-        .send()
-        .await
-        .expect("join");
-    s.wait_for(|e| *e == ServerEvent::StreamOpened { run_id: rid }, T)
-        .await
-        .expect("opened");
-    resp
 }
 
 /// Waits for the stream `resp` to open, drops it, and waits for the server to see the client
@@ -769,10 +655,7 @@ async fn fault_status_then_normal() {
     let (st, body) = post(&s, "/runs", json!({"agent_id": "echo"})).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.is_string());
-    assert_eq!(
-        post(&s, "/runs", json!({"agent_id": "echo"})).await.0,
-        StatusCode::OK
-    );
+    expect_post(&s, "/runs", json!({"agent_id": "echo"}), StatusCode::OK).await;
     assert_eq!(s.requests("POST", "/runs"), 2);
     assert_eq!(
         get(&s, "/agents/x").await.0,
