@@ -7,20 +7,26 @@
 //!
 //! | name        | input (JSON object)                                      | behaviour |
 //! |-------------|----------------------------------------------------------|-----------|
-//! | `echo`      | anything                                                 | succeeds at once with values = input |
+//! | `echo`      | anything (config: `{"greeting": "hello"}`, optional)      | succeeds at once with values = input |
 //! | `stream`    | `{"count": N=3, "size": S=0, "delay_ms": D=0}`           | N `values` updates `{"i":k,"pad":"x"*S}` then success with `{"count":N}` |
 //! | `custom`    | same as `stream`                                         | N `custom` updates `{"i":k}` (plus `values` updates if `stream_mode` has `values`), then success |
-//! | `interrupt` | `{"interrupts": K=1}`                                    | interrupts K times with `{"question":..,"round":n}`; each resume payload is collected; then success with `{"answers":[...]}` |
+//! | `interrupt` | `{"interrupts": K=1}`                                    | interrupts K times with `{"question":..,"round":n}`; each resume payload is collected; then success with `{"answers":[...]}`. A resume payload with `"fail": true` is rejected: that segment ends in `error` |
 //! | `fail`      | `{"timeout": false}`                                     | ends with status `error` (or `timeout`), output `{"type":"error","errcode":42,..}` |
 //! | `slow`      | `{"deadline_ms": 3600000}`                               | runs until cancelled or the deadline, then succeeds with `{"slept_ms": ..}` |
 //!
 //! Stream modes: `stream_mode` selects which updates are emitted (`values`, `custom` or both);
 //! when absent, `stream` emits values and `custom` emits custom updates. The last SSE event of
-//! every run segment is always a `values` update carrying the final status and values.
+//! every run segment is always a `values` update carrying the final status and values (not
+//! under [`crate::Dialect::WorkflowServer`], see [`crate::runs`]).
+//!
+//! Configuration: only `echo` declares a config schema (`specs.config` with properties, all
+//! optional: `{"greeting": {"type": "string", "default": "hello"}}`); the others declare the
+//! empty object schema. The descriptor is the same in every dialect; only
+//! [`crate::Dialect::WorkflowServer`] enforces it, answering 422 to a run of `echo` created
+//! without `config`, as the Workflow Server does for agents that declare a config schema.
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde_json::{Value, json};
 use uuid::{Uuid, uuid};
 
@@ -138,6 +144,11 @@ impl AgentKind {
         json!({ "agent_id": self.id(), "metadata": self.metadata() })
     }
 
+    /// Whether the agent's descriptor declares a config schema (one with properties).
+    pub fn declares_config(self) -> bool {
+        self == AgentKind::Echo
+    }
+
     /// The spec's `AgentACPDescriptor`.
     pub fn descriptor(self) -> Value {
         let object = json!({"type": "object"});
@@ -177,7 +188,12 @@ impl AgentKind {
             },
             "input": input,
             "output": output,
-            "config": object,
+            "config": if self.declares_config() {
+                json!({"type": "object", "properties": {
+                    "greeting": {"type": "string", "default": "hello"}}})
+            } else {
+                object
+            },
             "thread_state": {"type": "object"},
         });
         if let Some(obj) = specs.as_object_mut() {
@@ -225,20 +241,16 @@ pub(crate) async fn drive(state: &AppState, run: &Run) {
             let size = usize::try_from(input_u64(run, "size", 0)).unwrap_or(0);
             let delay = Duration::from_millis(input_u64(run, "delay_ms", 0));
             let pad = "x".repeat(size);
-            let rid = run.id.to_string();
             for k in 0..count {
                 if token.is_cancelled() {
                     return;
                 }
                 if run.spec.modes.values {
-                    run.push(Bytes::from(format!(
-                        r#"{{"type":"values","run_id":"{rid}","status":"pending","values":{{"i":{k},"pad":"{pad}"}}}}"#
-                    )));
+                    let values = json!({"i": k, "pad": pad});
+                    run.push(run.values_event(RunStatus::Pending, &values));
                 }
                 if run.spec.modes.custom {
-                    run.push(Bytes::from(format!(
-                        r#"{{"type":"custom","run_id":"{rid}","status":"pending","update":{{"i":{k}}}}}"#
-                    )));
+                    run.push(run.custom_event(RunStatus::Pending, &json!({"i": k})));
                 }
                 if !delay.is_zero() {
                     tokio::select! {
@@ -261,7 +273,18 @@ pub(crate) async fn drive(state: &AppState, run: &Run) {
                 .map(|m| m.answers.clone())
                 .unwrap_or_default();
             let round = answers.len() as u64;
-            if round < rounds {
+            let rejected = answers
+                .last()
+                .is_some_and(|a| a.get("fail") == Some(&Value::Bool(true)));
+            if rejected {
+                let output = json!({
+                    "type": "error",
+                    "run_id": run.id,
+                    "errcode": FAIL_ERRCODE,
+                    "description": format!("the interrupt agent rejected answer {round}"),
+                });
+                finish(state, run, RunStatus::Error, Some(output), json!({}), false);
+            } else if round < rounds {
                 let n = round + 1;
                 let payload = json!({"question": format!("Question {n} of {rounds}?"), "round": n});
                 let output = json!({"type": "interrupt", "interrupt": payload});

@@ -1,8 +1,10 @@
 //! Error responses.
 //!
 //! The ACP spec declares `ErrorResponse` as a bare JSON string, so by default every error body
-//! is a JSON string such as `"run not found"`. With [`crate::ServerConfig::detail_errors`] the
-//! server answers `{"detail": "..."}` instead, like the FastAPI-based servers do. Handlers only
+//! is a JSON string such as `"run not found"`. With [`crate::ServerConfig::detail_errors`], and
+//! always under [`crate::Dialect::WorkflowServer`], the server answers `{"detail": "..."}`
+//! instead, like the FastAPI-based servers do; a request-validation error then carries
+//! FastAPI's list of violations (`{"detail": [{"type", "loc", "msg", "input"}, ...]}`). Handlers only
 //! produce [`ApiError`]; the conversion to the configured shape happens in one middleware
 //! (see `render_errors`).
 
@@ -14,6 +16,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use serde_json::{Value, json};
+
 use crate::state::AppState;
 
 /// An error answered to the client: an HTTP status plus a human readable message.
@@ -23,11 +27,15 @@ pub struct ApiError {
     pub status: StatusCode,
     /// Message placed in the body.
     pub message: String,
+    /// FastAPI's request-validation errors, answered as the `detail` list in the
+    /// `{"detail": ...}` shape (the spec shape only carries `message`).
+    pub violations: Option<Vec<Value>>,
 }
 
-/// Marker extension carrying the message of an error response, read by [`render_errors`].
+/// Marker extension carrying an error response's message and violations, read by
+/// [`render_errors`].
 #[derive(Debug, Clone)]
-pub(crate) struct ErrorMessage(pub String);
+pub(crate) struct ErrorMessage(pub String, pub Option<Vec<Value>>);
 
 impl ApiError {
     /// An error with the given status and message.
@@ -35,6 +43,14 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            violations: None,
+        }
+    }
+    /// 422 with FastAPI's list of violations (see [`crate::dialect`]).
+    pub fn invalid(message: impl Into<String>, violations: Vec<Value>) -> Self {
+        Self {
+            violations: Some(violations),
+            ..Self::unprocessable(message)
         }
     }
     /// 404 Not Found.
@@ -65,31 +81,40 @@ pub(crate) fn error_response(status: StatusCode, message: &str) -> Response {
         HeaderValue::from_static("application/json"),
     );
     resp.extensions_mut()
-        .insert(ErrorMessage(message.to_owned()));
+        .insert(ErrorMessage(message.to_owned(), None));
     resp
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        error_response(self.status, &self.message)
+        let mut resp = error_response(self.status, &self.message);
+        resp.extensions_mut()
+            .insert(ErrorMessage(self.message, self.violations));
+        resp
     }
 }
 
-/// Middleware rewriting error bodies to `{"detail": "..."}` when `detail_errors` is set.
+/// Middleware rewriting error bodies to `{"detail": ...}` when `detail_errors` is set or the
+/// dialect is the Workflow Server's.
 pub(crate) async fn render_errors(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
     let resp = next.run(req).await;
-    if !state.config.detail_errors {
+    if !state.config.detail_errors && !state.config.dialect.is_workflow_server() {
         return resp;
     }
-    let Some(ErrorMessage(msg)) = resp.extensions().get::<ErrorMessage>().cloned() else {
+    let Some(ErrorMessage(msg, violations)) = resp.extensions().get::<ErrorMessage>().cloned()
+    else {
         return resp;
     };
     let (mut parts, _) = resp.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    let body = serde_json::json!({ "detail": msg }).to_string();
+    let body = match violations {
+        Some(list) => json!({ "detail": list }),
+        None => json!({ "detail": msg }),
+    }
+    .to_string();
     Response::from_parts(parts, Body::from(body))
 }

@@ -12,14 +12,19 @@
 //! `Last-Event-ID`. The log is *open* while the run is pending; the final event of each
 //! segment (a `values` update carrying the status `success`/`error`/`timeout`/`interrupted`)
 //! closes it, and a resume re-opens it.
+//!
+//! Under [`Dialect::WorkflowServer`] a segment ends without a final event (the log just
+//! closes), except a segment ending in `error`: three `error` events, and the log stays open
+//! for ever (streams then send only keep-alives). The run also keeps a delivery cursor there:
+//! the streams of that dialect send each event once, to whichever connection comes first.
 
 use std::sync::{
     Arc, Mutex, RwLock,
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 use bytes::Bytes;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +32,7 @@ use uuid::Uuid;
 
 use crate::{
     agents::{self, AgentKind},
+    dialect::{Dialect, Shape},
     errors::ApiError,
     state::{AppState, ServerEvent},
 };
@@ -113,11 +119,8 @@ pub(crate) struct Run {
     pub token: CancellationToken,
     /// Set once the run was deleted (rollback / DELETE).
     pub deleted: AtomicBool,
-}
-
-/// Formats a timestamp like the spec's examples (RFC 3339, UTC, microseconds).
-pub(crate) fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+    /// Events already sent by a stream ([`Dialect::WorkflowServer`] only).
+    delivered: AtomicUsize,
 }
 
 /// What a run was created with.
@@ -131,6 +134,8 @@ pub(crate) struct RunSpec {
     pub metadata: Option<Map<String, Value>>,
     pub modes: StreamModes,
     pub cancel_on_disconnect: bool,
+    /// The server's dialect, which shapes every JSON of the run.
+    pub dialect: Dialect,
 }
 
 impl Run {
@@ -156,6 +161,7 @@ impl Run {
             status_tx: watch::channel(RunStatus::Pending).0,
             token,
             deleted: AtomicBool::new(false),
+            delivered: AtomicUsize::new(0),
         }
     }
 
@@ -202,6 +208,16 @@ impl Run {
         (batch, log.open)
     }
 
+    /// Index of the first event no stream has sent yet ([`Dialect::WorkflowServer`]).
+    pub fn undelivered(&self) -> usize {
+        self.delivered.load(Ordering::SeqCst)
+    }
+
+    /// Records that the events before `upto` were sent by a stream.
+    pub fn mark_delivered(&self, upto: usize) {
+        self.delivered.fetch_max(upto, Ordering::SeqCst);
+    }
+
     /// Number of events in the log.
     pub fn event_count(&self) -> usize {
         self.log.read().map(|l| l.events.len()).unwrap_or(0)
@@ -213,17 +229,19 @@ impl Run {
             Ok(m) => (m.status, m.updated_at),
             Err(_) => (self.status(), self.created_at),
         };
+        let d = self.spec.dialect;
         let mut o = json!({
             "run_id": self.id,
             "agent_id": self.spec.agent.id(),
-            "created_at": ts(self.created_at),
-            "updated_at": ts(updated_at),
-            "status": status.as_str(),
+            "created_at": d.timestamp(self.created_at),
+            "updated_at": d.timestamp(updated_at),
+            "status": d.status(status),
             "creation": self.spec.creation,
         });
         if let (Some(t), Some(obj)) = (self.spec.thread_id, o.as_object_mut()) {
             obj.insert("thread_id".into(), json!(t));
         }
+        d.fill(&mut o, Shape::Run);
         o
     }
 
@@ -234,8 +252,25 @@ impl Run {
 
     /// Serialized `values` update.
     pub fn values_event(&self, status: RunStatus, values: &Value) -> Bytes {
+        let d = self.spec.dialect;
+        let mut v = json!({"type": "values", "run_id": self.id, "status": d.status(status), "values": values});
+        d.fill(&mut v, Shape::ValuesUpdate);
+        Bytes::from(v.to_string())
+    }
+
+    /// Serialized `custom` update.
+    pub fn custom_event(&self, status: RunStatus, update: &Value) -> Bytes {
+        let status = self.spec.dialect.status(status);
         Bytes::from(
-            json!({"type": "values", "run_id": self.id, "status": status.as_str(), "values": values})
+            json!({"type": "custom", "run_id": self.id, "status": status, "update": update})
+                .to_string(),
+        )
+    }
+
+    /// The Workflow Server's `error` event for a failed run.
+    fn error_event(&self, description: &Value) -> Bytes {
+        Bytes::from(
+            json!({"type": "error", "run_id": self.id, "status": "error", "errcode": 500, "description": description})
                 .to_string(),
         )
     }
@@ -252,6 +287,11 @@ pub(crate) fn finish(
     values: Value,
     resumable: bool,
 ) -> bool {
+    let description = output
+        .as_ref()
+        .and_then(|o| o.get("description"))
+        .cloned()
+        .unwrap_or(Value::Null);
     {
         let Ok(mut meta) = run.meta.lock() else {
             return false;
@@ -264,10 +304,18 @@ pub(crate) fn finish(
         meta.output = output;
         meta.resumable = resumable;
     }
-    let final_event = run.values_event(status, &values);
     if let Ok(mut log) = run.log.write() {
-        log.events.push(final_event);
-        log.open = false;
+        match (run.spec.dialect, status) {
+            (Dialect::Spec, _) => {
+                log.events.push(run.values_event(status, &values));
+                log.open = false;
+            }
+            (Dialect::WorkflowServer, RunStatus::Error) => {
+                let event = run.error_event(&description);
+                log.events.extend([event.clone(), event.clone(), event]);
+            }
+            (Dialect::WorkflowServer, _) => log.open = false,
+        }
     }
     run.log_tx.send_modify(|v| *v += 1);
     if let Some(t) = run.spec.thread_id {

@@ -4,16 +4,26 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use axum::{Router, http::Request};
+use hyper::{
+    body::Incoming,
+    service::{Service, service_fn},
+};
 use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     server::conn::auto,
     service::TowerToHyperService,
 };
-use tokio::{net::TcpListener, sync::broadcast, task::JoinHandle};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::broadcast,
+    task::JoinHandle,
+};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
+    dialect::{CloseSignal, Dialect},
     faults::{Fault, Target},
     routes,
     state::{AppState, ServerConfig, ServerEvent},
@@ -36,6 +46,12 @@ impl ReferenceServer {
     /// when this returns.
     pub async fn start() -> ReferenceServer {
         Self::start_with(ServerConfig::default()).await
+    }
+
+    /// Starts a server speaking `dialect`, with that dialect's defaults
+    /// ([`ServerConfig::for_dialect`]) on a free port.
+    pub async fn with_dialect(dialect: Dialect) -> ReferenceServer {
+        Self::start_with(ServerConfig::for_dialect(dialect)).await
     }
 
     /// Starts a server with `config` (binding `127.0.0.1:config.port`).
@@ -75,6 +91,11 @@ impl ReferenceServer {
     /// The configuration in use.
     pub fn config(&self) -> &ServerConfig {
         &self.state.config
+    }
+
+    /// The dialect the server speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.state.config.dialect
     }
 
     /// Arms `fault` for the next `times` requests matching `target` (see [`crate::faults`]).
@@ -193,6 +214,32 @@ impl Drop for ReferenceServer {
     }
 }
 
+/// Serves one connection until it ends, `kill` is cancelled, or a response asked for the
+/// connection to be closed ([`CloseSignal`]): then it shuts down once that response is out.
+async fn serve_connection(router: Router, stream: TcpStream, kill: CancellationToken) {
+    let close = CloseSignal::default();
+    let signal = close.clone();
+    let inner = TowerToHyperService::new(router);
+    let svc = service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(signal.clone());
+        inner.call(req)
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = kill.cancelled() => return,
+            _ = close.0.notified(), if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
 /// Runs the accept loop; cancelling `stop` closes the listener and every connection.
 fn serve(state: AppState, listener: TcpListener) -> Listening {
     let stop = CancellationToken::new();
@@ -205,16 +252,7 @@ fn serve(state: AppState, listener: TcpListener) -> Listening {
                 _ = token.cancelled() => break,
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
-                    let svc = TowerToHyperService::new(router.clone());
-                    let kill = token.clone();
-                    conns.spawn(async move {
-                        let builder = auto::Builder::new(TokioExecutor::new());
-                        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
-                        tokio::select! {
-                            _ = conn => {}
-                            _ = kill.cancelled() => {}
-                        }
-                    });
+                    conns.spawn(serve_connection(router.clone(), stream, token.clone()));
                 }
                 Some(_) = conns.join_next(), if !conns.is_empty() => {}
             }

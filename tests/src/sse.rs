@@ -14,6 +14,14 @@
 //! `: keep-alive` comment lines every `keepalive_interval`. Events are batched into chunks of up
 //! to 64 KiB; the producer is a task feeding a bounded channel, so a slow client applies
 //! backpressure and a vanished client is noticed (the channel closes).
+//!
+//! Under [`crate::Dialect::WorkflowServer`], as the Agent Workflow Server does:
+//! * ids count the events of each connection from 1, and `Last-Event-ID` is ignored;
+//! * a stream sends only events no stream has sent yet (the run's delivery cursor), so a
+//!   rejoin after a cut gets the rest of the events exactly once, numbered from 1 again;
+//! * the keep-alive is a bare `:` without a line terminator, so it glues onto the next line
+//!   (`:id: 1` — which turns that `id:` line into a comment);
+//! * there is no final status event (see [`crate::runs`]).
 
 use std::{io, sync::Arc};
 
@@ -148,7 +156,12 @@ async fn produce(
     sink: &Sink,
 ) -> Result<(), Stop> {
     let le = faults.line_ending.as_str();
-    let keepalive = Bytes::from(format!(": keep-alive{le}{le}"));
+    let per_connection = run.spec.dialect.is_workflow_server();
+    let keepalive = if per_connection {
+        Bytes::from_static(b":")
+    } else {
+        Bytes::from(format!(": keep-alive{le}{le}"))
+    };
     for _ in 0..faults.keepalives_first {
         sink.send(keepalive.clone()).await?;
     }
@@ -162,11 +175,23 @@ async fn produce(
         sink.send(buf.freeze()).await?;
     }
     let mut log_rx = run.watch_log();
-    let mut cursor = start;
+    // The per-connection dialect ignores `Last-Event-ID`: the run's delivery cursor decides.
+    let mut cursor = if per_connection { 0 } else { start };
     let mut sent = 0usize;
     let mut malformed_done = false;
+    // Sends `buf`; in the per-connection dialect, records the events in it as delivered.
+    let flush = async |buf: Bytes, upto: usize| {
+        sink.send(buf).await?;
+        if per_connection {
+            run.mark_delivered(upto);
+        }
+        Ok::<(), Stop>(())
+    };
     loop {
         log_rx.borrow_and_update();
+        if per_connection {
+            cursor = cursor.max(run.undelivered());
+        }
         let (batch, open) = run.read_events(cursor, BATCH_EVENTS);
         if batch.is_empty() {
             if !open {
@@ -195,7 +220,7 @@ async fn produce(
                 );
             }
             if faults.drop_after == Some(sent) {
-                sink.send(buf.split().freeze()).await?;
+                flush(buf.split().freeze(), cursor).await?;
                 // Let the transport flush what was sent, then abort the body.
                 for _ in 0..8 {
                     tokio::task::yield_now().await;
@@ -207,21 +232,22 @@ async fn produce(
                 return Ok(());
             }
             if faults.end_after == Some(sent) {
-                sink.send(buf.split().freeze()).await?;
+                flush(buf.split().freeze(), cursor).await?;
                 return Ok(());
             }
             if faults.stall_after == Some(sent) {
-                sink.send(buf.split().freeze()).await?;
+                flush(buf.split().freeze(), cursor).await?;
                 sink.tx.closed().await;
                 return Err(Stop::ClientGone);
             }
             cursor += 1;
             sent += 1;
-            encode_event(&mut buf, Some(cursor), &data, le);
+            let id = if per_connection { sent } else { cursor };
+            encode_event(&mut buf, Some(id), &data, le);
             if buf.len() >= CHUNK_BYTES {
-                sink.send(buf.split().freeze()).await?;
+                flush(buf.split().freeze(), cursor).await?;
             }
         }
-        sink.send(buf.freeze()).await?;
+        flush(buf.freeze(), cursor).await?;
     }
 }

@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{faults::FaultBook, runs::Run, threads::ThreadStore};
+use crate::{dialect::Dialect, faults::FaultBook, runs::Run, threads::ThreadStore};
 
 /// How the server answers `GET .../runs/{run_id}/wait` (to emulate servers lacking the route).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,17 +28,22 @@ pub enum WaitRoute {
     NotImplemented500,
 }
 
-/// Server configuration. `ServerConfig::default()` gives the spec-conformant behaviour.
+/// Server configuration. `ServerConfig::default()` gives the spec-conformant behaviour;
+/// [`ServerConfig::for_dialect`] the defaults of another [`Dialect`].
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// What the server says on the wire (default [`Dialect::Spec`]).
+    pub dialect: Dialect,
     /// Server-side cap for wait operations (default 30 s).
     pub wait_timeout: Duration,
     /// Error bodies as `{"detail": "..."}` (FastAPI style) instead of the spec's JSON string.
+    /// Always so under [`Dialect::WorkflowServer`].
     pub detail_errors: bool,
     /// Answer 204 No Content when a wait times out server-side (a known server quirk) instead of
     /// 200 with the run and no output.
     pub wait_204_on_timeout: bool,
-    /// Interval of `: keep-alive` SSE comments while a stream is idle (default 15 s).
+    /// Interval of SSE keep-alive comments while a stream is idle (default 15 s; 10 s from
+    /// [`ServerConfig::for_dialect`]`(`[`Dialect::WorkflowServer`]`)`).
     pub keepalive_interval: Duration,
     /// Behaviour of `GET .../wait`.
     pub wait_route: WaitRoute,
@@ -49,12 +54,29 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
+            dialect: Dialect::Spec,
             wait_timeout: Duration::from_secs(30),
             detail_errors: false,
             wait_204_on_timeout: false,
             keepalive_interval: Duration::from_secs(15),
             wait_route: WaitRoute::Implemented,
             port: 0,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The defaults of `dialect`: [`ServerConfig::default`], plus for
+    /// [`Dialect::WorkflowServer`] its 10 s keep-alive interval.
+    pub fn for_dialect(dialect: Dialect) -> ServerConfig {
+        let keepalive_interval = match dialect {
+            Dialect::Spec => Duration::from_secs(15),
+            Dialect::WorkflowServer => Duration::from_secs(10),
+        };
+        ServerConfig {
+            dialect,
+            keepalive_interval,
+            ..ServerConfig::default()
         }
     }
 }
@@ -166,9 +188,9 @@ impl AppState {
     pub fn new(config: ServerConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
+                threads: ThreadStore::new(config.dialect),
                 config,
                 runs: Mutex::new(HashMap::new()),
-                threads: ThreadStore::default(),
                 events: EventBus::new(),
                 faults: FaultBook::default(),
                 requests: Mutex::new(Vec::new()),

@@ -5,13 +5,22 @@
 //! run's final values and a checkpoint is recorded. Rolling a run back removes its checkpoints
 //! and restores the values of the latest remaining checkpoint.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::runs::{RunStatus, ts};
+use crate::{
+    dialect::{Dialect, Shape},
+    runs::RunStatus,
+};
 
 /// One checkpoint of a thread.
 #[derive(Debug, Clone)]
@@ -39,13 +48,16 @@ pub(crate) struct Thread {
     pub active: Vec<Uuid>,
     /// All runs of the thread.
     pub runs: Vec<Uuid>,
+    /// The server's dialect, which shapes the thread's JSON.
+    pub dialect: Dialect,
 }
 
 impl Thread {
-    fn new(id: Uuid, metadata: Map<String, Value>) -> Thread {
+    fn new(id: Uuid, metadata: Map<String, Value>, dialect: Dialect) -> Thread {
         let now = Utc::now();
         Thread {
             id,
+            dialect,
             created_at: now,
             updated_at: now,
             metadata,
@@ -60,10 +72,11 @@ impl Thread {
 
     /// The spec's `Thread` object.
     pub fn to_json(&self) -> Value {
+        let d = self.dialect;
         let mut o = json!({
             "thread_id": self.id.to_string(),
-            "created_at": ts(self.created_at),
-            "updated_at": ts(self.updated_at),
+            "created_at": d.timestamp(self.created_at),
+            "updated_at": d.timestamp(self.updated_at),
             "metadata": self.metadata,
             "status": self.status,
         });
@@ -75,6 +88,7 @@ impl Thread {
                 obj.insert("messages".into(), Value::Array(m.clone()));
             }
         }
+        d.fill(&mut o, Shape::Thread);
         o
     }
 
@@ -97,7 +111,7 @@ impl Thread {
 }
 
 /// `ThreadState` JSON of a checkpoint.
-pub(crate) fn state_json(c: &Checkpoint) -> Value {
+pub(crate) fn state_json(c: &Checkpoint, d: Dialect) -> Value {
     let mut o = json!({
         "checkpoint": {"checkpoint_id": c.id},
         "values": c.values,
@@ -106,6 +120,7 @@ pub(crate) fn state_json(c: &Checkpoint) -> Value {
     if let (Some(m), Some(obj)) = (&c.messages, o.as_object_mut()) {
         obj.insert("messages".into(), Value::Array(m.clone()));
     }
+    d.fill(&mut o, Shape::ThreadState);
     o
 }
 
@@ -115,21 +130,49 @@ pub(crate) fn contains(sup: &Map<String, Value>, sub: &Map<String, Value>) -> bo
 }
 
 /// All threads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ThreadStore {
     map: Mutex<HashMap<Uuid, Thread>>,
+    dialect: Dialect,
+    /// Set once a thread was stored without metadata ([`Dialect::WorkflowServer`]): the
+    /// Workflow Server then fails every thread search.
+    broken: AtomicBool,
 }
 
 impl ThreadStore {
+    /// An empty store whose threads speak `dialect`.
+    pub fn new(dialect: Dialect) -> ThreadStore {
+        ThreadStore {
+            map: Mutex::new(HashMap::new()),
+            dialect,
+            broken: AtomicBool::new(false),
+        }
+    }
+
+    /// Stores a thread created without `metadata`, as the Workflow Server does before failing
+    /// the request; from then on [`ThreadStore::is_broken`].
+    pub fn create_broken(&self) {
+        let id = Uuid::new_v4();
+        if let Ok(mut map) = self.map.lock() {
+            map.insert(id, Thread::new(id, Map::new(), self.dialect));
+        }
+        self.broken.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a thread without metadata was stored (see [`ThreadStore::create_broken`]).
+    pub fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::SeqCst)
+    }
+
     /// Creates a thread; `Err(existing)` if the id is taken.
     pub fn create(&self, id: Uuid, metadata: Map<String, Value>) -> Result<Thread, Box<Thread>> {
         let Ok(mut map) = self.map.lock() else {
-            return Ok(Thread::new(id, metadata));
+            return Ok(Thread::new(id, metadata, self.dialect));
         };
         if let Some(t) = map.get(&id) {
             return Err(Box::new(t.clone()));
         }
-        let t = Thread::new(id, metadata);
+        let t = Thread::new(id, metadata, self.dialect);
         map.insert(id, t.clone());
         Ok(t)
     }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use acp_reference_server::{ReferenceServer, ServerConfig};
+use acp_reference_server::{Dialect, ReferenceServer, ServerConfig};
 use clap::Parser;
 
 /// ACP 0.2.1 reference server (binds 127.0.0.1 only).
@@ -17,20 +17,31 @@ struct Args {
     /// Server-side wait cap in seconds.
     #[arg(long, default_value_t = 30)]
     wait_timeout: u64,
-    /// SSE keep-alive interval in seconds.
-    #[arg(long, default_value_t = 15)]
-    keepalive: u64,
+    /// SSE keep-alive interval in seconds (default: 15, or 10 for workflow-server).
+    #[arg(long)]
+    keepalive: Option<u64>,
+    /// What to say on the wire: `spec` (ACP 0.2.1) or `workflow-server` (agntcy's Agent
+    /// Workflow Server, deviations included).
+    #[arg(long, default_value = "spec", value_parser = parse_dialect)]
+    dialect: Dialect,
+}
+
+fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    Dialect::parse(s).ok_or_else(|| format!("unknown dialect `{s}` (spec, workflow-server)"))
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let defaults = ServerConfig::for_dialect(args.dialect);
     let config = ServerConfig {
         port: args.port,
         detail_errors: args.detail_errors,
         wait_timeout: Duration::from_secs(args.wait_timeout),
-        keepalive_interval: Duration::from_secs(args.keepalive),
-        ..ServerConfig::default()
+        keepalive_interval: args
+            .keepalive
+            .map_or(defaults.keepalive_interval, Duration::from_secs),
+        ..defaults
     };
     let server = match ReferenceServer::try_start_with(config).await {
         Ok(s) => s,

@@ -3,6 +3,7 @@
 use axum::{
     Router,
     body::Bytes,
+    extract::State,
     routing::{get, post},
 };
 use serde::Deserialize;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use super::request::{ApiResult, PathId, body, ok_json, path_uuid, search_page};
 use crate::{
     agents::{ALL, AgentKind},
+    dialect::{Shape, violation},
     errors::ApiError,
     state::AppState,
 };
@@ -31,8 +33,16 @@ struct AgentSearch {
     offset: Option<i64>,
 }
 
-async fn search(b: Bytes) -> ApiResult {
-    let (req, _) = body::<AgentSearch>(&b)?;
+async fn search(State(st): State<AppState>, b: Bytes) -> ApiResult {
+    let (req, obj) = body::<AgentSearch>(&b)?;
+    if st.config.dialect.is_workflow_server() && req.name.is_none() && req.version.is_none() {
+        // The Workflow Server's search model requires one of the two (a pydantic validator).
+        let msg = "Value error, At least one of 'name' or 'version' must be provided";
+        return Err(ApiError::invalid(
+            "`name` or `version` is required",
+            vec![violation("value_error", &["body"], msg, Value::Object(obj))],
+        ));
+    }
     let found: Vec<Value> = ALL
         .into_iter()
         .filter(|a| req.name.as_deref().is_none_or(|n| n == a.name()))
@@ -51,6 +61,8 @@ async fn get_agent(p: PathId) -> ApiResult {
     ok_json(agent(p)?.to_json())
 }
 
-async fn descriptor(p: PathId) -> ApiResult {
-    ok_json(agent(p)?.descriptor())
+async fn descriptor(State(st): State<AppState>, p: PathId) -> ApiResult {
+    let mut d = agent(p)?.descriptor();
+    st.config.dialect.fill(&mut d, Shape::Descriptor);
+    ok_json(d)
 }

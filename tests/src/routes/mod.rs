@@ -9,7 +9,7 @@
 //!
 //! Thread and stateless runs share their handlers ([`runs`]): they differ only in where the
 //! run lives, which the path extractors resolve. [`middleware`] tracks requests and applies
-//! faults; [`request`] holds the parsing helpers.
+//! faults (and the operations the dialect lacks); [`request`] holds the parsing helpers.
 
 mod agents;
 mod middleware;
@@ -32,5 +32,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(stateless_runs::router())
         .layer(from_fn_with_state(state.clone(), middleware::track))
         .layer(from_fn_with_state(state.clone(), render_errors))
+        .layer(axum::middleware::from_fn(middleware::close_after))
         .with_state(state)
 }

@@ -23,6 +23,7 @@ use super::{
 };
 use crate::{
     agents::AgentKind,
+    dialect::{Shape, violation},
     errors::{ApiError, error_response},
     runs::{self, Run, RunSpec, StreamModes},
     sse::sse_response,
@@ -188,6 +189,7 @@ fn stream_modes(req: Option<&StreamModeReq>, agent: AgentKind) -> StreamModes {
 /// Creates and starts a run from a create body, on `thread` or stateless.
 fn create_run(st: &AppState, thread: Option<Uuid>, b: &Bytes) -> Result<Arc<Run>, ApiError> {
     let (req, mut creation) = body::<RunCreateReq>(b)?;
+    let dialect = st.config.dialect;
     if req.webhook.as_deref().is_some_and(str::is_empty) {
         return Err(ApiError::unprocessable("`webhook` must not be empty"));
     }
@@ -196,6 +198,20 @@ fn create_run(st: &AppState, thread: Option<Uuid>, b: &Bytes) -> Result<Arc<Run>
         Some(a) => AgentKind::lookup(a)
             .ok_or_else(|| ApiError::not_found(format!("agent {a} not found")))?,
     };
+    if dialect.is_workflow_server() && agent.declares_config() && req.config.is_none() {
+        // The Workflow Server validates `config` against the agent's config schema, and a
+        // missing `config` fails that validation.
+        let input = Value::Object(creation);
+        return Err(ApiError::invalid(
+            format!("agent {} requires `config`", agent.name()),
+            vec![violation(
+                "missing",
+                &["body", "config"],
+                "Field required",
+                input,
+            )],
+        ));
+    }
     let modes = stream_modes(req.stream_mode.as_ref(), agent);
     let mut defaults = vec![
         ("stream_mode", Value::Null),
@@ -224,6 +240,7 @@ fn create_run(st: &AppState, thread: Option<Uuid>, b: &Bytes) -> Result<Arc<Run>
         metadata: req.metadata,
         modes,
         cancel_on_disconnect: req.on_disconnect != Some(OnDisconnect::Continue),
+        dialect,
     };
     Ok(runs::start(st, p, after, delay))
 }
@@ -293,6 +310,7 @@ async fn wait_response(st: &AppState, run: &Run) -> ApiResult {
     if let (Some(out), Some(obj)) = (run.output().filter(|_| settled), o.as_object_mut()) {
         obj.insert("output".into(), out);
     }
+    st.config.dialect.fill(&mut o, Shape::WaitResponse);
     ok_json(o)
 }
 

@@ -11,12 +11,7 @@ use super::{
     request::{ApiResult, body, ok_json, search_page},
     runs,
 };
-use crate::{
-    errors::ApiError,
-    runs::{Run, RunStatus},
-    state::AppState,
-    threads::contains,
-};
+use crate::{errors::ApiError, runs::Run, state::AppState, threads::contains};
 
 /// The stateless run routes.
 pub(crate) fn router() -> Router<AppState> {
@@ -38,7 +33,9 @@ async fn search(State(st): State<AppState>, b: Bytes) -> ApiResult {
     let status = match req.status.as_deref() {
         None => None,
         Some(s) => Some(
-            RunStatus::parse(s)
+            st.config
+                .dialect
+                .parse_status(s)
                 .ok_or_else(|| ApiError::unprocessable(format!("unknown status `{s}`")))?,
         ),
     };

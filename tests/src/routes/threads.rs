@@ -14,6 +14,7 @@ use super::request::{
     ApiResult, PathId, Q, body, no_content, ok_json, page, path_uuid, q_int, query, search_page,
 };
 use crate::{
+    dialect,
     errors::ApiError,
     runs,
     state::AppState,
@@ -59,10 +60,28 @@ enum IfExists {
 
 async fn create(State(st): State<AppState>, b: Bytes) -> ApiResult {
     let (req, _) = body::<ThreadCreate>(&b)?;
-    let id = req.thread_id.unwrap_or_else(Uuid::new_v4);
-    match st.threads.create(id, req.metadata.unwrap_or_default()) {
+    let Some(metadata) = req.metadata else {
+        if st.config.dialect.is_workflow_server() {
+            // The Workflow Server stores the thread, then fails serializing it; the stored
+            // thread breaks every later search.
+            st.threads.create_broken();
+            return Ok(dialect::internal_server_error());
+        }
+        return create_with(&st, req.thread_id, Map::new(), req.if_exists);
+    };
+    create_with(&st, req.thread_id, metadata, req.if_exists)
+}
+
+fn create_with(
+    st: &AppState,
+    thread_id: Option<Uuid>,
+    metadata: Map<String, Value>,
+    if_exists: Option<IfExists>,
+) -> ApiResult {
+    let id = thread_id.unwrap_or_else(Uuid::new_v4);
+    match st.threads.create(id, metadata) {
         Ok(t) => ok_json(t.to_json()),
-        Err(existing) if req.if_exists == Some(IfExists::DoNothing) => ok_json(existing.to_json()),
+        Err(existing) if if_exists == Some(IfExists::DoNothing) => ok_json(existing.to_json()),
         Err(_) => Err(ApiError::conflict(format!("thread {id} already exists"))),
     }
 }
@@ -98,6 +117,9 @@ impl ThreadStatusReq {
 
 async fn search(State(st): State<AppState>, b: Bytes) -> ApiResult {
     let (req, _) = body::<ThreadSearch>(&b)?;
+    if st.threads.is_broken() {
+        return Ok(dialect::internal_server_error());
+    }
     let mut all = st.threads.all();
     all.sort_by_key(|t| std::cmp::Reverse(t.created_at));
     let found: Vec<Value> = all
@@ -174,7 +196,8 @@ async fn history(State(st): State<AppState>, p: PathId, q: Q) -> ApiResult {
     {
         cps = cps.split_off(pos + 1);
     }
-    let states: Vec<Value> = cps.into_iter().map(state_json).collect();
+    let d = st.config.dialect;
+    let states: Vec<Value> = cps.into_iter().map(|c| state_json(c, d)).collect();
     ok_json(Value::Array(page(states, limit, 0)))
 }
 

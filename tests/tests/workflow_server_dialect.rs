@@ -1,0 +1,456 @@
+//! The Workflow Server dialect on the wire, driven with raw reqwest + serde_json (and a raw TCP
+//! socket where the connection itself is the point). No sleeps: synchronisation goes through
+//! server events or the bytes the server sends; keep-alives come every 50 ms.
+
+mod support;
+
+use std::time::Duration;
+
+use acp_reference_server::{Dialect, Fault, ReferenceServer, ServerConfig, Target, agents};
+use chrono::{DateTime, NaiveDateTime};
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+use support::*;
+
+async fn workflow_server() -> ReferenceServer {
+    let s = ReferenceServer::start_with(ServerConfig {
+        keepalive_interval: Duration::from_millis(50),
+        ..ServerConfig::for_dialect(Dialect::WorkflowServer)
+    })
+    .await;
+    assert_eq!(s.dialect(), Dialect::WorkflowServer);
+    s
+}
+
+/// Python's `datetime.now().isoformat()`: no offset, microseconds (left out when zero).
+fn assert_naive(v: &Value) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp string, got {v}"));
+    assert!(
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok(),
+        "naive: {s}"
+    );
+    assert!(DateTime::parse_from_rfc3339(s).is_err(), "no offset: {s}");
+    assert!(s.len() == 26 || s.len() == 19, "isoformat length: {s}");
+}
+
+/// A thread created the way the Workflow Server accepts (with `metadata`).
+async fn thread(s: &ReferenceServer) -> String {
+    new_thread(s).await
+}
+
+/// Reads `resp` until `done(bytes so far)` holds, then drops it (the stream need not end).
+async fn read_until(resp: reqwest::Response, done: impl Fn(&str) -> bool) -> String {
+    let mut body = resp.bytes_stream();
+    let mut buf = Vec::new();
+    let read = async {
+        while let Some(Ok(chunk)) = body.next().await {
+            buf.extend_from_slice(&chunk);
+            if done(&String::from_utf8_lossy(&buf)) {
+                return;
+            }
+        }
+        panic!("stream ended early: {}", String::from_utf8_lossy(&buf));
+    };
+    tokio::time::timeout(T, read).await.expect("bytes in time");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn stream_run(s: &ReferenceServer, body: Value) -> reqwest::RequestBuilder {
+    http().post(format!("{}/runs/stream", s.url())).json(&body)
+}
+
+#[tokio::test]
+async fn timestamps_are_naive_and_absent_fields_null() {
+    let s = workflow_server().await;
+    let (st, th) = post(&s, "/threads", json!({"metadata": {"k": 1}})).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_naive(&th["created_at"]);
+    assert_naive(&th["updated_at"]);
+    assert_eq!(
+        (&th["values"], &th["messages"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert!(th.as_object().is_some_and(|o| o.contains_key("values")));
+    let t = th["thread_id"].as_str().expect("thread_id");
+
+    let msgs = json!({"messages": [{"role": "user", "content": "hi"}]});
+    let (_, patched) = send(http().patch(format!("{}/threads/{t}", s.url())).json(&msgs)).await;
+    assert_eq!(patched["messages"][0]["metadata"], Value::Null);
+    assert!(
+        patched["messages"][0]
+            .as_object()
+            .is_some_and(|m| m.contains_key("metadata"))
+    );
+
+    let (st, run) = post(&s, "/runs", json!({"agent_id": "echo", "config": {}})).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_naive(&run["created_at"]);
+    assert_naive(&run["updated_at"]);
+    let run_obj = run.as_object().expect("run object");
+    assert_eq!(run_obj.get("thread_id"), Some(&Value::Null));
+    for k in [
+        "webhook",
+        "metadata",
+        "input",
+        "after_seconds",
+        "on_completion",
+    ] {
+        assert!(
+            run["creation"]
+                .as_object()
+                .is_some_and(|c| c.contains_key(k)),
+            "creation.{k} present: {run}"
+        );
+    }
+    assert_eq!(run["creation"]["webhook"], Value::Null);
+
+    let (_, d) = get(&s, &format!("/agents/{}/descriptor", agents::STREAM)).await;
+    assert_eq!(d["specs"]["custom_streaming_update"], Value::Null);
+    assert_eq!(d["specs"]["interrupts"], Value::Null);
+    assert!(
+        d["specs"]
+            .as_object()
+            .is_some_and(|o| o.contains_key("interrupts"))
+    );
+}
+
+#[tokio::test]
+async fn wait_response_has_null_output_while_unsettled() {
+    let s = ReferenceServer::start_with(ServerConfig {
+        wait_timeout: Duration::ZERO,
+        ..ServerConfig::for_dialect(Dialect::WorkflowServer)
+    })
+    .await;
+    let (st, w) = post(&s, "/runs/wait", json!({"agent_id": "slow"})).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        w.as_object()
+            .is_some_and(|o| o.get("output") == Some(&Value::Null)),
+        "{w}"
+    );
+    assert_eq!(w["run"]["status"], "running");
+}
+
+#[tokio::test]
+async fn http_errors_are_detail_objects() {
+    let s = workflow_server().await;
+    let (st, e) = get(&s, &format!("/threads/{}", Uuid::new_v4())).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(e["detail"].is_string(), "{e}");
+    s.inject(Target::Get, Fault::Status(503), 1);
+    let (st, e) = get(&s, &format!("/agents/{}", agents::ECHO)).await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(e, json!({"detail": "injected fault: status 503"}));
+}
+
+#[tokio::test]
+async fn agents_search_without_name_or_version_is_422_list() {
+    let s = workflow_server().await;
+    let (st, e) = post(&s, "/agents/search", json!({"limit": 5})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let item = &e["detail"][0];
+    assert_eq!(item["type"], "value_error");
+    assert_eq!(item["loc"], json!(["body"]));
+    assert!(item["msg"].is_string());
+    assert_eq!(item["input"], json!({"limit": 5}));
+    let (st, found) = post(&s, "/agents/search", json!({"name": "echo"})).await;
+    assert_eq!(
+        (st, found.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+}
+
+#[tokio::test]
+async fn config_required_when_the_agent_declares_one() {
+    let s = workflow_server().await;
+    let (_, d) = get(&s, &format!("/agents/{}/descriptor", agents::ECHO)).await;
+    assert!(d["specs"]["config"]["properties"].is_object());
+    let t = thread(&s).await;
+    for path in ["/runs".to_owned(), format!("/threads/{t}/runs")] {
+        let (st, e) = post(&s, &path, json!({"agent_id": "echo", "input": {"a": 1}})).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let item = &e["detail"][0];
+        assert_eq!(item["type"], "missing");
+        assert_eq!(item["loc"], json!(["body", "config"]));
+        assert_eq!(item["msg"], "Field required");
+        assert_eq!(item["input"]["input"], json!({"a": 1}));
+    }
+    let (st, _) = post(&s, "/runs", json!({"agent_id": "echo", "config": {}})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = post(&s, "/runs", json!({"agent_id": "stream"})).await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "agents without a config schema need none"
+    );
+
+    let spec = ReferenceServer::start().await;
+    assert_eq!(spec.dialect(), Dialect::Spec);
+    let (st, _) = post(&spec, "/runs", json!({"agent_id": "echo"})).await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "the spec dialect does not enforce config"
+    );
+}
+
+/// Sends `request` on a fresh connection and reads until the server closes it.
+async fn raw_exchange(s: &ReferenceServer, request: String) -> String {
+    let mut sock = tokio::net::TcpStream::connect(s.addr())
+        .await
+        .expect("connect");
+    sock.write_all(request.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(T, sock.read_to_end(&mut out))
+        .await
+        .expect("the server closes the connection")
+        .expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn raw_post(s: &ReferenceServer, path: &str, body: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        s.addr(),
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn thread_without_metadata_is_500_text_closes_and_breaks_search() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let (st, _) = post(&s, "/threads/search", json!({})).await;
+    assert_eq!(st, StatusCode::OK);
+
+    let answer = raw_exchange(&s, raw_post(&s, "/threads", "{}")).await;
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a response");
+    assert!(head.starts_with("HTTP/1.1 500"), "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("content-type: text/plain"), "{head}");
+    assert!(
+        !head.contains("connection: close"),
+        "closed without saying so: {head}"
+    );
+    assert_eq!(body, "Internal Server Error");
+
+    let resp = http()
+        .post(format!("{}/threads/search", s.url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("search");
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(resp.text().await.expect("body"), "Internal Server Error");
+    let answer = raw_exchange(&s, raw_post(&s, "/threads/search", "{}")).await;
+    assert!(answer.starts_with("HTTP/1.1 500"), "search stays broken");
+    assert_eq!(get(&s, &format!("/threads/{t}")).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unimplemented_operations_answer_500_detail() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let r = thread_run(&s, &t, json!({"agent_id": "slow"})).await;
+    let (_, stateless) = post(&s, "/runs", json!({"agent_id": "slow"})).await;
+    let sr = run_id(&stateless);
+    let url = s.url();
+    let calls = [
+        http().post(format!("{url}/threads/{t}/copy")),
+        http().get(format!("{url}/threads/{t}/history")),
+        http().post(format!("{url}/threads/{t}/runs/{r}/cancel")),
+        http().post(format!("{url}/runs/{sr}/cancel")),
+        http().delete(format!("{url}/runs/{sr}")),
+    ];
+    for call in calls {
+        let (st, body) = send(call).await;
+        assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body, json!({"detail": "Not implemented"}));
+    }
+    assert_eq!(
+        s.run_status(r).await.as_deref(),
+        Some("pending"),
+        "not cancelled"
+    );
+}
+
+#[tokio::test]
+async fn running_status_and_no_terminal_event() {
+    let s = workflow_server().await;
+    let (_, run) = post(&s, "/runs", json!({"agent_id": "slow"})).await;
+    assert_eq!(run["status"], "running");
+    assert_eq!(
+        get(&s, &format!("/runs/{}", run_id(&run))).await.1["status"],
+        "running"
+    );
+    let (_, found) = post(&s, "/runs/search", json!({"status": "running"})).await;
+    assert_eq!(found.as_array().map(Vec::len), Some(1));
+
+    let (_, text) = stream_text(stream_run(
+        &s,
+        json!({"agent_id": "stream", "input": {"count": 3}}),
+    ))
+    .await;
+    let evs = parse_sse(&text);
+    assert_eq!(ids(&evs), ["1", "2", "3"]);
+    let events = json_events(&evs);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["type"] == "values" && e["status"] == "running")
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.as_object().is_some_and(|o| o.contains_key("messages")))
+    );
+    let rid = run_id(&events[0]);
+    assert_eq!(s.run_status(rid).await.as_deref(), Some("success"));
+    assert_eq!(
+        s.run_event_count(rid),
+        Some(3),
+        "no final status event in the log"
+    );
+}
+
+#[tokio::test]
+async fn ids_per_connection_and_no_event_twice_after_a_cut() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let body = json!({"agent_id": "stream", "input": {"count": 6}});
+    let rid = thread_run(&s, &t, body).await;
+    wait_status(&s, rid, "success").await;
+
+    s.inject(Target::Join, Fault::DropAfterEvents(2), 1);
+    let (first, errored) = read_until_error(join_open(&s, &t, rid).await).await;
+    assert!(errored, "the first connection is cut");
+    let first = parse_sse(&first);
+    assert_eq!(ids(&first), ["1", "2"]);
+
+    // Last-Event-ID is ignored: the server sends what it has not delivered yet.
+    let join = http()
+        .get(format!("{}/threads/{t}/runs/{rid}/stream", s.url()))
+        .header("last-event-id", "1");
+    let (_, second) = stream_text(join).await;
+    let second = parse_sse(&second);
+    assert_eq!(ids(&second), ["1", "2", "3", "4"], "numbered from 1 again");
+
+    let seen: Vec<Value> = json_events(&first)
+        .into_iter()
+        .chain(json_events(&second))
+        .map(|e| e["values"]["i"].clone())
+        .collect();
+    assert_eq!(
+        seen,
+        (0..6).map(|i| json!(i)).collect::<Vec<_>>(),
+        "each event once"
+    );
+
+    let (_, third) =
+        stream_text(http().get(format!("{}/threads/{t}/runs/{rid}/stream", s.url()))).await;
+    assert_eq!(third, "", "nothing left to deliver");
+}
+
+#[tokio::test]
+async fn keepalive_is_a_bare_colon_glued_onto_the_next_line() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let runs = format!("/threads/{t}/runs");
+    let (_, blocker) = post(&s, &runs, json!({"agent_id": "slow"})).await;
+    let next =
+        json!({"agent_id": "stream", "input": {"count": 1}, "multitask_strategy": "enqueue"});
+    let (st, queued) = post(&s, &runs, next).await;
+    assert_eq!(st, StatusCode::OK);
+    let rid = run_id(&queued);
+
+    // The queued run's stream is silent until the blocker goes: only keep-alives come.
+    let resp = join_open(&s, &t, rid).await;
+    let mut body = resp.bytes_stream();
+    let mut buf = Vec::new();
+    while !buf.contains(&b':') {
+        let chunk = tokio::time::timeout(T, body.next())
+            .await
+            .expect("keep-alive");
+        buf.extend_from_slice(&chunk.expect("open").expect("bytes"));
+    }
+    assert!(
+        buf.iter().all(|b| *b == b':'),
+        "bare colons, no newline: {buf:?}"
+    );
+
+    // Removing the blocker starts the queued run: its event follows the colons directly.
+    let (st, _) = send(http().delete(format!("{}{runs}/{}", s.url(), run_id(&blocker)))).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    while let Some(chunk) = tokio::time::timeout(T, body.next()).await.expect("event") {
+        buf.extend_from_slice(&chunk.expect("bytes"));
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let rest = text.trim_start_matches(':');
+    assert!(
+        text.len() > rest.len() && rest.starts_with("id: 1\n"),
+        "{text:?}"
+    );
+    assert!(!text.contains("keep-alive"));
+    assert_eq!(
+        parse_sse(rest).len(),
+        1,
+        "the stream ends without a final event"
+    );
+}
+
+/// Reads the error stream until three error events and then three keep-alives arrived.
+async fn assert_error_events_then_keepalives(resp: reqwest::Response) {
+    let text = read_until(resp, |t| {
+        t.matches("data: ").count() >= 3 && t.rsplit("\n\n").next().is_some_and(|r| r.len() >= 3)
+    })
+    .await;
+    let (events, tail) = text.rsplit_once("\n\n").expect("events then keep-alives");
+    let evs = parse_sse(&format!("{events}\n\n"));
+    assert_eq!(ids(&evs), ["1", "2", "3"]);
+    for e in json_events(&evs) {
+        assert_eq!(e["type"], "error");
+        assert_eq!(e["status"], "error");
+        assert_eq!(e["errcode"], 500);
+        assert!(e["description"].is_string());
+    }
+    assert!(
+        tail.bytes().all(|b| b == b':'),
+        "only keep-alives after: {tail:?}"
+    );
+}
+
+#[tokio::test]
+async fn failed_run_sends_three_error_events_then_keepalives() {
+    let s = workflow_server().await;
+    let resp = stream_run(&s, json!({"agent_id": "fail"}))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_error_events_then_keepalives(resp).await;
+}
+
+#[tokio::test]
+async fn failed_resume_sends_three_error_events_then_keepalives() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let rid = thread_run(&s, &t, json!({"agent_id": "interrupt"})).await;
+    wait_status(&s, rid, "interrupted").await;
+    let (st, resumed) = post(
+        &s,
+        &format!("/threads/{t}/runs/{rid}"),
+        json!({"fail": true}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(resumed["status"], "running");
+    wait_status(&s, rid, "error").await;
+    assert_error_events_then_keepalives(join_open(&s, &t, rid).await).await;
+}
