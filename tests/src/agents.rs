@@ -27,6 +27,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::{Value, json};
 use uuid::{Uuid, uuid};
 
@@ -241,16 +242,28 @@ pub(crate) async fn drive(state: &AppState, run: &Run) {
             let size = usize::try_from(input_u64(run, "size", 0)).unwrap_or(0);
             let delay = Duration::from_millis(input_u64(run, "delay_ms", 0));
             let pad = "x".repeat(size);
+            let rid = run.id.to_string();
+            // Formatted by hand (the hot path of large streams); the same JSON as
+            // `Run::values_event` / `Run::custom_event` would give, in the spec's key order.
+            let status = run.spec.dialect.status(RunStatus::Pending);
+            let messages = if run.spec.dialect.is_workflow_server() {
+                r#","messages":null"#
+            } else {
+                ""
+            };
             for k in 0..count {
                 if token.is_cancelled() {
                     return;
                 }
                 if run.spec.modes.values {
-                    let values = json!({"i": k, "pad": pad});
-                    run.push(run.values_event(RunStatus::Pending, &values));
+                    run.push(Bytes::from(format!(
+                        r#"{{"type":"values","run_id":"{rid}","status":"{status}","values":{{"i":{k},"pad":"{pad}"}}{messages}}}"#
+                    )));
                 }
                 if run.spec.modes.custom {
-                    run.push(run.custom_event(RunStatus::Pending, &json!({"i": k})));
+                    run.push(Bytes::from(format!(
+                        r#"{{"type":"custom","run_id":"{rid}","status":"{status}","update":{{"i":{k}}}}}"#
+                    )));
                 }
                 if !delay.is_zero() {
                     tokio::select! {

@@ -258,15 +258,6 @@ impl Run {
         Bytes::from(v.to_string())
     }
 
-    /// Serialized `custom` update.
-    pub fn custom_event(&self, status: RunStatus, update: &Value) -> Bytes {
-        let status = self.spec.dialect.status(status);
-        Bytes::from(
-            json!({"type": "custom", "run_id": self.id, "status": status, "update": update})
-                .to_string(),
-        )
-    }
-
     /// The Workflow Server's `error` event for a failed run.
     fn error_event(&self, description: &Value) -> Bytes {
         Bytes::from(

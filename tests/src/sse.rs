@@ -18,7 +18,10 @@
 //! Under [`crate::Dialect::WorkflowServer`], as the Agent Workflow Server does:
 //! * ids count the events of each connection from 1, and `Last-Event-ID` is ignored;
 //! * a stream sends only events no stream has sent yet (the run's delivery cursor), so a
-//!   rejoin after a cut gets the rest of the events exactly once, numbered from 1 again;
+//!   rejoin after a cut gets the rest of the events exactly once, numbered from 1 again.
+//!   An event counts as delivered once handed to the response body, so the fault cuts
+//!   (which flush first) lose nothing, while [`crate::ReferenceServer::stop_listening`] may
+//!   drop events still buffered for a connection it kills, as the real server's queues do;
 //! * the keep-alive is a bare `:` without a line terminator, so it glues onto the next line
 //!   (`:id: 1` — which turns that `id:` line into a comment);
 //! * there is no final status event (see [`crate::runs`]).
