@@ -7,6 +7,11 @@
 //! Each peer records every request (route and `Last-Event-ID`), so the tests check what was
 //! sent as well as what the user saw. No sleeps: the peers' keep-alive pacing is the only timer,
 //! and every read is bounded by a deadline that only guards against a hang.
+//!
+//! Last, the reference server in its Agent Workflow Server dialect, under the fault matrix's
+//! drops, checked with the exactly-once ledger by payload (its ids are per connection).
+
+mod support;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,17 +20,17 @@ use std::time::Duration;
 
 use acp_client_ext::types::RunCreateStateless;
 use acp_client_ext::{AcpClient, Error, RetryPolicy, RunEvent, RunScope, RunStatus, RunStream};
+use acp_reference_server::{Dialect, Fault, ReferenceServer, Target};
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::json;
+use support::T;
+use support::ledger::Seen;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
-
-/// Upper bound for anything to happen; never reached when the code works.
-const T: Duration = Duration::from_secs(20);
 
 const RID: &str = "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11";
 
@@ -53,7 +58,7 @@ type Script = Vec<(String, VecDeque<Reply>)>;
 
 /// A request as the peer saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Seen {
+struct Request {
     /// `METHOD /path`, with the run id written `*`.
     route: String,
     last_event_id: Option<String>,
@@ -69,7 +74,7 @@ struct KeepAliveLog {
 /// A scripted ACP peer on 127.0.0.1.
 struct Peer {
     url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
+    seen: Arc<Mutex<Vec<Request>>>,
     keepalives: Arc<KeepAliveLog>,
     /// Turns `true` when a keep-alive stream is dropped before its last keep-alive (the client
     /// closed the connection).
@@ -123,7 +128,7 @@ impl Peer {
                 .map(|(route, replies)| (route.to_owned(), replies.into()))
                 .collect(),
         ));
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
         let keepalives: Arc<KeepAliveLog> = Arc::default();
         let (closed_tx, closed_early) = watch::channel(false);
         let cut: Arc<Notify> = Arc::default();
@@ -138,7 +143,7 @@ impl Peer {
                         .get("last-event-id")
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
-                    record.lock().expect("lock").push(Seen {
+                    record.lock().expect("lock").push(Request {
                         route: route.clone(),
                         last_event_id,
                     });
@@ -216,7 +221,7 @@ impl Peer {
         self.cut.notify_one();
     }
 
-    fn seen(&self) -> Vec<Seen> {
+    fn seen(&self) -> Vec<Request> {
         self.seen.lock().expect("lock").clone()
     }
 
@@ -598,4 +603,77 @@ async fn a_run_reported_running_is_rejoined_until_it_has_settled() {
     );
     let routes: Vec<_> = peer.seen().into_iter().map(|s| s.route).collect();
     assert_eq!(routes, [CREATE, GET_RUN, JOIN, GET_RUN, JOIN]);
+}
+
+// ----- the reference server's Workflow Server dialect ------------------------------------------
+
+/// The reference server speaking the Agent Workflow Server's dialect (ids numbered per
+/// connection, `Last-Event-ID` ignored, each event sent to one connection only, glued
+/// keep-alives, no final event, `running`), its stream cut after every N events: each update
+/// is seen exactly once, in order, by payload.
+#[tokio::test]
+async fn workflow_server_dialect_drop_at_every_n_loses_and_repeats_nothing() {
+    const COUNT: u64 = 20;
+    for n in 0..=20usize {
+        let server = ReferenceServer::with_dialect(Dialect::WorkflowServer).await;
+        let c = support::client(&server);
+
+        // Joining a run (its id is known): every N resumes.
+        let run = support::create_run(&c, COUNT, 0).await;
+        server.inject(Target::Join, Fault::DropAfterEvents(n), 1);
+        let mut stream = run.stream().await.expect("join");
+        let mut seen = Seen::per_connection();
+        seen.read_to_end(&mut stream).await;
+        assert!(seen.errors.is_empty(), "join, N={n}: {:?}", seen.errors);
+        seen.assert_each_update_once(&format!("workflow server, join dropped after {n}"), COUNT);
+        assert_eq!(stream.last_status(), Some(&RunStatus::Success), "N={n}");
+        assert_eq!(stream.suspected_redeliveries(), 0, "N={n}");
+        let joins = server.requests("GET", "/runs/*/stream");
+        assert!(joins >= 2, "N={n}: rejoined after the drop ({joins} joins)");
+
+        // Create-and-stream: the run id comes with the first event, so N=0 cannot be resumed.
+        if n == 0 {
+            continue;
+        }
+        server.inject(Target::Stream, Fault::DropAfterEvents(n), 1);
+        let mut stream = support::create_stream(&c, COUNT, 0).await;
+        let mut seen = Seen::per_connection();
+        seen.read_to_end(&mut stream).await;
+        assert!(seen.errors.is_empty(), "create, N={n}: {:?}", seen.errors);
+        seen.assert_each_update_once(
+            &format!("workflow server, create-and-stream dropped after {n}"),
+            COUNT,
+        );
+        assert_eq!(stream.last_status(), Some(&RunStatus::Success), "N={n}");
+        assert_eq!(stream.suspected_redeliveries(), 0, "N={n}");
+        assert_eq!(server.requests("POST", "/runs/stream"), 1, "N={n}");
+    }
+}
+
+/// A failed run in the Workflow Server dialect: three `error` events, then the stream stays
+/// open with keep-alives for ever. The first error event ends the user's stream.
+#[tokio::test]
+async fn workflow_server_dialect_failed_run_ends_the_stream() {
+    let server = ReferenceServer::with_dialect(Dialect::WorkflowServer).await;
+    let body: RunCreateStateless =
+        serde_json::from_value(json!({"agent_id": "fail", "input": {}})).expect("body");
+    let mut stream = support::client(&server)
+        .stateless_runs()
+        .stream(body)
+        .await
+        .expect("stream");
+    let got = read_all(&mut stream).await;
+    assert!((1..=3).contains(&got.len()), "{} items", got.len());
+    for g in &got {
+        match &g.item {
+            Ok(ev @ RunEvent::Other(raw)) => {
+                assert_eq!(raw.payload_type(), Some("error"));
+                assert_eq!(ev.status(), Some(RunStatus::Error));
+            }
+            other => panic!("expected an error event, got {other:?}"),
+        }
+    }
+    assert_eq!(stream.last_status(), Some(&RunStatus::Error));
+    assert_eq!(server.requests("GET", "/runs/*/stream"), 0, "no rejoin");
+    assert_eq!(server.requests("GET", "/runs/*"), 0, "no check of the run");
 }

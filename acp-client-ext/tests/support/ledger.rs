@@ -12,7 +12,11 @@ use super::T;
 /// What a user saw on one or more streams of a `stream` agent run.
 #[derive(Debug, Default)]
 pub struct Seen {
-    /// The id of every `values` event delivered, in order.
+    /// The server numbers events per connection (the Agent Workflow Server): ids say nothing
+    /// about the run's events, and glued keep-alives leave some events without one, so only
+    /// the updates' `i` are recorded and checked.
+    pub per_connection_ids: bool,
+    /// The id of every `values` event delivered, in order (not with `per_connection_ids`).
     pub ids: Vec<u64>,
     /// The `i` of every `values` update delivered, in order.
     pub is: Vec<u64>,
@@ -25,6 +29,15 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// A ledger for a server that numbers events per connection: see
+    /// [`Seen::per_connection_ids`].
+    pub fn per_connection() -> Seen {
+        Seen {
+            per_connection_ids: true,
+            ..Seen::default()
+        }
+    }
+
     /// Records one item of `stream` (just yielded).
     pub fn record(&mut self, stream: &RunStream, item: Result<RunEvent, Error>) {
         match item {
@@ -34,11 +47,13 @@ impl Seen {
                 }
                 match &ev {
                     RunEvent::Values(v) => {
-                        let id = stream
-                            .last_event_id()
-                            .and_then(|id| id.parse().ok())
-                            .expect("a values event has a numeric id");
-                        self.ids.push(id);
+                        if !self.per_connection_ids {
+                            let id = stream
+                                .last_event_id()
+                                .and_then(|id| id.parse().ok())
+                                .expect("a values event has a numeric id");
+                            self.ids.push(id);
+                        }
                         // Through serde: the values schema is a map in ACP 0.2.1, an enum later.
                         let values = serde_json::to_value(&v.values).unwrap_or_default();
                         if let Some(i) = values.get("i").and_then(|i| i.as_u64()) {
@@ -73,6 +88,32 @@ impl Seen {
             }
         };
         tokio::time::timeout(T, read).await.expect("items arrived");
+    }
+
+    /// Asserts every update `i = 0..updates` was seen exactly once, in order, whatever the ids
+    /// (for [`Seen::per_connection`] ledgers, whose server sends no final event). Prints a
+    /// ledger line like [`assert_exactly_once`](Self::assert_exactly_once).
+    pub fn assert_each_update_once(&self, what: &str, updates: u64) {
+        let expected: BTreeSet<u64> = (0..updates).collect();
+        let unique: BTreeSet<u64> = self.is.iter().copied().collect();
+        let lost = expected.difference(&unique).count();
+        let unknown = unique.difference(&expected).count();
+        let duplicated = self.is.len() - unique.len();
+        println!(
+            "ledger {what}: events={} lost={lost} duplicated={duplicated} unknown={unknown}",
+            self.is.len()
+        );
+        assert_eq!(
+            (lost, duplicated, unknown),
+            (0, 0, 0),
+            "{what}: (i lost, i duplicated, unknown i); i {:?}",
+            self.is
+        );
+        assert_eq!(
+            self.is,
+            expected.into_iter().collect::<Vec<_>>(),
+            "{what}: in order"
+        );
     }
 
     /// The last delivered event id, to resume from.
