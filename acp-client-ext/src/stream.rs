@@ -47,8 +47,10 @@
 //!     connection is delivered. A replaying connection that sends other data under a delivered
 //!     id switches to this too.
 //!   - an id no longer kept: when in doubt, a repeat rather than a loss. The event is delivered,
-//!     logged as a `tracing` warning and counted by [`RunStream::suspected_redeliveries`]. (So is
-//!     a [`RunHandle::stream_from`] whose server starts again from id 1: nothing is kept yet.)
+//!     logged as a `tracing` warning and counted by [`RunStream::suspected_redeliveries`]; its
+//!     id does not become the last delivered one, so the ids after it are checked the same way
+//!     until they pass it. (So is a [`RunHandle::stream_from`] whose server starts again from
+//!     id 1: nothing is kept yet.)
 //!
 //!   Events without an id are always delivered and leave the last event id as it was; one
 //!   amid a replay is counted as suspected too. The Agent Workflow Server writes its keep-alive
@@ -187,7 +189,9 @@ impl RunStream {
         self.run_id
     }
 
-    /// The id of the last event delivered, to resume from with [`RunHandle::stream_from`].
+    /// The id of the last event delivered, to resume from with [`RunHandle::stream_from`]. An
+    /// event delivered in doubt (see [`suspected_redeliveries`](Self::suspected_redeliveries))
+    /// leaves it as it was, and so does an event without an id.
     ///
     /// ```no_run
     /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
