@@ -10,10 +10,12 @@ mod support;
 use std::time::Duration;
 
 use acp_client_ext::{AcpClient, Error, RunEvent, RunScope, RunStatus, RunStream};
-use acp_reference_server::{Fault, LineEnding, ReferenceServer, ServerEvent, Target, agents};
+use acp_reference_server::{
+    Dialect, Fault, LineEnding, ReferenceServer, ServerEvent, Target, agents,
+};
 use futures::StreamExt;
 use serde_json::json;
-use support::{T, create_run, create_stream, stateful, stateless};
+use support::{T, create_run, create_stream, in_progress, server, stateful, stateless};
 use uuid::Uuid;
 
 /// A client with the default settings (retries included).
@@ -60,25 +62,44 @@ fn events(items: Vec<Item>) -> Vec<(String, RunEvent)> {
         .collect()
 }
 
-/// Asserts the events of a `stream` agent run of `count` updates starting at update `from`:
-/// ids `from+1 ..= count+1`, values `i` in order, then the final success with `count`.
-fn assert_stream_run(evs: &[(String, RunEvent)], count: u64, from: u64) {
-    let ids: Vec<String> = evs.iter().map(|(id, _)| id.clone()).collect();
-    let expected: Vec<String> = (from + 1..=count + 1).map(|n| n.to_string()).collect();
-    assert_eq!(ids, expected, "event ids");
-    let (last, updates) = evs.split_last().expect("events");
+/// The joins a stream makes after `rejoins` lost connections: the Agent Workflow Server sends no
+/// terminal event, so a stream that ends there is confirmed with a GET of the run and one last
+/// join for events sent meanwhile (module docs of `acp_client_ext::stream`).
+fn joins(dialect: Dialect, rejoins: usize) -> usize {
+    match dialect {
+        Dialect::Spec => rejoins,
+        _ => rejoins + 1,
+    }
+}
+
+/// Asserts the events of a `stream` agent run of `count` updates starting at update `from`, as
+/// `dialect` sends them. Spec: ids `from+1 ..= count+1`, values `i` in order, then the final
+/// success with `count`. Agent Workflow Server: the updates alone (it sends no terminal event),
+/// each `running`, their ids numbered per connection.
+fn assert_stream_run(evs: &[(String, RunEvent)], count: u64, from: u64, dialect: Dialect) {
+    let updates = match dialect {
+        Dialect::Spec => {
+            let ids: Vec<String> = evs.iter().map(|(id, _)| id.clone()).collect();
+            let expected: Vec<String> = (from + 1..=count + 1).map(|n| n.to_string()).collect();
+            assert_eq!(ids, expected, "event ids");
+            let (last, updates) = evs.split_last().expect("events");
+            let RunEvent::Values(fin) = &last.1 else {
+                panic!("expected final values, got {:?}", last.1)
+            };
+            assert_eq!(values(&fin.values)["count"], json!(count));
+            assert_eq!(last.1.status(), Some(RunStatus::Success));
+            updates
+        }
+        _ => evs,
+    };
+    assert_eq!(updates.len() as u64, count - from, "one event per update");
     for (k, (_, ev)) in updates.iter().enumerate() {
         let RunEvent::Values(u) = ev else {
             panic!("expected values, got {ev:?}")
         };
         assert_eq!(values(&u.values)["i"], json!(from + k as u64), "update {k}");
-        assert_eq!(ev.status(), Some(RunStatus::Pending));
+        assert_eq!(ev.status(), Some(in_progress(dialect)));
     }
-    let RunEvent::Values(fin) = &last.1 else {
-        panic!("expected final values, got {:?}", last.1)
-    };
-    assert_eq!(values(&fin.values)["count"], json!(count));
-    assert_eq!(last.1.status(), Some(RunStatus::Success));
 }
 
 async fn finished(server: &ReferenceServer, run_id: Uuid) {
@@ -96,7 +117,12 @@ async fn finished(server: &ReferenceServer, run_id: Uuid) {
 async fn stream_through(server: &ReferenceServer, c: &AcpClient, fault: Fault, count: u64) -> Uuid {
     server.inject(Target::Stream, fault, 1);
     let mut stream = create_stream(c, count, 0).await;
-    assert_stream_run(&events(drain(&mut stream).await), count, 0);
+    assert_stream_run(
+        &events(drain(&mut stream).await),
+        count,
+        0,
+        server.dialect(),
+    );
     stream.run_id().expect("run id")
 }
 
@@ -112,12 +138,16 @@ async fn join_through(
     let run = create_run(&client(server), count, delay_ms).await;
     server.inject(Target::Join, fault, times);
     let mut stream = run.stream().await.expect("join");
-    assert_stream_run(&events(drain(&mut stream).await), count, 0);
+    assert_stream_run(
+        &events(drain(&mut stream).await),
+        count,
+        0,
+        server.dialect(),
+    );
 }
 
-#[tokio::test]
-async fn values_run_on_a_thread_gives_typed_events_and_final_status() {
-    let server = ReferenceServer::start().await;
+async fn values_run_on_a_thread_gives_typed_events_and_final_status(dialect: Dialect) {
+    let server = server(dialect).await;
     let thread = Uuid::new_v4();
     let runs = client(&server).thread_runs(thread).expect("thread runs");
     let body = stateful(json!({
@@ -128,22 +158,27 @@ async fn values_run_on_a_thread_gives_typed_events_and_final_status() {
     let mut stream = runs.stream(body).await.expect("stream");
     assert_eq!(stream.run_id(), None, "unknown before the first event");
     let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 5, 0);
+    assert_stream_run(&evs, 5, 0, dialect);
     let run_id = stream.run_id().expect("run id from the events");
     assert!(evs.iter().all(|(_, e)| e.run_id() == Some(run_id)));
-    assert_eq!(stream.last_status(), Some(&RunStatus::Success));
-    assert_eq!(stream.last_event_id(), Some("6"));
     assert_eq!(server.run_status(run_id).await.as_deref(), Some("success"));
     assert_eq!(
         server.requests("POST", &format!("/threads/{thread}/runs/stream")),
         1
     );
+    match dialect {
+        Dialect::Spec => {
+            assert_eq!(stream.last_status(), Some(&RunStatus::Success));
+            assert_eq!(stream.last_event_id(), Some("6"));
+        }
+        // No terminal event: the stream ends when the server closes it.
+        _ => assert_eq!(stream.last_event_id(), Some("5")),
+    }
     assert!(stream.next().await.is_none(), "fused");
 }
 
-#[tokio::test]
-async fn custom_run_gives_custom_events() {
-    let server = ReferenceServer::start().await;
+async fn custom_run_gives_custom_events(dialect: Dialect) {
+    let server = server(dialect).await;
     let body = stateless(json!({"agent_id": "custom", "input": {"count": 3}}));
     let mut stream = client(&server)
         .stateless_runs()
@@ -151,27 +186,38 @@ async fn custom_run_gives_custom_events() {
         .await
         .expect("stream");
     let evs = events(drain(&mut stream).await);
-    assert_eq!(evs.len(), 4);
     for (k, (_, ev)) in evs[..3].iter().enumerate() {
         let RunEvent::Custom(u) = ev else {
             panic!("expected custom, got {ev:?}")
         };
         assert_eq!(u.update["i"], json!(k));
         assert_eq!(u.run_id, stream.run_id());
+        assert_eq!(ev.status(), Some(in_progress(dialect)));
     }
-    assert!(matches!(&evs[3].1, RunEvent::Values(v) if values(&v.values)["count"] == 3));
-    assert!(evs[3].1.is_final());
-    assert_eq!(stream.last_status(), Some(&RunStatus::Success));
+    match dialect {
+        Dialect::Spec => {
+            assert_eq!(evs.len(), 4);
+            assert!(matches!(&evs[3].1, RunEvent::Values(v) if values(&v.values)["count"] == 3));
+            assert!(evs[3].1.is_final());
+            assert_eq!(stream.last_status(), Some(&RunStatus::Success));
+        }
+        _ => assert_eq!(evs.len(), 3, "no terminal event"),
+    }
+    let run_id = stream.run_id().expect("run id");
+    assert_eq!(server.run_status(run_id).await.as_deref(), Some("success"));
 }
 
-#[tokio::test]
-async fn stateless_stream_uses_the_stateless_route() {
-    let server = ReferenceServer::start().await;
+async fn stateless_stream_uses_the_stateless_route(dialect: Dialect) {
+    let server = server(dialect).await;
     let mut stream = create_stream(&client(&server), 3, 0).await;
     let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 3, 0);
+    assert_stream_run(&evs, 3, 0, dialect);
     assert_eq!(server.requests("POST", "/runs/stream"), 1);
-    assert_eq!(server.requests("GET", "/runs/*/stream"), 0, "no rejoin");
+    assert_eq!(
+        server.requests("GET", "/runs/*/stream"),
+        joins(dialect, 0),
+        "no rejoin"
+    );
 }
 
 #[tokio::test]
@@ -184,12 +230,12 @@ async fn late_join_of_a_finished_run_replays_it_and_resumes_from_an_id() {
     let mut stream = run.stream().await.expect("join");
     assert_eq!(stream.run_id(), Some(run.run_id()), "known from the handle");
     let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 4, 0);
+    assert_stream_run(&evs, 4, 0, Dialect::Spec);
 
     let mut rest = run.stream_from("3").await.expect("join from 3");
     assert_eq!(rest.last_event_id(), Some("3"));
     let evs = events(drain(&mut rest).await);
-    assert_stream_run(&evs, 4, 3);
+    assert_stream_run(&evs, 4, 3, Dialect::Spec);
 
     // The same through a handle built from the id alone.
     let again = c.run(RunScope::Stateless, run.run_id()).expect("handle");
@@ -197,21 +243,23 @@ async fn late_join_of_a_finished_run_replays_it_and_resumes_from_an_id() {
     assert_eq!(evs.len(), 1);
 }
 
-#[tokio::test]
-async fn a_dropped_connection_is_rejoined_without_loss_or_duplicate() {
-    let server = ReferenceServer::start().await;
+async fn a_dropped_connection_is_rejoined_without_loss_or_duplicate(dialect: Dialect) {
+    let server = server(dialect).await;
     stream_through(&server, &client(&server), Fault::DropAfterEvents(3), 10).await;
     assert_eq!(
         server.requests("POST", "/runs/stream"),
         1,
         "create not replayed"
     );
-    assert_eq!(server.requests("GET", "/runs/*/stream"), 1, "one join");
+    assert_eq!(
+        server.requests("GET", "/runs/*/stream"),
+        joins(dialect, 1),
+        "one join"
+    );
 }
 
-#[tokio::test]
-async fn drops_on_a_thread_run_are_rejoined_on_the_thread_route() {
-    let server = ReferenceServer::start().await;
+async fn drops_on_a_thread_run_are_rejoined_on_the_thread_route(dialect: Dialect) {
+    let server = server(dialect).await;
     server.inject(Target::Stream, Fault::DropAfterEvents(2), 1);
     server.inject(Target::Join, Fault::DropAfterEvents(2), 1);
     let thread = Uuid::new_v4();
@@ -228,22 +276,21 @@ async fn drops_on_a_thread_run_are_rejoined_on_the_thread_route() {
         .await
         .expect("stream");
     let evs = events(drain(&mut stream).await);
-    assert_stream_run(&evs, 7, 0);
+    assert_stream_run(&evs, 7, 0, dialect);
     assert_eq!(
         server.requests("GET", &format!("/threads/{thread}/runs/*/stream")),
-        2
+        joins(dialect, 2)
     );
 }
 
-#[tokio::test]
-async fn a_stalled_stream_is_rejoined_after_the_idle_timeout() {
-    let server = ReferenceServer::start().await;
+async fn a_stalled_stream_is_rejoined_after_the_idle_timeout(dialect: Dialect) {
+    let server = server(dialect).await;
     let c = AcpClient::builder(server.url())
         .idle_timeout(Duration::from_millis(300))
         .build()
         .expect("client");
     let run_id = stream_through(&server, &c, Fault::StallAfterEvents(2), 5).await;
-    assert_eq!(server.requests("GET", "/runs/*/stream"), 1);
+    assert_eq!(server.requests("GET", "/runs/*/stream"), joins(dialect, 1));
     let closed = server
         .wait_for(
             |e| matches!(e, ServerEvent::StreamClosed { run_id: r, client_gone: true } if *r == run_id),
@@ -255,6 +302,15 @@ async fn a_stalled_stream_is_rejoined_after_the_idle_timeout() {
         "the stalled connection was closed by the client"
     );
 }
+
+support::both_dialects!(
+    values_run_on_a_thread_gives_typed_events_and_final_status,
+    custom_run_gives_custom_events,
+    stateless_stream_uses_the_stateless_route,
+    a_dropped_connection_is_rejoined_without_loss_or_duplicate,
+    drops_on_a_thread_run_are_rejoined_on_the_thread_route,
+    a_stalled_stream_is_rejoined_after_the_idle_timeout,
+);
 
 #[tokio::test]
 async fn framing_decodes_the_same() {
@@ -289,7 +345,7 @@ async fn a_malformed_event_is_a_decode_error_and_the_stream_continues() {
         other => panic!("expected a decode error, got {other:?}"),
     }
     assert_eq!(bad.id.as_deref(), Some("2"), "the bogus event has no id");
-    assert_stream_run(&events(items), 4, 0);
+    assert_stream_run(&events(items), 4, 0, Dialect::Spec);
 }
 
 #[tokio::test]

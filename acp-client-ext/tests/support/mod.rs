@@ -7,6 +7,10 @@
 //! * [`example`]: what every example shares ("embedded reference server, or `ACP_URL`", and
 //!   readable output).
 //!
+//! * [`both_dialects!`]: runs a test against the reference server in each of its dialects
+//!   (the spec's, and the Agent Workflow Server's, the one public ACP server in the field), so
+//!   the client is tested against a server that is not polite, without copies of the tests.
+//!
 //! Test binaries include it as `mod support;`, examples as
 //! `#[path = "../tests/support/mod.rs"] mod support;`; each uses a subset of it.
 
@@ -19,12 +23,54 @@ pub mod ledger;
 use std::time::Duration;
 
 use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
-use acp_client_ext::{AcpClient, Error, RetryPolicy, RunHandle, RunStream};
-use acp_reference_server::{ReferenceServer, ServerConfig, WaitRoute};
+use acp_client_ext::{AcpClient, Error, RetryPolicy, RunHandle, RunStatus, RunStream};
+use acp_reference_server::{Dialect, ReferenceServer, ServerConfig, WaitRoute};
 use serde_json::{Value, json};
 
 /// Upper bound for anything to happen; never reached when the code works.
 pub const T: Duration = Duration::from_secs(20);
+
+/// Declares one `#[tokio::test]` per listed test and dialect: `spec_dialect::NAME` and
+/// `workflow_server_dialect::NAME`, each calling `NAME(dialect)`. The test starts its server
+/// with [`server`] (or [`ReferenceServer::with_dialect`]) and reads what differs between the
+/// dialects from [`Dialect`] (see [`in_progress`]).
+#[allow(unused_macros)]
+macro_rules! both_dialects {
+    ($($name:ident),* $(,)?) => {
+        mod spec_dialect {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(acp_reference_server::Dialect::Spec).await
+                }
+            )*
+        }
+        mod workflow_server_dialect {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(acp_reference_server::Dialect::WorkflowServer).await
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)] // the examples include this module too
+pub(crate) use both_dialects;
+
+/// A reference server speaking `dialect`.
+pub async fn server(dialect: Dialect) -> ReferenceServer {
+    ReferenceServer::with_dialect(dialect).await
+}
+
+/// The status a run in progress shows: `pending` in the spec, `running` (a status the spec
+/// does not list) on the Agent Workflow Server.
+pub fn in_progress(dialect: Dialect) -> RunStatus {
+    match dialect {
+        Dialect::Spec => RunStatus::Pending,
+        Dialect::WorkflowServer => RunStatus::Other("running".into()),
+    }
+}
 
 /// Three retries with millisecond backoffs.
 pub fn fast_retries() -> RetryPolicy {
