@@ -100,6 +100,7 @@ async fn run() -> Res {
         agent("slow", "runs for a minute")
     ));
     let body = setup.stateful("slow", json!({"deadline_ms": 60_000}));
+    let mut rolled_back = false;
     if let Some(run) = step("create run", runs.create(body)).await? {
         say(format!(
             "   created run {}, status {}",
@@ -114,6 +115,7 @@ async fn run() -> Res {
             match run.get().await {
                 Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
                     say(format!("   GET the run again: 404, it is gone ({e})"));
+                    rolled_back = true;
                 }
                 Err(e) => return Err(e.into()),
                 Ok(info) if setup.embedded() => {
@@ -156,9 +158,14 @@ async fn run() -> Res {
 
     if let Some(all) = step("list runs", runs.list(None, None)).await? {
         say(format!(
-            "done: thread {} has {} runs (the rolled-back one is not among them)",
+            "done: thread {} has {} runs{}",
             runs.thread_id(),
-            all.len()
+            all.len(),
+            if rolled_back {
+                " (the rolled-back one is not among them)"
+            } else {
+                ""
+            }
         ));
     }
     Ok(())

@@ -13,8 +13,9 @@
 //! segment (a `values` update carrying the status `success`/`error`/`timeout`/`interrupted`)
 //! closes it, and a resume re-opens it.
 //!
-//! Under [`Dialect::WorkflowServer`] a segment ends without a final event (the log just
-//! closes), except a segment ending in `error`: three `error` events, and the log stays open
+//! Under [`Dialect::WorkflowServer`] a segment ends without a terminal status event: a
+//! successful one sends its output as one more `running` update and the log closes, an
+//! interrupted or timed-out one just closes, and a segment ending in `error`: three `error` events, and the log stays open
 //! for ever (streams then send only keep-alives). The run also keeps a delivery cursor there:
 //! the streams of that dialect send each event once, to whichever connection comes first.
 
@@ -304,6 +305,13 @@ pub(crate) fn finish(
             (Dialect::WorkflowServer, RunStatus::Error) => {
                 let event = run.error_event(&description);
                 log.events.extend([event.clone(), event.clone(), event]);
+            }
+            // The agent's last output still arrives, as an update like the others (status
+            // `running`): what the Workflow Server leaves out is a terminal status event.
+            (Dialect::WorkflowServer, RunStatus::Success) => {
+                log.events
+                    .push(run.values_event(RunStatus::Pending, &values));
+                log.open = false;
             }
             (Dialect::WorkflowServer, _) => log.open = false,
         }

@@ -299,12 +299,17 @@ async fn running_status_and_no_terminal_event() {
     ))
     .await;
     let evs = parse_sse(&text);
-    assert_eq!(ids(&evs), ["1", "2", "3"]);
+    // Three updates and the output, all `running`: no terminal status event.
+    assert_eq!(ids(&evs), ["1", "2", "3", "4"]);
     let events = json_events(&evs);
     assert!(
         events
             .iter()
             .all(|e| e["type"] == "values" && e["status"] == "running")
+    );
+    assert_eq!(
+        events[3]["values"]["count"], 3,
+        "the output is the last update"
     );
     assert!(
         events
@@ -315,7 +320,7 @@ async fn running_status_and_no_terminal_event() {
     assert_eq!(s.run_status(rid).await.as_deref(), Some("success"));
     assert_eq!(
         s.run_event_count(rid),
-        Some(3),
+        Some(4),
         "no final status event in the log"
     );
 }
@@ -340,16 +345,26 @@ async fn ids_per_connection_and_no_event_twice_after_a_cut() {
         .header("last-event-id", "1");
     let (_, second) = stream_text(join).await;
     let second = parse_sse(&second);
-    assert_eq!(ids(&second), ["1", "2", "3", "4"], "numbered from 1 again");
+    assert_eq!(
+        ids(&second),
+        ["1", "2", "3", "4", "5"],
+        "numbered from 1 again"
+    );
 
+    // The six updates `i`, then the output `count`, each once.
     let seen: Vec<Value> = json_events(&first)
         .into_iter()
         .chain(json_events(&second))
-        .map(|e| e["values"]["i"].clone())
+        .map(|e| {
+            e["values"]
+                .get("i")
+                .unwrap_or(&e["values"]["count"])
+                .clone()
+        })
         .collect();
     assert_eq!(
         seen,
-        (0..6).map(|i| json!(i)).collect::<Vec<_>>(),
+        (0..6).chain([6]).map(|i| json!(i)).collect::<Vec<_>>(),
         "each event once"
     );
 
@@ -398,11 +413,10 @@ async fn keepalive_is_a_bare_colon_glued_onto_the_next_line() {
         "{text:?}"
     );
     assert!(!text.contains("keep-alive"));
-    assert_eq!(
-        parse_sse(rest).len(),
-        1,
-        "the stream ends without a final event"
-    );
+    // One update and the output (status `running`), and no terminal status event.
+    let events = json_events(&parse_sse(rest));
+    assert_eq!(events.len(), 2, "{text:?}");
+    assert!(events.iter().all(|e| e["status"] == "running"), "{text:?}");
 }
 
 /// Reads the error stream until three error events and then three keep-alives arrived.
