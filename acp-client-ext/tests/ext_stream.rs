@@ -9,13 +9,15 @@ mod support;
 
 use std::time::Duration;
 
-use acp_client_ext::{AcpClient, Error, RunEvent, RunScope, RunStatus, RunStream};
+use acp_client_ext::{AcpClient, Error, RunEvent, RunScope, RunStatus};
 use acp_reference_server::{
     Dialect, Fault, LineEnding, ReferenceServer, ServerEvent, Target, agents,
 };
 use futures::StreamExt;
 use serde_json::json;
-use support::{T, create_run, create_stream, in_progress, server, stateful, stateless};
+use support::{
+    Got, T, create_run, create_stream, in_progress, read_all, server, stateful, stateless,
+};
 use uuid::Uuid;
 
 /// A client with the default settings (retries included).
@@ -29,34 +31,11 @@ fn client(server: &ReferenceServer) -> AcpClient {
     AcpClient::new(server.url()).expect("client")
 }
 
-/// One delivered item with the stream's `last_event_id` right after it.
-struct Item {
-    result: Result<RunEvent, Error>,
-    id: Option<String>,
-}
-
-/// Reads the stream to its end.
-async fn drain(stream: &mut RunStream) -> Vec<Item> {
-    let read = async {
-        let mut items = Vec::new();
-        while let Some(result) = stream.next().await {
-            items.push(Item {
-                result,
-                id: stream.last_event_id().map(str::to_owned),
-            });
-        }
-        items
-    };
-    tokio::time::timeout(T, read)
-        .await
-        .expect("the stream ended")
-}
-
-fn events(items: Vec<Item>) -> Vec<(String, RunEvent)> {
+fn events(items: Vec<Got>) -> Vec<(String, RunEvent)> {
     items
         .into_iter()
-        .map(|i| match i.result {
-            Ok(ev) => (i.id.expect("an event id"), ev),
+        .map(|i| match i.item {
+            Ok(ev) => (i.last_event_id.expect("an event id"), ev),
             Err(e) => panic!("unexpected error: {e}"),
         })
         .collect()
@@ -118,7 +97,7 @@ async fn stream_through(server: &ReferenceServer, c: &AcpClient, fault: Fault, c
     server.inject(Target::Stream, fault, 1);
     let mut stream = create_stream(c, count, 0).await;
     assert_stream_run(
-        &events(drain(&mut stream).await),
+        &events(read_all(&mut stream).await),
         count,
         0,
         server.dialect(),
@@ -139,7 +118,7 @@ async fn join_through(
     server.inject(Target::Join, fault, times);
     let mut stream = run.stream().await.expect("join");
     assert_stream_run(
-        &events(drain(&mut stream).await),
+        &events(read_all(&mut stream).await),
         count,
         0,
         server.dialect(),
@@ -157,7 +136,7 @@ async fn values_run_on_a_thread_gives_typed_events_and_final_status(dialect: Dia
     }));
     let mut stream = runs.stream(body).await.expect("stream");
     assert_eq!(stream.run_id(), None, "unknown before the first event");
-    let evs = events(drain(&mut stream).await);
+    let evs = events(read_all(&mut stream).await);
     assert_stream_run(&evs, 5, 0, dialect);
     let run_id = stream.run_id().expect("run id from the events");
     assert!(evs.iter().all(|(_, e)| e.run_id() == Some(run_id)));
@@ -185,7 +164,7 @@ async fn custom_run_gives_custom_events(dialect: Dialect) {
         .stream(body)
         .await
         .expect("stream");
-    let evs = events(drain(&mut stream).await);
+    let evs = events(read_all(&mut stream).await);
     for (k, (_, ev)) in evs[..3].iter().enumerate() {
         let RunEvent::Custom(u) = ev else {
             panic!("expected custom, got {ev:?}")
@@ -205,7 +184,7 @@ async fn custom_run_gives_custom_events(dialect: Dialect) {
 async fn stateless_stream_uses_the_stateless_route(dialect: Dialect) {
     let server = server(dialect).await;
     let mut stream = create_stream(&client(&server), 3, 0).await;
-    let evs = events(drain(&mut stream).await);
+    let evs = events(read_all(&mut stream).await);
     assert_stream_run(&evs, 3, 0, dialect);
     assert_eq!(server.requests("POST", "/runs/stream"), 1);
     assert_eq!(
@@ -224,17 +203,17 @@ async fn late_join_of_a_finished_run_replays_it_and_resumes_from_an_id() {
 
     let mut stream = run.stream().await.expect("join");
     assert_eq!(stream.run_id(), Some(run.run_id()), "known from the handle");
-    let evs = events(drain(&mut stream).await);
+    let evs = events(read_all(&mut stream).await);
     assert_stream_run(&evs, 4, 0, Dialect::Spec);
 
     let mut rest = run.stream_from("3").await.expect("join from 3");
     assert_eq!(rest.last_event_id(), Some("3"));
-    let evs = events(drain(&mut rest).await);
+    let evs = events(read_all(&mut rest).await);
     assert_stream_run(&evs, 4, 3, Dialect::Spec);
 
     // The same through a handle built from the id alone.
     let again = c.run(RunScope::Stateless, run.run_id()).expect("handle");
-    let evs = events(drain(&mut again.stream_from("4").await.expect("join")).await);
+    let evs = events(read_all(&mut again.stream_from("4").await.expect("join")).await);
     assert_eq!(evs.len(), 1);
 }
 
@@ -270,7 +249,7 @@ async fn drops_on_a_thread_run_are_rejoined_on_the_thread_route(dialect: Dialect
         .stream(body)
         .await
         .expect("stream");
-    let evs = events(drain(&mut stream).await);
+    let evs = events(read_all(&mut stream).await);
     assert_stream_run(&evs, 7, 0, dialect);
     assert_eq!(
         server.requests("GET", &format!("/threads/{thread}/runs/*/stream")),
@@ -330,16 +309,20 @@ async fn a_malformed_event_is_a_decode_error_and_the_stream_continues() {
     let server = ReferenceServer::start().await;
     server.inject(Target::Stream, Fault::MalformedEvent(2), 1);
     let mut stream = create_stream(&client(&server), 4, 0).await;
-    let mut items = drain(&mut stream).await;
+    let mut items = read_all(&mut stream).await;
     assert_eq!(items.len(), 6);
     let bad = items.remove(2);
-    match bad.result {
+    match bad.item {
         Err(Error::Decode { excerpt, .. }) => {
             assert!(excerpt.contains("this is not json"), "{excerpt}")
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
-    assert_eq!(bad.id.as_deref(), Some("2"), "the bogus event has no id");
+    assert_eq!(
+        bad.last_event_id.as_deref(),
+        Some("2"),
+        "the bogus event has no id"
+    );
     assert_stream_run(&events(items), 4, 0, Dialect::Spec);
 }
 
@@ -352,9 +335,9 @@ async fn an_oversized_event_ends_the_stream_with_an_error() {
         .build()
         .expect("client");
     let mut stream = create_stream(&c, 3, 0).await;
-    let items = drain(&mut stream).await;
+    let items = read_all(&mut stream).await;
     assert_eq!(items.len(), 1);
-    match &items[0].result {
+    match &items[0].item {
         Err(Error::Stream(msg)) => assert!(msg.contains("larger than 1024 bytes"), "{msg}"),
         other => panic!("expected a stream error, got {other:?}"),
     }
@@ -420,7 +403,7 @@ async fn cancel_on_drop_leaves_a_finished_run_alone() {
     let mut stream = create_stream(&client(&server), 2, 0)
         .await
         .cancel_on_drop(true);
-    let evs = events(drain(&mut stream).await);
+    let evs = events(read_all(&mut stream).await);
     assert_eq!(evs.len(), 3);
     drop(stream);
     // A cancel would be sent by a spawned task: make sure that task, if any, ran.

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acp_client_ext::types::RunCreateStateless;
-use acp_client_ext::{AcpClient, Error, RetryPolicy, RunEvent, RunScope, RunStatus, RunStream};
+use acp_client_ext::{AcpClient, RetryPolicy, RunEvent, RunScope, RunStatus, RunStream};
 use acp_reference_server::{Dialect, Fault, ReferenceServer, Target};
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
@@ -27,8 +27,8 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::json;
-use support::T;
 use support::ledger::Seen;
+use support::{Got, T, read_all, read_n};
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
@@ -284,45 +284,6 @@ fn run_json(status: &str) -> serde_json::Value {
         "created_at": "2025-06-01T10:00:00.123456",
         "updated_at": "2025-06-01T10:00:01",
     })
-}
-
-/// One delivered item and the stream's `last_event_id` right after it.
-struct Got {
-    item: Result<RunEvent, Error>,
-    last_event_id: Option<String>,
-}
-
-/// Reads the stream to its end, bounded by [`T`].
-async fn read_all(stream: &mut RunStream) -> Vec<Got> {
-    let read = async {
-        let mut got = Vec::new();
-        while let Some(item) = stream.next().await {
-            got.push(Got {
-                item,
-                last_event_id: stream.last_event_id().map(str::to_owned),
-            });
-        }
-        got
-    };
-    tokio::time::timeout(T, read)
-        .await
-        .expect("the stream ended (no hang)")
-}
-
-/// Reads `n` items, bounded by [`T`].
-async fn read_n(stream: &mut RunStream, n: usize) -> Vec<Got> {
-    let read = async {
-        let mut got = Vec::new();
-        for _ in 0..n {
-            let item = stream.next().await.expect("an item");
-            got.push(Got {
-                item,
-                last_event_id: stream.last_event_id().map(str::to_owned),
-            });
-        }
-        got
-    };
-    tokio::time::timeout(T, read).await.expect("items arrived")
 }
 
 /// Reads the first connection's `n` items, cuts it, and reads the stream to its end.

@@ -23,8 +23,9 @@ pub mod ledger;
 use std::time::Duration;
 
 use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
-use acp_client_ext::{AcpClient, Error, RetryPolicy, RunHandle, RunStatus, RunStream};
+use acp_client_ext::{AcpClient, Error, RetryPolicy, RunEvent, RunHandle, RunStatus, RunStream};
 use acp_reference_server::{Dialect, ReferenceServer, ServerConfig, WaitRoute};
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 /// Upper bound for anything to happen; never reached when the code works.
@@ -149,4 +150,43 @@ pub fn invalid_field<V: std::fmt::Debug>(r: Result<V, Error>) -> &'static str {
         Err(Error::InvalidInput { field, .. }) => field,
         other => panic!("expected InvalidInput, got {other:?}"),
     }
+}
+
+/// One delivered item and the stream's `last_event_id` right after it.
+pub struct Got {
+    pub item: Result<RunEvent, Error>,
+    pub last_event_id: Option<String>,
+}
+
+/// Reads the stream to its end, bounded by [`T`].
+pub async fn read_all(stream: &mut RunStream) -> Vec<Got> {
+    let read = async {
+        let mut got = Vec::new();
+        while let Some(item) = stream.next().await {
+            got.push(Got {
+                item,
+                last_event_id: stream.last_event_id().map(str::to_owned),
+            });
+        }
+        got
+    };
+    tokio::time::timeout(T, read)
+        .await
+        .expect("the stream ended (no hang)")
+}
+
+/// Reads `n` items, bounded by [`T`].
+pub async fn read_n(stream: &mut RunStream, n: usize) -> Vec<Got> {
+    let read = async {
+        let mut got = Vec::new();
+        for _ in 0..n {
+            let item = stream.next().await.expect("an item");
+            got.push(Got {
+                item,
+                last_event_id: stream.last_event_id().map(str::to_owned),
+            });
+        }
+        got
+    };
+    tokio::time::timeout(T, read).await.expect("items arrived")
 }
