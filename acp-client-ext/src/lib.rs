@@ -8,6 +8,8 @@
 )]
 
 mod agents;
+#[cfg(feature = "agent-types")]
+pub mod agent_types;
 mod cancel;
 mod client;
 mod config;
@@ -20,6 +22,8 @@ mod run;
 pub mod sse;
 pub mod stream;
 mod threads;
+#[cfg(feature = "validate")]
+pub mod validate;
 mod wait;
 
 pub use acp_client::types;
