@@ -1,12 +1,13 @@
 //! Agents: which ones the server offers, and their ACP descriptors.
 
-use crate::client::{AcpClient, Call};
-use crate::error::{Error, Result};
+use crate::client::AcpClient;
+use crate::error::Error;
 use crate::ids::IntoId;
+use crate::ops;
+use crate::options::Call;
+use crate::transport::Req;
 use acp_client::types;
-use reqwest::Method;
 use std::fmt;
-use tracing::Instrument;
 
 impl AcpClient {
     /// The agents the server offers (`POST /agents/search` with the default request: the first
@@ -21,9 +22,8 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn search_agents(&self) -> Result<Vec<types::Agent>> {
+    pub fn search_agents(&self) -> Call<Vec<types::Agent>> {
         self.search_agents_with(types::AgentSearchRequest::default())
-            .await
     }
 
     /// The agents matching `request` (`POST /agents/search`), from a
@@ -39,19 +39,22 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn search_agents_with<B>(&self, request: B) -> Result<Vec<types::Agent>>
+    pub fn search_agents_with<B>(&self, request: B) -> Call<Vec<types::Agent>>
     where
         B: TryInto<types::AgentSearchRequest>,
         B::Error: fmt::Display,
     {
-        let request: types::AgentSearchRequest = request
+        let req = request
             .try_into()
-            .map_err(|e| Error::invalid("agent search request", e.to_string()))?;
-        // A search only reads: retried like a GET.
-        let call = Call::new("search agents", Method::POST, "/agents/search".to_string())
-            .json_body(&request)?;
-        let span = tracing::info_span!("acp", operation = "search agents");
-        self.json(&call).instrument(span).await
+            .map_err(|e| Error::invalid("agent search request", e.to_string()))
+            .and_then(|r: types::AgentSearchRequest| {
+                // A search only reads: retried like a GET.
+                Req::new(&ops::SEARCH_AGENTS, &[]).json_body(&r)
+            });
+        match req {
+            Ok(req) => Call::new(self.clone(), move |c| async move { c.json(&req).await }),
+            Err(e) => Call::fail(e),
+        }
     }
 
     /// The agent `agent_id` (`GET /agents/{agent_id}`).
@@ -63,11 +66,8 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn get_agent(&self, agent_id: impl IntoId) -> Result<types::Agent> {
-        let id = agent_id.into_id("agent_id")?;
-        let call = Call::new("get agent", Method::GET, format!("/agents/{id}"));
-        let span = tracing::info_span!("acp", operation = "get agent", agent_id = %id);
-        self.json(&call).instrument(span).await
+    pub fn get_agent(&self, agent_id: impl IntoId) -> Call<types::Agent> {
+        self.by_agent_id(&ops::GET_AGENT, agent_id)
     }
 
     /// The ACP descriptor of the agent `agent_id` (`GET /agents/{agent_id}/descriptor`): its
@@ -80,17 +80,21 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn agent_descriptor(
-        &self,
-        agent_id: impl IntoId,
-    ) -> Result<types::AgentAcpDescriptor> {
-        let id = agent_id.into_id("agent_id")?;
-        let call = Call::new(
-            "get agent descriptor",
-            Method::GET,
-            format!("/agents/{id}/descriptor"),
-        );
-        let span = tracing::info_span!("acp", operation = "get agent descriptor", agent_id = %id);
-        self.json(&call).instrument(span).await
+    pub fn agent_descriptor(&self, agent_id: impl IntoId) -> Call<types::AgentAcpDescriptor> {
+        self.by_agent_id(&ops::GET_AGENT_DESCRIPTOR, agent_id)
+    }
+
+    /// `GET` an operation whose one parameter is the agent id.
+    fn by_agent_id<T>(&self, op: &'static ops::Op, agent_id: impl IntoId) -> Call<T>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        match agent_id.into_id("agent_id") {
+            Ok(id) => {
+                let req = Req::new(op, &[&id]);
+                Call::new(self.clone(), move |c| async move { c.json(&req).await })
+            }
+            Err(e) => Call::fail(e),
+        }
     }
 }

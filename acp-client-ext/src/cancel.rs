@@ -1,10 +1,8 @@
 //! Cancelling a run: stop it ([`CancelAction::Interrupt`]) or stop it and undo it
 //! ([`CancelAction::Rollback`]).
 
-use crate::client::Call;
-use crate::error::Result;
-use crate::run::RunHandle;
-use reqwest::Method;
+use crate::options::Call;
+use crate::run::{RunHandle, RunOp};
 use std::fmt;
 use tracing::Instrument;
 
@@ -73,27 +71,25 @@ impl RunHandle {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn cancel(&self, action: CancelAction, wait: bool) -> Result<()> {
-        let span = self.span("cancel run");
-        let mut call = Call::new(
-            "cancel run",
-            Method::POST,
-            self.scope.run_path(self.run_id, "/cancel"),
-        );
-        // Only what differs from the spec's defaults (`action=interrupt`, `wait=false`) is sent:
-        // a parameter that restates a default is one more thing a server can refuse.
-        if action != CancelAction::Interrupt {
-            call = call.query("action", action.as_str());
-        }
-        if wait {
-            call = call.query("wait", wait);
-        }
-        async {
-            tracing::debug!(%action, wait, "cancel");
-            self.client.send(&call).await.map(drop)
-        }
-        .instrument(span)
-        .await
+    pub fn cancel(&self, action: CancelAction, wait: bool) -> Call<()> {
+        Call::new(self.clone(), move |run| async move {
+            let mut req = run.scope.req(RunOp::Cancel, Some(run.run_id));
+            // Only what differs from the spec's defaults (`action=interrupt`, `wait=false`) is
+            // sent: a parameter that restates a default is one more thing a server can refuse.
+            if action != CancelAction::Interrupt {
+                req = req.query("action", action.as_str());
+            }
+            if wait {
+                req = req.query("wait", wait);
+            }
+            let span = run.span(req.op.id);
+            async {
+                tracing::debug!(%action, wait, "cancel");
+                run.client.execute(&req).await.map(drop)
+            }
+            .instrument(span)
+            .await
+        })
     }
 
     /// Stop the run and wait until it has stopped: `cancel(CancelAction::Interrupt, true)`.
@@ -105,8 +101,8 @@ impl RunHandle {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn interrupt(&self) -> Result<()> {
-        self.cancel(CancelAction::Interrupt, true).await
+    pub fn interrupt(&self) -> Call<()> {
+        self.cancel(CancelAction::Interrupt, true)
     }
 
     /// Stop the run, undo it and wait until it is gone: `cancel(CancelAction::Rollback, true)`.
@@ -119,7 +115,7 @@ impl RunHandle {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn rollback(&self) -> Result<()> {
-        self.cancel(CancelAction::Rollback, true).await
+    pub fn rollback(&self) -> Call<()> {
+        self.cancel(CancelAction::Rollback, true)
     }
 }

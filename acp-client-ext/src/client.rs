@@ -1,20 +1,13 @@
-//! [`AcpClient`] and the one place its HTTP requests are sent.
-//!
-//! The hand-written calls do not go through the generated builders: those cannot set a header per
-//! request (`Accept`, `Last-Event-ID`), a timeout per request (a stream must not inherit the
-//! request timeout), or retry. So the ext client sends its own requests here, with the generated
-//! *types* as bodies and results, and keeps the generated [`acp_client::Client`] (on the same
-//! connection pool and credentials) as an escape hatch: [`AcpClient::generated`].
+//! [`AcpClient`]: built once from a [`ClientBuilder`] into a private [`Config`], cheap to
+//! clone. Requests are sent by [`crate::transport`].
 
-use crate::config::ClientBuilder;
+use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, Result};
+use crate::options::RequestOptions;
 use crate::retry::RetryPolicy;
 use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// An ACP client: cheap to clone (one connection pool), safe to share between tasks.
 ///
@@ -29,93 +22,30 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct AcpClient {
     pub(crate) inner: Arc<Inner>,
+    /// Options of every call made through this clone ([`AcpClient::with_options`]).
+    options: Option<Arc<RequestOptions>>,
 }
 
 pub(crate) struct Inner {
-    pub(crate) base: String,
+    pub(crate) config: Config,
+    /// Carries the plain headers and the credentials as default headers (when this crate built
+    /// it), so the generated client sends the same headers.
     pub(crate) http: reqwest::Client,
-    /// Set when the caller supplied the `reqwest::Client`: then credentials and headers are added
-    /// to each request instead of being the client's defaults.
-    pub(crate) per_request_headers: Option<HeaderMap>,
+    /// The same settings without credential headers: for a redirect to another origin and for
+    /// per-call credentials that remove the client's.
+    pub(crate) bare: reqwest::Client,
     pub(crate) generated: acp_client::Client,
-    pub(crate) config: ClientBuilder,
 }
 
 impl fmt::Debug for AcpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The builder's Debug redacts secrets; reqwest's clients are left out (they would list
-        // default headers, though marked sensitive).
+        // The resolved config's Debug names credential headers, never their values; reqwest's
+        // clients are left out.
         f.debug_struct("AcpClient")
-            .field("base_url", &self.inner.base)
+            .field("base_url", &self.inner.config.base)
             .field("config", &self.inner.config)
+            .field("options", &self.options)
             .finish()
-    }
-}
-
-/// Whether a failed request may be sent again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Idempotency {
-    /// GET, wait, join, cancel, delete: retried per the policy.
-    Idempotent,
-    /// A POST that creates something: retried only if the caller opted in.
-    Create,
-}
-
-/// One request, described before it is sent (so it can be sent again).
-pub(crate) struct Call<'a> {
-    pub operation: &'static str,
-    pub method: Method,
-    pub path: String,
-    pub query: Vec<(&'a str, String)>,
-    pub body: Option<bytes::Bytes>,
-    pub headers: HeaderMap,
-    /// `None`: no total timeout (streams, long waits).
-    pub timeout: Option<Duration>,
-    pub idempotency: Idempotency,
-}
-
-impl<'a> Call<'a> {
-    pub(crate) fn new(operation: &'static str, method: Method, path: String) -> Call<'a> {
-        Call {
-            operation,
-            method,
-            path,
-            query: Vec::new(),
-            body: None,
-            headers: HeaderMap::new(),
-            timeout: Some(Duration::ZERO), // replaced by the client's request timeout
-            idempotency: Idempotency::Idempotent,
-        }
-    }
-
-    pub(crate) fn json_body<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid("request body", format!("cannot be serialized: {e}")))?;
-        self.body = Some(bytes.into());
-        Ok(self)
-    }
-
-    /// A body that is already JSON (a create body, serialized once by [`create_body`]).
-    ///
-    /// [`create_body`]: crate::run::create_body
-    pub(crate) fn json_bytes(mut self, body: &JsonBody) -> Self {
-        self.body = Some(body.0.clone());
-        self
-    }
-
-    pub(crate) fn query(mut self, key: &'a str, value: impl ToString) -> Self {
-        self.query.push((key, value.to_string()));
-        self
-    }
-
-    pub(crate) fn creates(mut self) -> Self {
-        self.idempotency = Idempotency::Create;
-        self
-    }
-
-    pub(crate) fn no_timeout(mut self) -> Self {
-        self.timeout = None;
-        self
     }
 }
 
@@ -158,46 +88,106 @@ impl AcpClient {
         ClientBuilder::from_env()?.build()
     }
 
-    pub(crate) fn from_builder(config: ClientBuilder) -> Result<AcpClient> {
-        let base = validate_base_url(&config.base_url)?;
+    pub(crate) fn from_builder(b: ClientBuilder) -> Result<AcpClient> {
+        let base = validate_base_url(&b.base_url)?;
         for (field, d) in [
-            ("connect_timeout", config.connect_timeout),
-            ("request_timeout", config.request_timeout),
-            ("idle_timeout", config.idle_timeout),
+            ("connect_timeout", b.connect_timeout),
+            ("request_timeout", b.request_timeout),
+            ("idle_timeout", b.idle_timeout),
         ] {
             if d.is_zero() {
                 return Err(Error::invalid(field, "must be greater than zero"));
             }
         }
-        if config.max_event_size == 0 {
+        if b.max_event_size == 0 {
             return Err(Error::invalid(
                 "max_event_size",
                 "must be greater than zero",
             ));
         }
-        let headers = config.default_headers()?;
-        let (http, per_request_headers) = match &config.http {
-            Some(http) => (http.clone(), Some(headers)),
+        let (plain, creds) = b.resolve_headers()?;
+        let api_key_header = crate::config::header_name("api_key_header", &b.api_key_header)?;
+        let url = url::Url::parse(&base).map_err(|e| Error::invalid("base_url", e.to_string()))?;
+        let (http, bare, per_request) = match &b.http {
+            Some(http) => (http.clone(), http.clone(), Some((plain, creds.clone()))),
             None => {
-                let http = reqwest::Client::builder()
-                    .default_headers(headers)
-                    .connect_timeout(config.connect_timeout)
-                    .tls_danger_accept_invalid_certs(config.danger_accept_invalid_certs)
-                    .build()
-                    .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?;
-                (http, None)
+                let build = |headers: HeaderMap| -> Result<reqwest::Client> {
+                    let builder = reqwest::Client::builder()
+                        .default_headers(headers)
+                        .connect_timeout(b.connect_timeout)
+                        // Redirects are followed by the transport (see its docs).
+                        .redirect(reqwest::redirect::Policy::none());
+                    let builder = tls(builder, &b)?;
+                    builder
+                        .build()
+                        .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))
+                };
+                let mut all = plain.clone();
+                all.extend(creds.clone());
+                (build(all)?, build(plain)?, None)
             }
         };
         let generated = acp_client::Client::new_with_client(&base, http.clone());
+        let config = Config {
+            origin: url.origin(),
+            base,
+            connect_timeout: b.connect_timeout,
+            request_timeout: b.request_timeout,
+            idle_timeout: b.idle_timeout,
+            retry: b.retry.clone(),
+            retry_creates: b.retry_creates,
+            stream_reconnects: b.stream_reconnects,
+            max_event_size: b.max_event_size,
+            credential_names: creds.keys().cloned().collect(),
+            api_key_header,
+            per_request,
+            custom_http_client: b.http.is_some(),
+            danger_accept_invalid_certs: b.danger_accept_invalid_certs,
+            has_api_key: b.api_key.is_some(),
+            has_bearer: b.bearer.is_some(),
+        };
         Ok(AcpClient {
             inner: Arc::new(Inner {
-                base,
-                http,
-                per_request_headers,
-                generated,
                 config,
+                http,
+                bare,
+                generated,
             }),
+            options: None,
         })
+    }
+
+    /// This client with `options` applied to every call it makes (merged with options it
+    /// already had; a call's own options win). Shares the connection pool: cheap.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RequestOptions};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let tenant = client.with_options(RequestOptions::new().header("x-tenant", "acme"));
+    /// assert!(format!("{tenant:?}").contains("x-tenant"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn with_options(&self, options: RequestOptions) -> AcpClient {
+        let options = match &self.options {
+            Some(mine) => mine.merged(options),
+            None => options,
+        };
+        AcpClient {
+            inner: self.inner.clone(),
+            options: Some(Arc::new(options)),
+        }
+    }
+
+    /// This client without per-call options (for the handles a call returns).
+    pub(crate) fn plain(&self) -> AcpClient {
+        AcpClient {
+            inner: self.inner.clone(),
+            options: None,
+        }
+    }
+
+    pub(crate) fn options(&self) -> Option<&RequestOptions> {
+        self.options.as_deref()
     }
 
     /// The server's base URL, without a trailing slash.
@@ -208,7 +198,7 @@ impl AcpClient {
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
     pub fn base_url(&self) -> &str {
-        &self.inner.base
+        &self.inner.config.base
     }
 
     /// The generated low-level client, sharing this client's connections and credentials (when
@@ -236,113 +226,39 @@ impl AcpClient {
         &self.inner.config.retry
     }
 
-    pub(crate) fn config(&self) -> &ClientBuilder {
+    pub(crate) fn config(&self) -> &Config {
         &self.inner.config
-    }
-
-    /// Send a request, retrying per policy, and return a success response. A non-2xx status is
-    /// an [`Error::Api`] with the server's message.
-    pub(crate) async fn send(&self, call: &Call<'_>) -> Result<reqwest::Response> {
-        let policy = &self.inner.config.retry;
-        let may_retry = match call.idempotency {
-            Idempotency::Idempotent => true,
-            Idempotency::Create => self.inner.config.retry_creates,
-        };
-        let mut attempt = 0u32;
-        loop {
-            let result = self.send_once(call).await;
-            match result {
-                Err(e) if may_retry && e.is_retryable() && attempt < policy.max_retries => {
-                    attempt += 1;
-                    let pause = policy.backoff(attempt, None);
-                    tracing::debug!(
-                        operation = call.operation,
-                        attempt,
-                        ?pause,
-                        error = %e,
-                        "retrying"
-                    );
-                    tokio::time::sleep(pause).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn send_once(&self, call: &Call<'_>) -> Result<reqwest::Response> {
-        let url = format!("{}{}", self.inner.base, call.path);
-        let mut req = self.inner.http.request(call.method.clone(), &url);
-        if let Some(h) = &self.inner.per_request_headers {
-            req = req.headers(h.clone());
-        }
-        req = req.headers(call.headers.clone());
-        if !call.query.is_empty() {
-            req = req.query(&call.query);
-        }
-        if let Some(body) = &call.body {
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
-        match call.timeout {
-            Some(t) if t.is_zero() => req = req.timeout(self.inner.config.request_timeout),
-            Some(t) => req = req.timeout(t),
-            None => {}
-        }
-        tracing::debug!(operation = call.operation, method = %call.method, path = %call.path, "request");
-        let resp = req.send().await.map_err(|e| {
-            if e.is_timeout() {
-                Error::Timeout {
-                    operation: call.operation,
-                    after: call.timeout.unwrap_or(self.inner.config.request_timeout),
-                }
-            } else {
-                Error::transport(call.operation, e)
-            }
-        })?;
-        let status = resp.status();
-        tracing::debug!(
-            operation = call.operation,
-            status = status.as_u16(),
-            "response"
-        );
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let body = resp.bytes().await.unwrap_or_default();
-        Err(Error::api(call.operation, status, &body))
-    }
-
-    /// Send and decode a JSON response into `T`.
-    pub(crate) async fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T> {
-        let (status, body) = self.bytes(call).await?;
-        decode_json(call.operation, status, &body)
-    }
-
-    /// Send and read the whole success body.
-    pub(crate) async fn bytes(&self, call: &Call<'_>) -> Result<(StatusCode, bytes::Bytes)> {
-        let resp = self.send(call).await?;
-        let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(call.operation, e))?;
-        Ok((status, body))
     }
 }
 
-/// A request body already serialized to JSON; cloning it (for a retry) does not copy it.
-#[derive(Debug, Clone)]
-pub(crate) struct JsonBody(pub(crate) bytes::Bytes);
-
-/// Decode a JSON body, with an excerpt of it in the error.
-pub(crate) fn decode_json<T: DeserializeOwned>(
-    operation: &'static str,
-    status: StatusCode,
-    body: &[u8],
-) -> Result<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("{operation} response ({status})"), e, body))
+/// The TLS settings of the builder: certificate validation, extra roots.
+fn tls(builder: reqwest::ClientBuilder, b: &ClientBuilder) -> Result<reqwest::ClientBuilder> {
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    {
+        let mut builder = builder.tls_danger_accept_invalid_certs(b.danger_accept_invalid_certs);
+        if let Some(path) = &b.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::Config(format!("reading the CA file {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::Config(format!("the CA file {} is not PEM: {e}", path.display()))
+            })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        Ok(builder)
+    }
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    {
+        if let Some(path) = &b.ca_file {
+            return Err(Error::Config(format!(
+                "CA file {}: this build has no TLS (enable the `rustls` or `native-tls` feature)",
+                path.display()
+            )));
+        }
+        Ok(builder)
+    }
 }
 
 fn validate_base_url(raw: &str) -> Result<String> {

@@ -1,4 +1,8 @@
 //! Building an [`AcpClient`]: base URL, credentials, headers, timeouts, retries, limits.
+//!
+//! [`ClientBuilder`] collects settings; [`build`](ClientBuilder::build) checks them all once and
+//! resolves them into a private [`Config`] (as `reqwest`'s `ClientBuilder` does): the built
+//! client keeps header values ready to send, not the builder.
 
 use crate::client::AcpClient;
 use crate::error::{Error, Result};
@@ -83,6 +87,8 @@ pub struct ClientBuilder {
     pub(crate) api_key_header: String,
     pub(crate) bearer: Option<Secret>,
     pub(crate) headers: Vec<(String, String)>,
+    pub(crate) sensitive_headers: Vec<(String, Secret)>,
+    pub(crate) ca_file: Option<std::path::PathBuf>,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) idle_timeout: Duration,
@@ -105,6 +111,15 @@ impl fmt::Debug for ClientBuilder {
                 "headers",
                 &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
             )
+            .field(
+                "sensitive_headers",
+                &self
+                    .sensitive_headers
+                    .iter()
+                    .map(|(k, _)| k)
+                    .collect::<Vec<_>>(),
+            )
+            .field("ca_file", &self.ca_file)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("idle_timeout", &self.idle_timeout)
@@ -129,6 +144,8 @@ impl ClientBuilder {
             api_key_header: DEFAULT_API_KEY_HEADER.to_string(),
             bearer: None,
             headers: Vec::new(),
+            sensitive_headers: Vec::new(),
+            ca_file: None,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
@@ -141,8 +158,7 @@ impl ClientBuilder {
         }
     }
 
-    /// Read the configuration from the environment: `ACP_URL` (required), `ACP_API_KEY`,
-    /// `ACP_API_KEY_HEADER`, `ACP_BEARER_TOKEN`.
+    /// Read the configuration from the environment: [`from_env_prefix("ACP_")`](Self::from_env_prefix).
     ///
     /// ```
     /// // With ACP_URL unset this is a configuration error naming the variable.
@@ -151,17 +167,73 @@ impl ClientBuilder {
     /// assert!(err.to_string().contains("ACP_URL"));
     /// ```
     pub fn from_env() -> Result<ClientBuilder> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let url = var("ACP_URL").ok_or_else(|| Error::Config("ACP_URL is not set".into()))?;
+        Self::from_env_prefix("ACP_")
+    }
+
+    /// Read the configuration from variables named `{prefix}NAME`: `URL` (required), `API_KEY`,
+    /// `API_KEY_HEADER`, `BEARER_TOKEN`, `CONNECT_TIMEOUT`, `REQUEST_TIMEOUT`, `IDLE_TIMEOUT`
+    /// (seconds, or with a unit: `500ms`, `2s`, `1m`), `MAX_RETRIES` and `CA_FILE` (a PEM file of
+    /// extra root certificates). Empty variables count as unset; a malformed value is an
+    /// [`Error::Config`] naming the variable (never echoing a credential).
+    ///
+    /// ```
+    /// # unsafe {
+    /// std::env::set_var("MYAPP_URL", "http://127.0.0.1:8123");
+    /// std::env::set_var("MYAPP_REQUEST_TIMEOUT", "1500ms");
+    /// std::env::set_var("MYAPP_MAX_RETRIES", "oops");
+    /// # }
+    /// let err = acp_client_ext::ClientBuilder::from_env_prefix("MYAPP_").unwrap_err();
+    /// assert!(err.to_string().contains("MYAPP_MAX_RETRIES"));
+    /// # unsafe { std::env::remove_var("MYAPP_MAX_RETRIES") };
+    /// let client = acp_client_ext::ClientBuilder::from_env_prefix("MYAPP_")?.build()?;
+    /// assert!(format!("{client:?}").contains("request_timeout: 1.5s"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn from_env_prefix(prefix: &str) -> Result<ClientBuilder> {
+        let var = |name: &str| {
+            std::env::var(format!("{prefix}{name}"))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
+        let url = var("URL").ok_or_else(|| Error::Config(format!("{prefix}URL is not set")))?;
         let mut b = ClientBuilder::new(url);
-        if let Some(k) = var("ACP_API_KEY") {
+        if let Some(k) = var("API_KEY") {
             b = b.api_key(k);
         }
-        if let Some(h) = var("ACP_API_KEY_HEADER") {
+        if let Some(h) = var("API_KEY_HEADER") {
             b = b.api_key_header(h);
         }
-        if let Some(t) = var("ACP_BEARER_TOKEN") {
+        if let Some(t) = var("BEARER_TOKEN") {
             b = b.bearer_token(t);
+        }
+        let duration = |name: &str| -> Result<Option<Duration>> {
+            var(name)
+                .map(|v| {
+                    parse_duration(&v).ok_or_else(|| {
+                        Error::Config(format!(
+                            "{prefix}{name}={v:?} is not a duration (seconds, or 500ms, 2s, 1m)"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        if let Some(d) = duration("CONNECT_TIMEOUT")? {
+            b = b.connect_timeout(d);
+        }
+        if let Some(d) = duration("REQUEST_TIMEOUT")? {
+            b = b.request_timeout(d);
+        }
+        if let Some(d) = duration("IDLE_TIMEOUT")? {
+            b = b.idle_timeout(d);
+        }
+        if let Some(v) = var("MAX_RETRIES") {
+            let n = v.parse().map_err(|_| {
+                Error::Config(format!("{prefix}MAX_RETRIES={v:?} is not a whole number"))
+            })?;
+            b.retry.max_retries = n;
+        }
+        if let Some(f) = var("CA_FILE") {
+            b = b.ca_file(f);
         }
         Ok(b)
     }
@@ -219,6 +291,36 @@ impl ClientBuilder {
     /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Send this header with every request, as a credential: marked sensitive (never printed by
+    /// `reqwest`, not in this crate's `Debug`) and, like the API key and bearer token, never
+    /// sent to another origin when a server redirects.
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// let client = b.sensitive_header("x-tenant-token", "t-secret").build()?;
+    /// assert!(!format!("{client:?}").contains("t-secret"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn sensitive_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.sensitive_headers
+            .push((name.into(), Secret::new(value)));
+        self
+    }
+
+    /// Trust the root certificates of this PEM file too (a private CA), besides the TLS
+    /// backend's defaults. Read at [`build`](Self::build); a missing or malformed file is an
+    /// [`Error::Config`]. Needs a TLS feature (`rustls`, the default, or `native-tls`).
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("https://127.0.0.1:8443");
+    /// let err = b.ca_file("/no/such/ca.pem").build().unwrap_err();
+    /// assert!(err.to_string().contains("ca.pem"));
+    /// ```
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 
@@ -366,41 +468,112 @@ impl ClientBuilder {
         AcpClient::from_builder(self)
     }
 
-    /// The headers every request carries: user agent, credentials (marked sensitive, so
-    /// `reqwest` never prints them) and the extra headers.
-    pub(crate) fn default_headers(&self) -> Result<HeaderMap> {
-        let mut map = HeaderMap::new();
-        map.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    /// The headers every request carries, resolved once: the plain ones (user agent, extra
+    /// headers) and the credentials (API key, bearer token, sensitive headers; marked sensitive,
+    /// so `reqwest` never prints them).
+    pub(crate) fn resolve_headers(&self) -> Result<(HeaderMap, HeaderMap)> {
+        let mut plain = HeaderMap::new();
+        plain.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         for (name, value) in &self.headers {
-            let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                Error::invalid(
-                    "header name",
-                    format!("{name:?} is not a valid HTTP header name"),
-                )
-            })?;
+            let n = header_name("header name", name)?;
             let v = HeaderValue::from_str(value)
                 .map_err(|_| Error::invalid("header value", format!("the value of header {name:?} contains characters not allowed in HTTP headers")))?;
-            map.append(n, v);
+            plain.append(n, v);
         }
-        if let Some(key) = &self.api_key {
-            let n = HeaderName::from_bytes(self.api_key_header.as_bytes()).map_err(|_| {
-                Error::invalid(
-                    "api_key_header",
-                    format!("{:?} is not a valid HTTP header name", self.api_key_header),
-                )
-            })?;
-            map.insert(n, sensitive("api_key", key.expose())?);
-        }
-        if let Some(token) = &self.bearer {
-            if token.expose().trim().is_empty() {
-                return Err(Error::invalid("bearer_token", "is empty"));
-            }
-            map.insert(
-                AUTHORIZATION,
-                sensitive("bearer_token", &format!("Bearer {}", token.expose()))?,
+        let mut creds = HeaderMap::new();
+        for (name, value) in &self.sensitive_headers {
+            creds.append(
+                header_name("header name", name)?,
+                sensitive("header value", value.expose())?,
             );
         }
-        Ok(map)
+        if let Some(key) = &self.api_key {
+            let n = header_name("api_key_header", &self.api_key_header)?;
+            creds.insert(n, sensitive("api_key", key.expose())?);
+        }
+        if let Some(token) = &self.bearer {
+            creds.insert(AUTHORIZATION, bearer(token)?);
+        }
+        Ok((plain, creds))
+    }
+}
+
+pub(crate) fn header_name(field: &'static str, name: &str) -> Result<HeaderName> {
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::invalid(field, format!("{name:?} is not a valid HTTP header name")))
+}
+
+pub(crate) fn bearer(token: &Secret) -> Result<HeaderValue> {
+    if token.expose().trim().is_empty() {
+        return Err(Error::invalid("bearer_token", "is empty"));
+    }
+    sensitive("bearer_token", &format!("Bearer {}", token.expose()))
+}
+
+/// `"30"` (seconds), `"500ms"`, `"2s"`, `"1m"`.
+fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// What [`ClientBuilder::build`] resolved: everything a request needs, checked once.
+pub(crate) struct Config {
+    /// Without a trailing slash.
+    pub(crate) base: String,
+    /// The base URL's origin: credentials go to this origin only.
+    pub(crate) origin: url::Origin,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) retry_creates: bool,
+    pub(crate) stream_reconnects: u32,
+    pub(crate) max_event_size: usize,
+    /// Names of the credential headers (stripped on a redirect to another origin).
+    pub(crate) credential_names: Vec<HeaderName>,
+    /// The header an API key travels in.
+    pub(crate) api_key_header: HeaderName,
+    /// With the caller's own `reqwest::Client`: the plain headers and the credentials, added to
+    /// each request (otherwise they are the `reqwest::Client`'s defaults).
+    pub(crate) per_request: Option<(HeaderMap, HeaderMap)>,
+    pub(crate) custom_http_client: bool,
+    pub(crate) danger_accept_invalid_certs: bool,
+    pub(crate) has_api_key: bool,
+    pub(crate) has_bearer: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never a header value: the names of the credential headers at most.
+        f.debug_struct("Config")
+            .field("base_url", &self.base)
+            .field("api_key", &self.has_api_key.then_some("<redacted>"))
+            .field("bearer", &self.has_bearer.then_some("<redacted>"))
+            .field("credential_headers", &self.credential_names)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("retry", &self.retry)
+            .field("retry_creates", &self.retry_creates)
+            .field("stream_reconnects", &self.stream_reconnects)
+            .field("max_event_size", &self.max_event_size)
+            .field("custom_http_client", &self.custom_http_client)
+            .field(
+                "danger_accept_invalid_certs",
+                &self.danger_accept_invalid_certs,
+            )
+            .finish()
     }
 }
 

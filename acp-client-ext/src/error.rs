@@ -19,6 +19,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong talking to an ACP server.
 ///
+/// Match on the variant and its kind, never on the message: a timeout says which limit elapsed
+/// ([`TimeoutKind`]), a transport error how far the request got ([`TransportKind`]), a stream
+/// failure its cause ([`StreamCause`]). [`is_connect`](Error::is_connect),
+/// [`is_timeout`](Error::is_timeout) and [`status`](Error::status) answer the common questions
+/// whatever the variant. `Display` is one line: the operation (the spec's `operationId`), the
+/// server's `host:port` and the root cause.
+///
 /// No variant ever holds an API key or token: requests' secret headers are never copied into it.
 ///
 /// ```
@@ -39,33 +46,63 @@ pub enum Error {
     },
 
     /// The server answered with a non-success status.
-    #[error("{operation}: server answered {status}: {message}")]
+    #[error("{operation} ({endpoint}): server answered {status}: {message}")]
     Api {
-        /// What was being done (`get run`, `create thread`, ...).
+        /// The operation (the spec's `operationId`, e.g. `get_thread_run`).
         operation: &'static str,
+        /// The server's `host:port`.
+        endpoint: String,
         /// The HTTP status.
         status: reqwest::StatusCode,
         /// The server's message, whatever the body's shape (see [`server_message`]).
         message: String,
+        /// The server's `Retry-After`, when it sent one (seconds or an HTTP date).
+        retry_after: Option<Duration>,
     },
 
     /// The request could not be sent or its response not read (connection refused, reset, ...).
-    #[error("{operation}: transport error: {source}")]
+    #[error("{operation} ({endpoint}): {}{}", root_cause(source), transport_note(*kind, *may_have_created))]
     Transport {
-        /// What was being done.
+        /// The operation.
         operation: &'static str,
+        /// The server's `host:port`.
+        endpoint: String,
+        /// How far the request got.
+        kind: TransportKind,
+        /// The operation creates something (a run, a thread, a resume) and the request may have
+        /// reached the server: what it creates may exist although the call failed.
+        may_have_created: bool,
         /// The underlying error.
         #[source]
         source: reqwest::Error,
     },
 
-    /// A deadline or timeout elapsed.
-    #[error("{operation}: timed out after {after:?}")]
+    /// A limit elapsed: which one is [`TimeoutKind`].
+    #[error("{operation}: {kind} timed out after {after:?}")]
     Timeout {
         /// What was being waited for.
         operation: &'static str,
+        /// Which limit elapsed.
+        kind: TimeoutKind,
         /// How long was waited.
         after: Duration,
+    },
+
+    /// The server redirected in a way that would change the request (a `301`, `302` or `303`
+    /// answer to a request with a body turns it into a `GET` without it), to a URL that is not
+    /// `http(s)`, or too many times. The request was not repeated.
+    #[error("{operation} ({endpoint}): redirect {status} to {location} not followed: {reason}")]
+    Redirect {
+        /// The operation.
+        operation: &'static str,
+        /// The `host:port` that answered with the redirect.
+        endpoint: String,
+        /// The redirect status.
+        status: reqwest::StatusCode,
+        /// The `Location` it named.
+        location: String,
+        /// Why it was not followed.
+        reason: &'static str,
     },
 
     /// A response (or stream event) could not be decoded.
@@ -79,13 +116,128 @@ pub enum Error {
         excerpt: String,
     },
 
-    /// A run stream failed: wrong content type, an oversized event, reconnects exhausted, ...
-    #[error("stream: {0}")]
-    Stream(String),
+    /// A run stream failed; [`StreamCause`] says why.
+    #[error("stream: {operation}: {cause}")]
+    Stream {
+        /// The operation that opened (or last rejoined) the stream.
+        operation: &'static str,
+        /// Why.
+        cause: StreamCause,
+    },
+
+    /// [`RunHandle::run_to_completion`](crate::RunHandle::run_to_completion) answered its
+    /// `max_rounds` interrupts and the run was interrupted again; it stays interrupted.
+    #[error(
+        "invalid max_rounds: run {run_id} was interrupted again after {rounds} answered interrupt(s); it stays interrupted"
+    )]
+    TooManyInterrupts {
+        /// The run.
+        run_id: uuid::Uuid,
+        /// How many interrupts were answered.
+        rounds: u32,
+    },
 
     /// The client could not be configured (bad URL, bad header value, ...).
     #[error("configuration: {0}")]
     Config(String),
+}
+
+/// How far a request got before the transport failed ([`Error::Transport`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// No connection could be made: the request was never sent (safe to send again).
+    Connect,
+    /// The connection failed after the request was (maybe partly) written and before the
+    /// response began: the server may have received and acted on it.
+    Request,
+    /// The response began, and reading its body failed.
+    Body,
+}
+
+/// Which limit a [`Error::Timeout`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Connecting (TCP and TLS) took longer than the connect timeout: nothing was sent.
+    Connect,
+    /// One request took longer than the request timeout (the client's or the call's own).
+    Request,
+    /// A stream received nothing (not even a keep-alive) for the idle timeout.
+    IdleStream,
+    /// The caller's deadline of a wait elapsed; the run goes on.
+    WaitDeadline,
+}
+
+impl std::fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connecting",
+            TimeoutKind::Request => "the request",
+            TimeoutKind::IdleStream => "the stream (no data received)",
+            TimeoutKind::WaitDeadline => "the wait deadline",
+        })
+    }
+}
+
+/// Why a run stream failed ([`Error::Stream`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamCause {
+    /// The server answered a stream request with something other than `text/event-stream`.
+    #[error("expected content-type text/event-stream, got {content_type:?} ({status})")]
+    WrongContentType {
+        /// The content type it sent.
+        content_type: String,
+        /// The status it sent.
+        status: reqwest::StatusCode,
+    },
+    /// An event was larger than [`max_event_size`](crate::ClientBuilder::max_event_size).
+    #[error("event larger than {limit} bytes")]
+    EventTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A create-and-stream lost its connection before any event named the run.
+    #[error(
+        "the connection {lost} before any event named the run: a create-and-stream cannot be rejoined without its run id"
+    )]
+    RunIdUnknown {
+        /// How the connection was lost.
+        lost: &'static str,
+    },
+    /// Rejoining failed [`stream_reconnects`](crate::ClientBuilder::stream_reconnects) times.
+    #[error("the connection {lost}; {}", match last { Some(e) => format!("rejoining failed {attempts} times, last: {e}"), None => format!("gave up after {attempts} reconnects") })]
+    ReconnectsExhausted {
+        /// How the connection was lost.
+        lost: &'static str,
+        /// How many rejoins were tried.
+        attempts: u32,
+        /// The error of the last rejoin, if one failed.
+        last: Option<Box<Error>>,
+    },
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    let mut text = cur.to_string();
+    while let Some(next) = cur.source() {
+        cur = next;
+        text = cur.to_string();
+    }
+    // One line, whatever the cause printed.
+    text.replace(['\n', '\r'], " ")
+}
+
+fn transport_note(kind: TransportKind, may_have_created: bool) -> &'static str {
+    match (kind, may_have_created) {
+        (TransportKind::Connect, _) => " (could not connect; nothing was sent)",
+        (TransportKind::Request, true) => {
+            " (the request may have reached the server: what it creates may exist)"
+        }
+        (TransportKind::Request, false) => " (the request may have reached the server)",
+        (TransportKind::Body, _) => " (while reading the response)",
+    }
 }
 
 /// How much of an offending body an error keeps.
@@ -99,42 +251,88 @@ pub enum Error {
 pub const EXCERPT_LEN: usize = 200;
 
 impl Error {
-    /// Whether trying the same request again may succeed: connection failures and timeouts of
-    /// the transport, and the gateway statuses 502, 503 and 504.
+    /// Whether trying the same request again may succeed: connection failures, transport
+    /// failures and timeouts of one request, and the statuses 429, 502, 503 and 504. (Whether a
+    /// *create* is sent again is decided more strictly: see
+    /// [`ClientBuilder::retry_creates`](crate::ClientBuilder::retry_creates).)
     ///
     /// ```
     /// use acp_client_ext::Error;
     /// use reqwest::StatusCode;
     /// let api = |code| Error::Api {
-    ///     operation: "get run",
+    ///     operation: "get_thread_run",
+    ///     endpoint: "127.0.0.1:8123".into(),
     ///     status: StatusCode::from_u16(code).unwrap(),
     ///     message: String::new(),
+    ///     retry_after: None,
     /// };
     /// assert!(api(503).is_retryable());
     /// assert!(!api(404).is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { source, .. } => {
-                source.is_connect() || source.is_timeout() || source.is_request()
+            Error::Transport { .. } => true,
+            Error::Timeout { kind, .. } => {
+                matches!(kind, TimeoutKind::Connect | TimeoutKind::Request)
             }
-            Error::Api { status, .. } => matches!(status.as_u16(), 502..=504),
+            Error::Api { status, .. } => matches!(status.as_u16(), 429 | 502..=504),
             _ => false,
         }
     }
 
-    /// The HTTP status of an [`Error::Api`], if that is what this is.
+    /// Whether no connection could be made (refused, unreachable, DNS, TLS handshake, or the
+    /// connect timeout): the request was never sent.
+    ///
+    /// ```
+    /// use acp_client_ext::{Error, TimeoutKind};
+    /// use std::time::Duration;
+    /// let e = Error::Timeout { operation: "get_thread", kind: TimeoutKind::Connect, after: Duration::from_secs(1) };
+    /// assert!(e.is_connect() && e.is_timeout());
+    /// ```
+    pub fn is_connect(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            } | Error::Timeout {
+                kind: TimeoutKind::Connect,
+                ..
+            }
+        )
+    }
+
+    /// Whether a limit elapsed (any [`TimeoutKind`]).
+    ///
+    /// ```
+    /// use acp_client_ext::{Error, TimeoutKind};
+    /// use std::time::Duration;
+    /// let e = Error::Timeout { operation: "wait_for_thread_run_output", kind: TimeoutKind::WaitDeadline, after: Duration::from_secs(1) };
+    /// assert!(e.is_timeout());
+    /// assert!(!Error::Config("x".into()).is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// The HTTP status of an [`Error::Api`] (or the redirect status of an [`Error::Redirect`]).
     ///
     /// ```
     /// use acp_client_ext::Error;
     /// use reqwest::StatusCode;
-    /// let err = Error::Api { operation: "get run", status: StatusCode::NOT_FOUND, message: "gone".into() };
+    /// let err = Error::Api {
+    ///     operation: "get_thread_run",
+    ///     endpoint: "127.0.0.1:8123".into(),
+    ///     status: StatusCode::NOT_FOUND,
+    ///     message: "gone".into(),
+    ///     retry_after: None,
+    /// };
     /// assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
     /// assert_eq!(Error::Config("bad".into()).status(), None);
     /// ```
     pub fn status(&self) -> Option<reqwest::StatusCode> {
         match self {
-            Error::Api { status, .. } => Some(*status),
+            Error::Api { status, .. } | Error::Redirect { status, .. } => Some(*status),
             Error::Transport { source, .. } => source.status(),
             _ => None,
         }
@@ -155,22 +353,68 @@ impl Error {
         }
     }
 
-    pub(crate) fn transport(operation: &'static str, source: reqwest::Error) -> Error {
-        // reqwest's errors carry the URL; it never contains a secret (those travel in headers),
-        // but strip it anyway so a user-supplied URL with credentials cannot leak.
-        Error::Transport {
-            operation,
-            source: source.without_url(),
+    pub(crate) fn stream(operation: &'static str, cause: StreamCause) -> Error {
+        Error::Stream { operation, cause }
+    }
+}
+
+/// The generated client's error, so that [`AcpClient::generated`](crate::AcpClient::generated)
+/// calls compose with `?` in a function returning this crate's [`Result`]. The operation is not
+/// known to the generated error; it reads `generated client`.
+///
+/// ```no_run
+/// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+/// use acp_client::prelude::*;
+/// let threads = client.generated().search_threads().body(Default::default()).send().await?;
+/// println!("{} threads", threads.len());
+/// # Ok(())
+/// # }
+/// ```
+impl From<acp_client::Error<acp_client::types::ErrorResponse>> for Error {
+    fn from(e: acp_client::Error<acp_client::types::ErrorResponse>) -> Error {
+        const OP: &str = "generated client";
+        let endpoint = |u: Option<&reqwest::Url>| u.map(endpoint_of).unwrap_or_default();
+        match e {
+            acp_client::Error::InvalidRequest(reason) => Error::invalid("request", reason),
+            acp_client::Error::ErrorResponse(rv) => {
+                let status = rv.status();
+                let message = serde_json::to_vec(rv.as_ref())
+                    .map(|b| server_message(status, &b))
+                    .unwrap_or_default();
+                Error::Api {
+                    operation: OP,
+                    endpoint: String::new(),
+                    status,
+                    message,
+                    retry_after: None,
+                }
+            }
+            acp_client::Error::CommunicationError(source)
+            | acp_client::Error::InvalidUpgrade(source)
+            | acp_client::Error::ResponseBodyError(source) => {
+                crate::transport::transport_error(OP, &endpoint(source.url()), false, source)
+            }
+            acp_client::Error::InvalidResponsePayload(bytes, err) => {
+                Error::decode(format!("{OP} response"), err, &bytes)
+            }
+            acp_client::Error::UnexpectedResponse(resp) => Error::Api {
+                operation: OP,
+                endpoint: endpoint(Some(resp.url())),
+                status: resp.status(),
+                message: format!("unexpected status {}", resp.status()),
+                retry_after: None,
+            },
+            other => Error::Config(format!("{OP}: {other}")),
         }
     }
+}
 
-    /// Build an [`Error::Api`] from a status and the raw body.
-    pub(crate) fn api(operation: &'static str, status: reqwest::StatusCode, body: &[u8]) -> Error {
-        Error::Api {
-            operation,
-            status,
-            message: server_message(status, body),
-        }
+/// `host:port` of a URL (the port the scheme implies when none is written).
+pub(crate) fn endpoint_of(url: &reqwest::Url) -> String {
+    match (url.host_str(), url.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => String::new(),
     }
 }
 
@@ -297,9 +541,16 @@ mod tests {
             (503, true),
             (504, true),
             (500, false),
+            (429, true),
             (404, false),
         ] {
-            let e = Error::api("get run", StatusCode::from_u16(code).unwrap(), b"");
+            let e = Error::Api {
+                operation: "get_thread_run",
+                endpoint: String::new(),
+                status: StatusCode::from_u16(code).unwrap(),
+                message: String::new(),
+                retry_after: None,
+            };
             assert_eq!(e.is_retryable(), retry, "{code}");
         }
         assert!(!Error::invalid("thread_id", "not a UUID").is_retryable());

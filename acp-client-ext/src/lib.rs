@@ -7,21 +7,24 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod agents;
 #[cfg(feature = "agent-types")]
 pub mod agent_types;
+mod agents;
 mod cancel;
 mod client;
 mod config;
 mod error;
 pub mod event;
 mod ids;
+mod ops;
+pub mod options;
 mod resume;
 mod retry;
 mod run;
 pub mod sse;
 pub mod stream;
 mod threads;
+mod transport;
 #[cfg(feature = "validate")]
 pub mod validate;
 mod wait;
@@ -30,9 +33,15 @@ pub use acp_client::types;
 pub use cancel::CancelAction;
 pub use client::AcpClient;
 pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, Secret, USER_AGENT_VALUE};
-pub use error::{EXCERPT_LEN, Error, Result, server_message};
+pub use error::{
+    EXCERPT_LEN, Error, Result, StreamCause, TimeoutKind, TransportKind, server_message,
+};
 pub use event::{RawEvent, RunEvent};
 pub use ids::IntoId;
+pub use options::{Call, RequestOptions};
+/// The HTTP client this crate is built on, re-exported so that
+/// [`ClientBuilder::http_client`] and the error sources need no version match.
+pub use reqwest;
 pub use retry::RetryPolicy;
 pub use run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns};
 pub use stream::RunStream;

@@ -1,11 +1,10 @@
 //! Resuming interrupted runs, one answer at a time ([`RunHandle::resume`]) or as a
 //! human-in-the-loop conversation ([`RunHandle::run_to_completion`]).
 
-use crate::client::Call;
 use crate::error::{Error, Result};
-use crate::run::{RunHandle, RunInfo};
+use crate::options::Call;
+use crate::run::{RunHandle, RunInfo, RunOp};
 use crate::wait::WaitOutcome;
-use reqwest::Method;
 use serde_json::Value;
 use std::future::Future;
 use std::time::Duration;
@@ -28,26 +27,25 @@ impl RunHandle {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn resume(&self, payload: Value) -> Result<RunInfo> {
+    pub fn resume(&self, payload: Value) -> Call<RunInfo> {
         if !payload.is_object() {
-            return Err(Error::invalid(
+            return Call::fail(Error::invalid(
                 "resume payload",
                 format!("must be a JSON object, not {}", json_kind(&payload)),
             ));
         }
-        let call = Call::new(
-            "resume run",
-            Method::POST,
-            self.scope.run_path(self.run_id, ""),
-        )
-        .json_body(&payload)?
-        .creates();
-        async {
-            let v: Value = self.client.json(&call).await?;
-            RunInfo::from_value("resume run", v)
-        }
-        .instrument(self.span("resume run"))
-        .await
+        Call::new(self.clone(), move |run| async move {
+            let req = run
+                .scope
+                .req(RunOp::Resume, Some(run.run_id))
+                .json_body(&payload)?;
+            async {
+                let v: Value = run.client.json(&req).await?;
+                RunInfo::from_value(req.op.id, v)
+            }
+            .instrument(run.span(req.op.id))
+            .await
+        })
     }
 
     /// Drive the run to its end, answering each interrupt with `answer` (human in the loop).
@@ -58,8 +56,8 @@ impl RunHandle {
     /// `answer` stops the loop and is returned as is (the run stays interrupted).
     ///
     /// At most `max_rounds` interrupts are answered; if the run is interrupted once more the
-    /// result is [`Error::InvalidInput`] for the field `max_rounds`, naming the run (it stays
-    /// interrupted and can still be resumed).
+    /// result is [`Error::TooManyInterrupts`], naming the run (it stays interrupted and can
+    /// still be resumed). Per-call options: [`RunHandle::with_options`].
     ///
     /// ```no_run
     /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
@@ -91,14 +89,10 @@ impl RunHandle {
                 return Ok(outcome);
             };
             if rounds >= max_rounds {
-                return Err(Error::invalid(
-                    "max_rounds",
-                    format!(
-                        "run {} was interrupted again after {rounds} answered interrupt(s); \
-                         it stays interrupted",
-                        self.run_id
-                    ),
-                ));
+                return Err(Error::TooManyInterrupts {
+                    run_id: self.run_id,
+                    rounds,
+                });
             }
             rounds += 1;
             tracing::debug!(run_id = %self.run_id, round = rounds, "answering an interrupt");

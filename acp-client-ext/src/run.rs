@@ -7,14 +7,16 @@
 //! `RunCreateStateless`). Streaming, waiting, cancelling and resuming live in their own modules
 //! as further methods of the handle.
 
-use crate::client::{AcpClient, Call, JsonBody};
+use crate::client::AcpClient;
 use crate::error::{Error, Result};
 use crate::ids::IntoId;
+use crate::ops::{self, Op};
+use crate::options::{Call, Customize, RequestOptions};
+use crate::transport::Req;
 use acp_client::types;
-use reqwest::Method;
+use bytes::Bytes;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
-use tracing::Instrument;
 use uuid::Uuid;
 
 /// Where a run lives: on a thread, or on its own.
@@ -33,18 +35,55 @@ pub enum RunScope {
     Stateless,
 }
 
+/// The operations on runs that exist in both scopes (each scope has its own `operationId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunOp {
+    Create,
+    CreateStream,
+    CreateWait,
+    Get,
+    Resume,
+    Delete,
+    Cancel,
+    Stream,
+    Wait,
+}
+
 impl RunScope {
-    /// The collection path: `/threads/{id}/runs` or `/runs`.
-    pub(crate) fn runs_path(&self) -> String {
-        match self {
-            RunScope::Thread(t) => format!("/threads/{t}/runs"),
-            RunScope::Stateless => "/runs".to_string(),
+    /// The operation of the table for `kind` in this scope.
+    pub(crate) fn op(&self, kind: RunOp) -> &'static Op {
+        use RunOp::*;
+        match (self, kind) {
+            (RunScope::Thread(_), Create) => &ops::CREATE_THREAD_RUN,
+            (RunScope::Thread(_), CreateStream) => &ops::CREATE_STREAM_THREAD_RUN,
+            (RunScope::Thread(_), CreateWait) => &ops::CREATE_WAIT_THREAD_RUN,
+            (RunScope::Thread(_), Get) => &ops::GET_THREAD_RUN,
+            (RunScope::Thread(_), Resume) => &ops::RESUME_THREAD_RUN,
+            (RunScope::Thread(_), Delete) => &ops::DELETE_THREAD_RUN,
+            (RunScope::Thread(_), Cancel) => &ops::CANCEL_THREAD_RUN,
+            (RunScope::Thread(_), Stream) => &ops::STREAM_THREAD_RUN,
+            (RunScope::Thread(_), Wait) => &ops::WAIT_THREAD_RUN,
+            (RunScope::Stateless, Create) => &ops::CREATE_STATELESS_RUN,
+            (RunScope::Stateless, CreateStream) => &ops::CREATE_STREAM_STATELESS_RUN,
+            (RunScope::Stateless, CreateWait) => &ops::CREATE_WAIT_STATELESS_RUN,
+            (RunScope::Stateless, Get) => &ops::GET_STATELESS_RUN,
+            (RunScope::Stateless, Resume) => &ops::RESUME_STATELESS_RUN,
+            (RunScope::Stateless, Delete) => &ops::DELETE_STATELESS_RUN,
+            (RunScope::Stateless, Cancel) => &ops::CANCEL_STATELESS_RUN,
+            (RunScope::Stateless, Stream) => &ops::STREAM_STATELESS_RUN,
+            (RunScope::Stateless, Wait) => &ops::WAIT_STATELESS_RUN,
         }
     }
 
-    /// The path of one run, plus `suffix` (`""`, `"/stream"`, `"/wait"`, `"/cancel"`).
-    pub(crate) fn run_path(&self, run_id: Uuid, suffix: &str) -> String {
-        format!("{}/{run_id}{suffix}", self.runs_path())
+    /// A request of `kind` in this scope: on the run `run_id`, or on the collection.
+    pub(crate) fn req(&self, kind: RunOp, run_id: Option<Uuid>) -> Req {
+        let op = self.op(kind);
+        match (self, run_id) {
+            (RunScope::Thread(t), Some(r)) => Req::new(op, &[t, &r]),
+            (RunScope::Thread(t), None) => Req::new(op, &[t]),
+            (RunScope::Stateless, Some(r)) => Req::new(op, &[&r]),
+            (RunScope::Stateless, None) => Req::new(op, &[]),
+        }
     }
 
     /// The thread, for a thread run.
@@ -245,14 +284,10 @@ impl RunHandle {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn get(&self) -> Result<RunInfo> {
-        let call = Call::new("get run", Method::GET, self.scope.run_path(self.run_id, ""));
-        let v: serde_json::Value = self
-            .client
-            .json(&call)
-            .instrument(self.span("get run"))
-            .await?;
-        RunInfo::from_value("get run", v)
+    pub fn get(&self) -> Call<RunInfo> {
+        Call::new(self.clone(), |run| async move {
+            fetch_run(&run.client, run.scope, run.run_id).await
+        })
     }
 
     /// Delete the run. Deleting a run that is already gone is an [`Error::Api`] with status 404.
@@ -263,17 +298,26 @@ impl RunHandle {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn delete(&self) -> Result<()> {
-        let call = Call::new(
-            "delete run",
-            Method::DELETE,
-            self.scope.run_path(self.run_id, ""),
-        );
-        self.client
-            .send(&call)
-            .instrument(self.span("delete run"))
-            .await
-            .map(drop)
+    pub fn delete(&self) -> Call<()> {
+        Call::new(self.clone(), |run| async move {
+            let req = run.scope.req(RunOp::Delete, Some(run.run_id));
+            run.client.execute(&req).await.map(drop)
+        })
+    }
+
+    /// This handle with `options` applied to every call made through it (a stream keeps them
+    /// for its rejoins, a wait for its polls). Cheap: the connection pool is shared.
+    ///
+    /// ```
+    /// use acp_client_ext::{AcpClient, RequestOptions, RunScope};
+    /// let client = AcpClient::new("http://127.0.0.1:8123")?;
+    /// let run = client.run(RunScope::Stateless, "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11")?;
+    /// let traced = run.with_options(RequestOptions::new().header("x-request-id", "42"));
+    /// assert_eq!(traced.run_id(), run.run_id());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn with_options(&self, options: RequestOptions) -> RunHandle {
+        self.clone().customized(options)
     }
 
     /// A tracing span naming this run (never any secret).
@@ -367,9 +411,41 @@ impl AcpClient {
     }
 }
 
+impl Customize for RunHandle {
+    fn customized(mut self, options: RequestOptions) -> Self {
+        self.client = self.client.with_options(options);
+        self
+    }
+}
+
+impl Customize for ThreadRuns {
+    fn customized(mut self, options: RequestOptions) -> Self {
+        self.client = self.client.with_options(options);
+        self
+    }
+}
+
+impl Customize for StatelessRuns {
+    fn customized(mut self, options: RequestOptions) -> Self {
+        self.client = self.client.with_options(options);
+        self
+    }
+}
+
+/// `GET` a run.
+pub(crate) async fn fetch_run(
+    client: &AcpClient,
+    scope: RunScope,
+    run_id: Uuid,
+) -> Result<RunInfo> {
+    let req = scope.req(RunOp::Get, Some(run_id));
+    let v: serde_json::Value = client.json(&req).await?;
+    RunInfo::from_value(req.op.id, v)
+}
+
 /// Turn a create body (the generated type, or its builder) into JSON bytes, refusing a builder
 /// with missing or invalid fields before any request.
-pub(crate) fn create_body<T, B>(body: B) -> Result<JsonBody>
+pub(crate) fn create_body<T, B>(body: B) -> Result<Bytes>
 where
     B: TryInto<T>,
     B::Error: fmt::Display,
@@ -379,7 +455,7 @@ where
         .try_into()
         .map_err(|e| Error::invalid("run create body", e.to_string()))?;
     serde_json::to_vec(&body)
-        .map(|v| JsonBody(v.into()))
+        .map(Bytes::from)
         .map_err(|e| Error::invalid("run create body", format!("cannot be serialized: {e}")))
 }
 
@@ -422,13 +498,16 @@ impl ThreadRuns {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create<B>(&self, body: B) -> Result<RunHandle>
+    pub fn create<B>(&self, body: B) -> Call<RunHandle>
     where
         B: TryInto<types::RunCreateStateful>,
         B::Error: fmt::Display,
     {
-        let body = create_body::<types::RunCreateStateful, B>(body)?;
-        create_run(&self.client, self.scope(), &body).await
+        let body = create_body::<types::RunCreateStateful, B>(body);
+        let scope = self.scope();
+        Call::new(self.clone(), move |runs| async move {
+            create_run(&runs.client, scope, &body?).await
+        })
     }
 
     /// The thread's runs, newest first as the server orders them (`limit`, `offset` paginate).
@@ -442,24 +521,26 @@ impl ThreadRuns {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn list(&self, limit: Option<u32>, offset: Option<u32>) -> Result<Vec<RunInfo>> {
-        let mut call = Call::new("list runs", Method::GET, self.scope().runs_path());
+    pub fn list(&self, limit: Option<u32>, offset: Option<u32>) -> Call<Vec<RunInfo>> {
+        let mut req = Req::new(&ops::LIST_THREAD_RUNS, &[&self.thread_id]);
         // Parameters equal to the spec's defaults (`limit=10`, `offset=0`) are left out.
         if let Some(l) = limit {
             if l == 0 {
-                return Err(Error::invalid("limit", "must be at least 1"));
+                return Call::fail(Error::invalid("limit", "must be at least 1"));
             }
             if l != 10 {
-                call = call.query("limit", l);
+                req = req.query("limit", l);
             }
         }
         if let Some(o) = offset.filter(|&o| o != 0) {
-            call = call.query("offset", o);
+            req = req.query("offset", o);
         }
-        let runs: Vec<serde_json::Value> = self.client.json(&call).await?;
-        runs.into_iter()
-            .map(|v| RunInfo::from_value("list runs", v))
-            .collect()
+        Call::new(self.clone(), move |runs| async move {
+            let list: Vec<serde_json::Value> = runs.client.json(&req).await?;
+            list.into_iter()
+                .map(|v| RunInfo::from_value(req.op.id, v))
+                .collect()
+        })
     }
 
     /// A handle on an existing run of this thread.
@@ -490,13 +571,15 @@ impl StatelessRuns {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create<B>(&self, body: B) -> Result<RunHandle>
+    pub fn create<B>(&self, body: B) -> Call<RunHandle>
     where
         B: TryInto<types::RunCreateStateless>,
         B::Error: fmt::Display,
     {
-        let body = create_body::<types::RunCreateStateless, B>(body)?;
-        create_run(&self.client, RunScope::Stateless, &body).await
+        let body = create_body::<types::RunCreateStateless, B>(body);
+        Call::new(self.clone(), move |runs| async move {
+            create_run(&runs.client, RunScope::Stateless, &body?).await
+        })
     }
 
     /// A handle on an existing stateless run.
@@ -513,14 +596,12 @@ impl StatelessRuns {
     }
 }
 
-async fn create_run(client: &AcpClient, scope: RunScope, body: &JsonBody) -> Result<RunHandle> {
-    let call = Call::new("create run", Method::POST, scope.runs_path())
-        .json_bytes(body)
-        .creates();
-    let v: serde_json::Value = client.json(&call).await?;
-    let info = RunInfo::from_value("create run", v)?;
+async fn create_run(client: &AcpClient, scope: RunScope, body: &Bytes) -> Result<RunHandle> {
+    let req = scope.req(RunOp::Create, None).json_bytes(body);
+    let v: serde_json::Value = client.json(&req).await?;
+    let info = RunInfo::from_value(req.op.id, v)?;
     Ok(RunHandle {
-        client: client.clone(),
+        client: client.plain(),
         scope,
         run_id: info.run_id,
         created: Some(info),

@@ -103,16 +103,19 @@
 //! `POST .../runs/{run_id}/cancel`, spawned on the current tokio runtime (nothing is sent
 //! without one, or when the run id is not known yet).
 
-use crate::client::{AcpClient, Call, JsonBody};
-use crate::error::{Error, Result};
+use crate::client::AcpClient;
+use crate::error::{Error, Result, StreamCause, TimeoutKind};
 use crate::event::RunEvent;
-use crate::run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body};
+use crate::options::Call;
+use crate::run::{
+    RunHandle, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body, fetch_run,
+};
 use crate::sse::{Decoder, FieldStr, Frame, SseError};
+use crate::transport::Req;
 use acp_client::types;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, FusedStream, Stream, StreamExt};
-use reqwest::Method;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -380,14 +383,10 @@ impl Drop for RunStream {
             return;
         };
         let client = self.client.clone();
-        let call = Call::new(
-            "cancel run",
-            Method::POST,
-            self.scope.run_path(run_id, "/cancel"),
-        );
+        let req = self.scope.req(RunOp::Cancel, Some(run_id));
         tracing::debug!("run stream dropped: cancelling the run");
         runtime.spawn(async move {
-            if let Err(e) = client.send(&call).await {
+            if let Err(e) = client.execute(&req).await {
                 tracing::warn!(%run_id, error = %e, "cancelling the run of a dropped stream failed");
             }
         });
@@ -415,13 +414,19 @@ enum Lost {
     Ended,
 }
 
-impl fmt::Display for Lost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Lost {
+    fn as_str(self) -> &'static str {
+        match self {
             Lost::Dropped => "was lost",
             Lost::Idle => "went idle",
             Lost::Ended => "ended before the run settled",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -486,8 +491,9 @@ impl Machine {
                 }
                 Ok(None) => {}
                 Err(SseError::EventTooLarge { limit }) => {
+                    let op = self.op();
                     return Some(
-                        self.fail(Error::Stream(format!("event larger than {limit} bytes"))),
+                        self.fail(Error::stream(op, StreamCause::EventTooLarge { limit })),
                     );
                 }
                 Err(e) => {
@@ -627,6 +633,11 @@ impl Machine {
         Some(self.step(Some(item)))
     }
 
+    /// The operation the stream rejoins with (its name in errors).
+    fn op(&self) -> &'static str {
+        self.scope.op(RunOp::Stream).id
+    }
+
     fn step(&self, item: Option<Result<RunEvent>>) -> Step {
         Step {
             item,
@@ -657,19 +668,15 @@ impl Machine {
             return Ok(false);
         }
         let Some(run_id) = self.run_id else {
-            return Err(Error::Stream(format!(
-                "the connection {lost} before any event named the run: a create-and-stream \
-                 cannot be rejoined without its run id"
-            )));
+            return Err(Error::stream(
+                self.scope.op(RunOp::CreateStream).id,
+                StreamCause::RunIdUnknown {
+                    lost: lost.as_str(),
+                },
+            ));
         };
         if lost == Lost::Ended {
-            // (Not `RunHandle::get`: its future is not `Send`.)
-            let call = Call::new("get run", Method::GET, self.scope.run_path(run_id, ""));
-            let info = self
-                .client
-                .json::<serde_json::Value>(&call)
-                .await
-                .and_then(|v| RunInfo::from_value("get run", v));
+            let info = fetch_run(&self.client, self.scope, run_id).await;
             match info {
                 Ok(info) if info.status.is_settled() => {
                     // Fetch the events missed meanwhile (a server keeping the run's events
@@ -677,8 +684,8 @@ impl Machine {
                     // ends, the stream ends with it.
                     tracing::debug!(status = %info.status, "run stream ended; the run has settled");
                     self.last_status = Some(info.status);
-                    let call = join_call(self.scope, run_id, self.last_id.as_deref());
-                    return match open(&self.client, &call).await {
+                    let req = join_req(self.scope, run_id, self.last_id.as_deref());
+                    return match open(&self.client, &req).await {
                         Ok(body) => {
                             self.body = body;
                             let idle = self.client.config().idle_timeout;
@@ -702,16 +709,19 @@ impl Machine {
         loop {
             if self.attempts >= max {
                 return Err(match (lost, last_error) {
-                    (_, Some(e)) => Error::Stream(format!(
-                        "the connection {lost}; rejoining failed {max} times, last: {e}"
-                    )),
                     (Lost::Idle, None) => Error::Timeout {
-                        operation: "run stream (no data received)",
+                        operation: self.op(),
+                        kind: TimeoutKind::IdleStream,
                         after: config.idle_timeout,
                     },
-                    (_, None) => Error::Stream(format!(
-                        "the connection {lost}; gave up after {max} reconnects"
-                    )),
+                    (_, last) => Error::stream(
+                        self.op(),
+                        StreamCause::ReconnectsExhausted {
+                            lost: lost.as_str(),
+                            attempts: max,
+                            last: last.map(Box::new),
+                        },
+                    ),
                 });
             }
             self.attempts += 1;
@@ -723,13 +733,14 @@ impl Machine {
                 "run stream {lost}; rejoining"
             );
             tokio::time::sleep(pause).await;
-            let call = join_call(self.scope, run_id, self.last_id.as_deref());
-            match open(&self.client, &call).await {
+            let req = join_req(self.scope, run_id, self.last_id.as_deref());
+            match open(&self.client, &req).await {
                 Ok(body) => {
                     self.body = body;
                     return Ok(true);
                 }
-                Err(e) if e.is_retryable() || matches!(e, Error::Timeout { .. }) => {
+                // The one classifier, and an idle wait for the headers: rejoin again.
+                Err(e) if e.is_retryable() || e.is_timeout() => {
                     tracing::debug!(error = %e, "rejoining the run stream failed");
                     last_error = Some(e);
                 }
@@ -852,60 +863,27 @@ fn sse_headers(last_event_id: Option<&str>) -> HeaderMap {
     headers
 }
 
-fn join_call(scope: RunScope, run_id: Uuid, last_event_id: Option<&str>) -> Call<'static> {
-    let mut call = Call::new(
-        "join run stream",
-        Method::GET,
-        scope.run_path(run_id, "/stream"),
-    )
-    .no_timeout();
-    call.headers = sse_headers(last_event_id);
-    call
+fn join_req(scope: RunScope, run_id: Uuid, last_event_id: Option<&str>) -> Req {
+    let mut req = scope.req(RunOp::Stream, Some(run_id));
+    req.headers = sse_headers(last_event_id);
+    req
 }
 
-/// Send a stream request and check that the answer is an event stream. Waiting for the
-/// response's headers is bounded by the idle timeout too.
-async fn open(client: &AcpClient, call: &Call<'_>) -> Result<Body> {
-    let idle = client.config().idle_timeout;
-    let resp = tokio::time::timeout(idle, client.send(call))
-        .await
-        .map_err(|_| Error::Timeout {
-            operation: call.operation,
-            after: idle,
-        })??;
-    let content_type = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case(EVENT_STREAM) {
-        return Err(Error::Stream(format!(
-            "{}: expected content-type {EVENT_STREAM}, got {:?} ({})",
-            call.operation,
-            content_type,
-            resp.status()
-        )));
-    }
-    Ok(resp.bytes_stream().boxed())
+/// Send a stream request, check that the answer is an event stream, and return its body.
+/// Waiting for the response's headers is bounded by the idle timeout (in the transport).
+async fn open(client: &AcpClient, req: &Req) -> Result<Body> {
+    Ok(client.open_stream(req).await?.bytes_stream().boxed())
 }
 
-async fn create_stream(client: &AcpClient, scope: RunScope, body: &JsonBody) -> Result<RunStream> {
-    let mut call = Call::new(
-        "create run stream",
-        Method::POST,
-        format!("{}/stream", scope.runs_path()),
-    )
-    .json_bytes(body)
-    .creates()
-    .no_timeout();
-    call.headers = sse_headers(None);
+async fn create_stream(client: &AcpClient, scope: RunScope, body: &Bytes) -> Result<RunStream> {
+    let mut req = scope.req(RunOp::CreateStream, None).json_bytes(body);
+    req.headers = sse_headers(None);
     let span = tracing::info_span!(
         "acp",
-        operation = "create run stream",
+        operation = req.op.id,
         thread_id = scope.thread_id().map(display)
     );
-    let body = tracing::Instrument::instrument(open(client, &call), span).await?;
+    let body = tracing::Instrument::instrument(open(client, &req), span).await?;
     Ok(RunStream::new(client, scope, None, body))
 }
 
@@ -934,13 +912,16 @@ impl ThreadRuns {
     /// [`Error::Api`] if the server refuses (unknown agent or thread: 404), [`Error::Stream`] if
     /// it answers something other than an event stream, [`Error::InvalidInput`] for a body that
     /// cannot be built.
-    pub async fn stream<B>(&self, body: B) -> Result<RunStream>
+    pub fn stream<B>(&self, body: B) -> Call<RunStream>
     where
         B: TryInto<types::RunCreateStateful>,
         B::Error: fmt::Display,
     {
-        let body = create_body::<types::RunCreateStateful, B>(body)?;
-        create_stream(&self.client, self.scope(), &body).await
+        let body = create_body::<types::RunCreateStateful, B>(body);
+        let scope = self.scope();
+        Call::new(self.clone(), move |runs| async move {
+            create_stream(&runs.client, scope, &body?).await
+        })
     }
 }
 
@@ -964,13 +945,15 @@ impl StatelessRuns {
     /// # Errors
     ///
     /// As [`ThreadRuns::stream`].
-    pub async fn stream<B>(&self, body: B) -> Result<RunStream>
+    pub fn stream<B>(&self, body: B) -> Call<RunStream>
     where
         B: TryInto<types::RunCreateStateless>,
         B::Error: fmt::Display,
     {
-        let body = create_body::<types::RunCreateStateless, B>(body)?;
-        create_stream(&self.client, RunScope::Stateless, &body).await
+        let body = create_body::<types::RunCreateStateless, B>(body);
+        Call::new(self.clone(), move |runs| async move {
+            create_stream(&runs.client, RunScope::Stateless, &body?).await
+        })
     }
 }
 
@@ -991,8 +974,8 @@ impl RunHandle {
     ///
     /// [`Error::Api`] if the server refuses (404 for an unknown run) after the retries of
     /// idempotent requests, [`Error::Stream`] if it answers something other than an event stream.
-    pub async fn stream(&self) -> Result<RunStream> {
-        self.join(None).await
+    pub fn stream(&self) -> Call<RunStream> {
+        self.join(None)
     }
 
     /// Join the run's stream after the event `last_event_id` (sent as `Last-Event-ID`), e.g. the
@@ -1010,30 +993,32 @@ impl RunHandle {
     /// [`Error::InvalidInput`], before any request, if `last_event_id` cannot be sent as a
     /// header (a control character, NUL or line break: the SSE standard never produces one);
     /// otherwise as [`stream`](Self::stream).
-    pub async fn stream_from(&self, last_event_id: impl Into<String>) -> Result<RunStream> {
+    pub fn stream_from(&self, last_event_id: impl Into<String>) -> Call<RunStream> {
         let last_event_id = last_event_id.into();
         if reqwest::header::HeaderValue::from_str(&last_event_id).is_err()
             || last_event_id.chars().any(char::is_control)
         {
-            return Err(Error::invalid(
+            return Call::fail(Error::invalid(
                 "last_event_id",
                 format!("{last_event_id:?} cannot be sent as a Last-Event-ID header"),
             ));
         }
-        self.join(Some(last_event_id)).await
+        self.join(Some(last_event_id))
     }
 
-    async fn join(&self, last_event_id: Option<String>) -> Result<RunStream> {
-        let call = join_call(self.scope, self.run_id, last_event_id.as_deref());
-        let span = self.span("join run stream");
-        let body = tracing::Instrument::instrument(open(&self.client, &call), span).await?;
-        Ok(RunStream::with_last_id(
-            &self.client,
-            self.scope,
-            Some(self.run_id),
-            body,
-            last_event_id,
-        ))
+    fn join(&self, last_event_id: Option<String>) -> Call<RunStream> {
+        Call::new(self.clone(), move |run| async move {
+            let req = join_req(run.scope, run.run_id, last_event_id.as_deref());
+            let span = run.span(req.op.id);
+            let body = tracing::Instrument::instrument(open(&run.client, &req), span).await?;
+            Ok(RunStream::with_last_id(
+                &run.client,
+                run.scope,
+                Some(run.run_id),
+                body,
+                last_event_id,
+            ))
+        })
     }
 }
 
@@ -1126,7 +1111,7 @@ mod tests {
         let items = collect(&mut s).await;
         assert_eq!(items.len(), 1);
         assert!(
-            matches!(&items[0], Err(Error::Stream(m)) if m.contains("cannot be rejoined")),
+            matches!(&items[0], Err(Error::Stream { cause: c @ StreamCause::RunIdUnknown { .. }, .. }) if c.to_string().contains("cannot be rejoined")),
             "{items:?}"
         );
     }
@@ -1142,7 +1127,9 @@ mod tests {
         let items = collect(&mut s).await;
         assert_eq!(items.len(), 2, "{items:?}");
         assert!(items[0].is_ok());
-        assert!(matches!(&items[1], Err(Error::Stream(m)) if m == "event larger than 256 bytes"));
+        assert!(
+            matches!(&items[1], Err(Error::Stream { cause: c @ StreamCause::EventTooLarge { limit: 256 }, .. }) if c.to_string() == "event larger than 256 bytes")
+        );
     }
 
     #[tokio::test]
@@ -1153,7 +1140,7 @@ mod tests {
         let items = collect(&mut s).await;
         assert_eq!(items.len(), 2, "{items:?}");
         assert!(
-            matches!(&items[1], Err(Error::Stream(m)) if m.contains("gave up")),
+            matches!(&items[1], Err(Error::Stream { cause: c @ StreamCause::ReconnectsExhausted { .. }, .. }) if c.to_string().contains("gave up")),
             "{items:?}"
         );
     }

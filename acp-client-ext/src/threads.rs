@@ -1,13 +1,14 @@
 //! Threads: create, get, delete, so that a stateful run takes a few lines.
 
-use crate::client::{AcpClient, Call};
-use crate::error::{Error, Result};
+use crate::client::AcpClient;
+use crate::error::Error;
 use crate::ids::IntoId;
+use crate::ops;
+use crate::options::Call;
 use crate::run::ThreadRuns;
+use crate::transport::Req;
 use acp_client::types;
-use reqwest::Method;
 use std::fmt;
-use tracing::Instrument;
 
 impl AcpClient {
     /// Create a thread (`POST /threads`) from a [`types::ThreadCreate`] or its builder; a builder
@@ -24,22 +25,25 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn create_thread<B>(&self, body: B) -> Result<types::Thread>
+    pub fn create_thread<B>(&self, body: B) -> Call<types::Thread>
     where
         B: TryInto<types::ThreadCreate>,
         B::Error: fmt::Display,
     {
-        let mut body: types::ThreadCreate = body
+        let req = body
             .try_into()
-            .map_err(|e| Error::invalid("thread create body", e.to_string()))?;
-        // `metadata` is optional in the spec, but the Agent Workflow Server answers 500 without
-        // it (and stores a thread that breaks its `POST /threads/search`): always send an object.
-        body.metadata.get_or_insert_with(Default::default);
-        let call = Call::new("create thread", Method::POST, "/threads".to_string())
-            .json_body(&body)?
-            .creates();
-        let span = tracing::info_span!("acp", operation = "create thread");
-        self.json(&call).instrument(span).await
+            .map_err(|e| Error::invalid("thread create body", e.to_string()))
+            .and_then(|mut body: types::ThreadCreate| {
+                // `metadata` is optional in the spec, but the Agent Workflow Server answers 500
+                // without it (and stores a thread that breaks its `POST /threads/search`): always
+                // send an object.
+                body.metadata.get_or_insert_with(Default::default);
+                Req::new(&ops::CREATE_THREAD, &[]).json_body(&body)
+            });
+        match req {
+            Ok(req) => Call::new(self.clone(), move |c| async move { c.json(&req).await }),
+            Err(e) => Call::fail(e),
+        }
     }
 
     /// Create an empty thread and return its runs, ready for [`ThreadRuns::create`] or
@@ -54,14 +58,18 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn new_thread(&self) -> Result<ThreadRuns> {
-        let thread = self.create_thread(types::ThreadCreate::default()).await?;
-        self.thread_runs(thread.thread_id.as_str()).map_err(|_| {
-            Error::decode(
-                "create thread response",
-                "thread_id is not a UUID",
-                thread.thread_id.as_bytes(),
-            )
+    pub fn new_thread(&self) -> Call<ThreadRuns> {
+        Call::new(self.clone(), |c| async move {
+            let thread = c.create_thread(types::ThreadCreate::default()).await?;
+            c.plain()
+                .thread_runs(thread.thread_id.as_str())
+                .map_err(|_| {
+                    Error::decode(
+                        "create_thread response",
+                        "thread_id is not a UUID",
+                        thread.thread_id.as_bytes(),
+                    )
+                })
         })
     }
 
@@ -74,11 +82,14 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn get_thread(&self, thread_id: impl IntoId) -> Result<types::Thread> {
-        let id = thread_id.into_id("thread_id")?;
-        let call = Call::new("get thread", Method::GET, format!("/threads/{id}"));
-        let span = tracing::info_span!("acp", operation = "get thread", thread_id = %id);
-        self.json(&call).instrument(span).await
+    pub fn get_thread(&self, thread_id: impl IntoId) -> Call<types::Thread> {
+        match thread_id.into_id("thread_id") {
+            Ok(id) => {
+                let req = Req::new(&ops::GET_THREAD, &[&id]);
+                Call::new(self.clone(), move |c| async move { c.json(&req).await })
+            }
+            Err(e) => Call::fail(e),
+        }
     }
 
     /// Delete the thread `thread_id` (`DELETE /threads/{thread_id}`). A thread that does not
@@ -90,11 +101,16 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn delete_thread(&self, thread_id: impl IntoId) -> Result<()> {
-        let id = thread_id.into_id("thread_id")?;
-        let call = Call::new("delete thread", Method::DELETE, format!("/threads/{id}"));
-        let span = tracing::info_span!("acp", operation = "delete thread", thread_id = %id);
-        self.send(&call).instrument(span).await.map(drop)
+    pub fn delete_thread(&self, thread_id: impl IntoId) -> Call<()> {
+        match thread_id.into_id("thread_id") {
+            Ok(id) => {
+                let req = Req::new(&ops::DELETE_THREAD, &[&id]);
+                Call::new(self.clone(), move |c| async move {
+                    c.execute(&req).await.map(drop)
+                })
+            }
+            Err(e) => Call::fail(e),
+        }
     }
 
     /// Threads matching `request` (`POST /threads/search`), from a
@@ -107,21 +123,20 @@ impl AcpClient {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn search_threads<B>(&self, request: B) -> Result<Vec<types::Thread>>
+    pub fn search_threads<B>(&self, request: B) -> Call<Vec<types::Thread>>
     where
         B: TryInto<types::ThreadSearchRequest>,
         B::Error: fmt::Display,
     {
-        let request: types::ThreadSearchRequest = request
+        let req = request
             .try_into()
-            .map_err(|e| Error::invalid("thread search request", e.to_string()))?;
-        let call = Call::new(
-            "search threads",
-            Method::POST,
-            "/threads/search".to_string(),
-        )
-        .json_body(&request)?;
-        let span = tracing::info_span!("acp", operation = "search threads");
-        self.json(&call).instrument(span).await
+            .map_err(|e| Error::invalid("thread search request", e.to_string()))
+            .and_then(|r: types::ThreadSearchRequest| {
+                Req::new(&ops::SEARCH_THREADS, &[]).json_body(&r)
+            });
+        match req {
+            Ok(req) => Call::new(self.clone(), move |c| async move { c.json(&req).await }),
+            Err(e) => Call::fail(e),
+        }
     }
 }

@@ -2,21 +2,22 @@
 //! create-and-wait ([`ThreadRuns::wait`], [`StatelessRuns::wait`]). How the wait copes with
 //! servers that answer early or lack the wait route is documented on [`RunHandle::wait`].
 
-use crate::client::{AcpClient, Call, JsonBody};
-use crate::error::{Error, Result};
-use crate::run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body};
+use crate::client::AcpClient;
+use crate::error::{Error, Result, TimeoutKind};
+use crate::options::Call;
+use crate::retry::Backoff;
+use crate::run::{
+    RunHandle, RunInfo, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body,
+    fetch_run,
+};
 use acp_client::types;
-use reqwest::{Method, StatusCode};
+use bytes::Bytes;
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::fmt;
 use std::time::Duration;
 use tracing::Instrument;
-
-/// First pause between polls (and between re-waits after an early answer).
-const BACKOFF_START: Duration = Duration::from_millis(50);
-/// Longest pause between polls.
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// How a run ended (or where it stopped), as a wait reports it.
 ///
@@ -143,20 +144,6 @@ enum Answer {
     Early,
 }
 
-/// Capped exponential backoff: 50 ms, 100 ms, ... 1 s.
-struct Backoff(Duration);
-
-impl Backoff {
-    fn new() -> Backoff {
-        Backoff(BACKOFF_START)
-    }
-
-    async fn pause(&mut self) {
-        tokio::time::sleep(self.0).await;
-        self.0 = (self.0 * 2).min(BACKOFF_MAX);
-    }
-}
-
 impl RunHandle {
     /// Wait until the run settles (finishes, fails or is interrupted), at most `deadline`.
     /// When the deadline elapses the result is [`Error::Timeout`] and the run goes on.
@@ -168,11 +155,16 @@ impl RunHandle {
     /// Servers differ in how they answer a wait, so the wait is robust to the ones seen in practice:
     ///
     /// * a server whose own wait limit elapses answers early: `200` with a run that is still
-    ///   `pending`, or `204 No Content` (a known quirk). The wait then asks again, with a short capped
-    ///   backoff between attempts, until the run settles or the caller's deadline elapses;
+    ///   `pending`, or `204 No Content` (a known quirk). The wait then asks again, after the
+    ///   client's [`RetryPolicy`](crate::RetryPolicy) backoff, until the run settles or the caller's
+    ///   deadline elapses;
+    /// * an intermediary between client and server that gives up on the long poll (a gateway's
+    ///   `502`/`503`/`504`, a `429`, a dropped connection, a request timeout) says "not settled
+    ///   yet" too: the wait asks again, after the backoff (at least the `Retry-After`), until the
+    ///   deadline;
     /// * a server without the wait route (`404` for the route, `405`, `501`, or `500` saying "not
-    ///   implemented") is polled instead: `GET .../runs/{run_id}` with a backoff of 50 ms doubling up
-    ///   to 1 s, until the run settles or the deadline elapses.
+    ///   implemented") is polled instead: `GET .../runs/{run_id}` with the same backoff, until the
+    ///   run settles or the deadline elapses.
     ///
     /// A `404` can mean "no such route" or "no such run". They are told apart by asking for the run
     /// (`GET .../runs/{run_id}`): if the run exists, the 404 was about the route and the wait falls
@@ -202,35 +194,39 @@ impl RunHandle {
     /// match run.wait(Duration::from_secs(30)).await {
     ///     Ok(WaitOutcome::Completed { values, .. }) => println!("{values:?}"),
     ///     Ok(other) => println!("{other}"),
-    ///     Err(Error::Timeout { .. }) => println!("still running"),
+    ///     Err(Error::Timeout { kind: acp_client_ext::TimeoutKind::WaitDeadline, .. }) => println!("still running"),
     ///     Err(e) => return Err(e),
     /// }
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn wait(&self, deadline: Duration) -> Result<WaitOutcome> {
-        let span = self.span("wait for run");
-        match tokio::time::timeout(deadline, self.wait_unbounded())
-            .instrument(span)
-            .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
-                operation: "wait for run",
-                after: deadline,
-            }),
-        }
+    pub fn wait(&self, deadline: Duration) -> Call<WaitOutcome> {
+        Call::new(self.clone(), move |run| async move {
+            let op = run.scope.op(RunOp::Wait).id;
+            let span = run.span(op);
+            within(deadline, op, run.wait_unbounded().instrument(span)).await
+        })
     }
 
     /// The wait loop, without a deadline (the caller wraps it in one).
     async fn wait_unbounded(&self) -> Result<WaitOutcome> {
         let mut backoff = Backoff::new();
+        let policy = &self.client.config().retry;
         loop {
             match self.wait_once().await {
                 Ok(Answer::Settled(outcome)) => return Ok(*outcome),
                 Ok(Answer::Early) => {
                     tracing::debug!("wait answered before the run settled; waiting again");
-                    backoff.pause().await;
+                    tokio::time::sleep(backoff.next(policy, None)).await;
+                }
+                // The one classifier: what a request would retry, a wait waits through.
+                Err(e) if e.is_retryable() => {
+                    let hint = match &e {
+                        Error::Api { retry_after, .. } => *retry_after,
+                        _ => None,
+                    };
+                    tracing::debug!(error = %e, "the wait was cut short; waiting again");
+                    tokio::time::sleep(backoff.next(policy, hint)).await;
                 }
                 Err(e) => {
                     if self.wait_route_missing(&e).await? {
@@ -245,20 +241,15 @@ impl RunHandle {
 
     /// One request to the wait endpoint.
     async fn wait_once(&self) -> Result<Answer> {
-        let call = Call::new(
-            "wait for run",
-            Method::GET,
-            self.scope.run_path(self.run_id, "/wait"),
-        )
-        .no_timeout();
-        let (status, body) = self.client.bytes(&call).await?;
+        let req = self.scope.req(RunOp::Wait, Some(self.run_id));
+        let (status, body) = self.client.bytes(&req).await?;
         if status == StatusCode::NO_CONTENT || body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Answer::Early);
         }
         let v: Value = serde_json::from_slice(&body)
-            .map_err(|e| Error::decode(format!("wait for run response ({status})"), e, &body))?;
+            .map_err(|e| Error::decode(format!("{} response ({status})", req.op.id), e, &body))?;
         let run = match v.get("run") {
-            Some(r) if !r.is_null() => RunInfo::from_value("wait for run response", r.clone())?,
+            Some(r) if !r.is_null() => RunInfo::from_value(req.op.id, r.clone())?,
             _ => fetch_run(&self.client, self.scope, self.run_id).await?,
         };
         Ok(match outcome_of(run, v.get("output"))? {
@@ -291,6 +282,7 @@ impl RunHandle {
     /// Poll `GET .../runs/{run_id}` until the run settles.
     async fn poll_until_settled(&self) -> Result<WaitOutcome> {
         let mut backoff = Backoff::new();
+        let policy = &self.client.config().retry;
         loop {
             let run = fetch_run(&self.client, self.scope, self.run_id).await?;
             // Some servers include the output in the run object; use it when present.
@@ -298,20 +290,24 @@ impl RunHandle {
             if let Some(outcome) = outcome_of(run, output.as_ref())? {
                 return Ok(outcome);
             }
-            backoff.pause().await;
+            tokio::time::sleep(backoff.next(policy, None)).await;
         }
     }
 }
 
-/// `GET` a run, without the (non-`Send`) entered span of [`RunHandle::get`].
-pub(crate) async fn fetch_run(
-    client: &AcpClient,
-    scope: RunScope,
-    run_id: uuid::Uuid,
-) -> Result<RunInfo> {
-    let call = Call::new("get run", Method::GET, scope.run_path(run_id, ""));
-    let v: Value = client.json(&call).await?;
-    RunInfo::from_value("get run", v)
+/// `work`, or an [`Error::Timeout`] of kind [`TimeoutKind::WaitDeadline`] after `deadline`.
+async fn within<T>(
+    deadline: Duration,
+    operation: &'static str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(deadline, work)
+        .await
+        .unwrap_or(Err(Error::Timeout {
+            operation,
+            kind: TimeoutKind::WaitDeadline,
+            after: deadline,
+        }))
 }
 
 /// The outcome of a settled run, or `None` while it has not settled.
@@ -371,53 +367,35 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
     }))
 }
 
-/// Create a run with `POST {runs_path}/wait` and wait for it, within `deadline`.
+/// Create a run with `POST .../runs/wait` and wait for it, within `deadline`.
 async fn create_and_wait(
     client: &AcpClient,
     scope: RunScope,
-    body: &JsonBody,
+    body: &Bytes,
     deadline: Duration,
 ) -> Result<WaitOutcome> {
+    let req = scope.req(RunOp::CreateWait, None).json_bytes(body);
+    let op = req.op.id;
     let span = tracing::info_span!(
         "acp",
-        operation = "create and wait for run",
+        operation = op,
         thread_id = scope.thread_id().map(tracing::field::display)
     );
     let work = async {
-        let call = Call::new(
-            "create and wait for run",
-            Method::POST,
-            format!("{}/wait", scope.runs_path()),
-        )
-        .json_bytes(body)
-        .creates()
-        .no_timeout();
-        let (status, bytes) = client.bytes(&call).await?;
+        let (status, bytes) = client.bytes(&req).await?;
+        let what = || format!("{op} response ({status})");
         if status == StatusCode::NO_CONTENT || bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::decode(
-                format!("create and wait for run response ({status})"),
+                what(),
                 "the server sent no run, so the run it created cannot be waited for",
                 &bytes,
             ));
         }
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::decode(
-                format!("create and wait for run response ({status})"),
-                e,
-                &bytes,
-            )
-        })?;
+        let v: Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::decode(what(), e, &bytes))?;
         let run = match v.get("run") {
-            Some(r) if !r.is_null() => {
-                RunInfo::from_value("create and wait for run response", r.clone())?
-            }
-            _ => {
-                return Err(Error::decode(
-                    "create and wait for run response",
-                    "no `run` in the answer",
-                    &bytes,
-                ));
-            }
+            Some(r) if !r.is_null() => RunInfo::from_value(op, r.clone())?,
+            _ => return Err(Error::decode(what(), "no `run` in the answer", &bytes)),
         };
         let run_id = run.run_id;
         tracing::debug!(%run_id, "run created");
@@ -434,13 +412,7 @@ async fn create_and_wait(
         };
         handle.wait_unbounded().await
     };
-    match tokio::time::timeout(deadline, work.instrument(span)).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Timeout {
-            operation: "create and wait for run",
-            after: deadline,
-        }),
-    }
+    within(deadline, op, work.instrument(span)).await
 }
 
 impl ThreadRuns {
@@ -464,13 +436,16 @@ impl ThreadRuns {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn wait<B>(&self, body: B, deadline: Duration) -> Result<WaitOutcome>
+    pub fn wait<B>(&self, body: B, deadline: Duration) -> Call<WaitOutcome>
     where
         B: TryInto<types::RunCreateStateful>,
         B::Error: fmt::Display,
     {
-        let body = create_body::<types::RunCreateStateful, B>(body)?;
-        create_and_wait(&self.client, self.scope(), &body, deadline).await
+        let body = create_body::<types::RunCreateStateful, B>(body);
+        let scope = self.scope();
+        Call::new(self.clone(), move |runs| async move {
+            create_and_wait(&runs.client, scope, &body?, deadline).await
+        })
     }
 }
 
@@ -490,13 +465,15 @@ impl StatelessRuns {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn wait<B>(&self, body: B, deadline: Duration) -> Result<WaitOutcome>
+    pub fn wait<B>(&self, body: B, deadline: Duration) -> Call<WaitOutcome>
     where
         B: TryInto<types::RunCreateStateless>,
         B::Error: fmt::Display,
     {
-        let body = create_body::<types::RunCreateStateless, B>(body)?;
-        create_and_wait(&self.client, RunScope::Stateless, &body, deadline).await
+        let body = create_body::<types::RunCreateStateless, B>(body);
+        Call::new(self.clone(), move |runs| async move {
+            create_and_wait(&runs.client, RunScope::Stateless, &body?, deadline).await
+        })
     }
 }
 

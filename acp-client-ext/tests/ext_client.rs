@@ -113,7 +113,17 @@ async fn error_bodies_of_every_shape_become_api_errors() {
         api_error(&err),
         (404, format!("thread {id} not found").as_str())
     );
-    assert!(err.to_string().contains("get thread"), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Api {
+                operation: "get_thread",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("get_thread"), "{err}");
     assert!(err.to_string().contains("404"), "{err}");
 
     // FastAPI's {"detail": "..."}.
@@ -427,7 +437,7 @@ async fn secrets_stay_out_of_debug_errors_and_traces() {
 
     let traces = logs.text();
     assert!(
-        traces.contains("get thread"),
+        traces.contains("get_thread"),
         "the trace was captured: {traces}"
     );
     assert!(

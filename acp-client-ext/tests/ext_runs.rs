@@ -331,7 +331,8 @@ async fn too_many_interrupts_stop_the_helper_with_an_error() {
             .await
             .expect_err("3 interrupts, 1 allowed");
         assert!(
-            matches!(&err, Error::InvalidInput { field: "max_rounds", reason } if reason.contains(&run.run_id().to_string())),
+            matches!(&err, Error::TooManyInterrupts { run_id, .. } if *run_id == run.run_id())
+                && err.to_string().contains(&run.run_id().to_string()),
             "{err:?}"
         );
         assert_eq!(calls.load(Ordering::SeqCst), 1);

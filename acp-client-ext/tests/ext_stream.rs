@@ -338,7 +338,15 @@ async fn an_oversized_event_ends_the_stream_with_an_error() {
     let items = read_all(&mut stream).await;
     assert_eq!(items.len(), 1);
     match &items[0].item {
-        Err(Error::Stream(msg)) => assert!(msg.contains("larger than 1024 bytes"), "{msg}"),
+        Err(Error::Stream {
+            cause: cause @ acp_client_ext::StreamCause::EventTooLarge { .. },
+            ..
+        }) => {
+            assert!(
+                cause.to_string().contains("larger than 1024 bytes"),
+                "{cause}"
+            )
+        }
         other => panic!("expected a stream error, got {other:?}"),
     }
 }

@@ -13,7 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use acp_client_ext::types::{self, ThreadCreate};
-use acp_client_ext::{AcpClient, Error, RetryPolicy, RunScope, RunStatus, RunStream};
+use acp_client_ext::{AcpClient, Error, RetryPolicy, RunScope, RunStatus, RunStream, StreamCause};
 use acp_reference_server::{
     Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute,
 };
@@ -82,7 +82,14 @@ async fn drop_at_every_n_from_0_to_20() {
             assert!(seen.ids.is_empty());
             assert_eq!(seen.others, 0, "N=0: only the error");
             match seen.errors.as_slice() {
-                [Error::Stream(msg)] => assert!(msg.contains("cannot be rejoined"), "{msg}"),
+                [
+                    Error::Stream {
+                        cause: cause @ StreamCause::RunIdUnknown { .. },
+                        ..
+                    },
+                ] => {
+                    assert!(cause.to_string().contains("cannot be rejoined"), "{cause}")
+                }
                 other => panic!("N=0: expected one stream error, got {other:?}"),
             }
             assert_eq!(server.requests("GET", "/runs/*/stream"), 2, "no rejoin");
@@ -153,7 +160,17 @@ async fn server_stays_down_after_the_drop() {
     server.stop_listening().await;
     seen.read_to_end(&mut stream).await; // bounded by T: no hang
     match seen.errors.as_slice() {
-        [Error::Stream(msg)] => assert!(msg.contains("rejoining failed 3 times"), "{msg}"),
+        [
+            Error::Stream {
+                cause: cause @ StreamCause::ReconnectsExhausted { .. },
+                ..
+            },
+        ] => {
+            assert!(
+                cause.to_string().contains("rejoining failed 3 times"),
+                "{cause}"
+            )
+        }
         other => panic!("expected one stream error, got {other:?}"),
     }
     assert!(seen.ids.len() >= 3);
@@ -318,7 +335,14 @@ async fn oversized_event() {
     let mut seen = Seen::default();
     seen.read_to_end(&mut stream).await;
     match seen.errors.as_slice() {
-        [Error::Stream(msg)] => assert_eq!(msg, "event larger than 1024 bytes"),
+        [
+            Error::Stream {
+                cause: cause @ StreamCause::EventTooLarge { .. },
+                ..
+            },
+        ] => {
+            assert_eq!(cause.to_string(), "event larger than 1024 bytes")
+        }
         other => panic!("expected one stream error, got {other:?}"),
     }
     assert!(
@@ -353,7 +377,7 @@ async fn wrong_content_type() {
         .await
         .expect_err("not an event stream");
     assert!(
-        matches!(&err, Error::Stream(m) if m.contains("text/event-stream") && m.contains("application/json")),
+        matches!(&err, Error::Stream { cause: c @ StreamCause::WrongContentType { .. }, .. } if c.to_string().contains("text/event-stream") && c.to_string().contains("application/json")),
         "{err:?}"
     );
     assert_eq!(server.requests("POST", "/runs/stream"), 1, "not retried");
@@ -361,7 +385,16 @@ async fn wrong_content_type() {
     let run = create_run(&c, 3, 0).await;
     server.inject(Target::Join, Fault::WrongContentType, 1);
     let err = run.stream().await.expect_err("not an event stream");
-    assert!(matches!(err, Error::Stream(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Stream {
+                cause: StreamCause::WrongContentType { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let mut seen = Seen::default();
     seen.read_to_end(&mut run.stream().await.expect("join"))
         .await;
@@ -737,7 +770,17 @@ async fn zero_stream_reconnects_make_a_drop_an_error() {
     seen.read_to_end(&mut stream).await;
     assert_eq!(seen.ids, [1, 2]);
     match seen.errors.as_slice() {
-        [Error::Stream(msg)] => assert!(msg.contains("gave up after 0 reconnects"), "{msg}"),
+        [
+            Error::Stream {
+                cause: cause @ StreamCause::ReconnectsExhausted { .. },
+                ..
+            },
+        ] => {
+            assert!(
+                cause.to_string().contains("gave up after 0 reconnects"),
+                "{cause}"
+            )
+        }
         other => panic!("expected one stream error, got {other:?}"),
     }
     assert_eq!(server.requests("GET", "/runs/*/stream"), 0, "no rejoin");

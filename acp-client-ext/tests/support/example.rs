@@ -20,7 +20,6 @@ use acp_reference_server::ReferenceServer;
 use serde_json::{Map, Value, json};
 use std::error::Error;
 use std::fmt::Display;
-use std::future::Future;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -200,7 +199,10 @@ pub fn unsupported(e: &AcpError) -> bool {
 }
 
 /// Runs one step: its value, or `None` after saying that the server does not implement it.
-pub async fn step<T>(what: &str, fut: impl Future<Output = Result<T, AcpError>>) -> Res<Option<T>> {
+pub async fn step<T>(
+    what: &str,
+    fut: impl std::future::IntoFuture<Output = Result<T, AcpError>>,
+) -> Res<Option<T>> {
     match fut.await {
         Ok(v) => Ok(Some(v)),
         Err(e) if unsupported(&e) => {
@@ -241,12 +243,13 @@ pub fn say(line: impl Display) {
 }
 
 /// Awaits `fut`, printing how long it has been waiting every half second.
-pub async fn with_progress<F: Future>(what: &str, fut: F) -> F::Output {
+pub async fn with_progress<F: std::future::IntoFuture>(what: &str, fut: F) -> F::Output {
     let started = Instant::now();
     let mut ticks = tokio::time::interval_at(
         tokio::time::Instant::now() + Duration::from_millis(500),
         Duration::from_millis(500),
     );
+    let fut = fut.into_future();
     tokio::pin!(fut);
     loop {
         tokio::select! {

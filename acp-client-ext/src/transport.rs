@@ -1,0 +1,451 @@
+//! The one place a request is sent: [`AcpClient::execute`] owns retries, timeouts, redirects,
+//! server hints, the tracing span and the construction of errors. The user-facing modules only
+//! build a [`Req`] from the [operations table](crate::ops) and decode the answer.
+//!
+//! # Why not the generated client's hooks
+//!
+//! progenitor 0.15's `ClientHooks` (`pre`, `exec`, `post`) would let `exec` own retries, as
+//! oxide.rs hangs its logging there. But the hooks are implemented for `&acp_client::Client` in
+//! the generated crate (a no-op `impl ClientHooks<()> for &Client {}`), so another crate cannot
+//! override them; they see a built `reqwest::Request` whose body may be a stream that cannot be
+//! sent twice; and the generated builders cannot set a per-request `Accept` or `Last-Event-ID`,
+//! nor leave a stream without a total timeout. So the ext sends its own requests, with the
+//! generated *types* as bodies and answers, on the same `reqwest::Client` as
+//! [`AcpClient::generated`] (one pool, the same default headers).
+//!
+//! # Redirects: followed here, not by `reqwest`
+//!
+//! The client's own `reqwest::Client` is built with `redirect::Policy::none()` and `execute`
+//! follows redirects itself, because `reqwest`'s policy cannot do what is required: it strips only
+//! `Authorization`, `Cookie` and `Proxy-Authorization` on a cross-host hop (an `x-api-key` header
+//! goes along), a custom policy sees the URLs but cannot touch headers, and it turns a `POST`
+//! answered `301`/`302`/`303` into a `GET` without the body. Here a redirected request is exactly
+//! the same request (`307`/`308`: same method and body; `301`/`302`/`303` only for a `GET`), or an
+//! [`Error::Redirect`] naming it; and credentials (the API key header, the bearer token, every
+//! header marked sensitive) go to the base URL's origin only: a hop to another origin is sent
+//! through a second `reqwest::Client` that has no credential headers (the only request that does
+//! not use the main pool).
+//!
+//! # Retries: one classifier
+//!
+//! [`retry_decision`] decides for requests here, and the stream's rejoins and the wait's polls
+//! use the same [`Error::is_retryable`] and the same [`Backoff`]. A server's `Retry-After`
+//! (seconds or an HTTP date) is the floor of the pause, [`RetryPolicy::max_backoff`] its cap.
+//!
+//! # A reused connection the server closed (and what hyper can tell)
+//!
+//! `reqwest` sends through hyper-util's pooled client. When a pooled connection is found closed
+//! *before* the request is written to it, hyper hands the request back unsent and hyper-util sends
+//! it on a new connection (`retry_canceled_requests`, on in `reqwest`); that case never reaches
+//! this code. Once the request has been handed to a connection, a reset or an early close
+//! (`connection reset by peer`, "connection closed before message completed") cannot say whether
+//! the server read the request: its bytes were in the socket. The one failure `reqwest` can prove
+//! happened before anything was sent is a connect error ([`reqwest::Error::is_connect`]: the
+//! connection was never established, or the TLS handshake failed). So a create is sent again by
+//! default only after a connect error or a connect timeout; any other transport failure of a
+//! create is an [`Error::Transport`] of kind [`TransportKind::Request`] with
+//! `may_have_created: true`, whose message says the run (or thread) may exist.
+//!
+//! [`RetryPolicy::max_backoff`]: crate::RetryPolicy::max_backoff
+
+use crate::client::AcpClient;
+use crate::error::{Error, Result, StreamCause, TimeoutKind, TransportKind, endpoint_of};
+use crate::ops::{Op, TimeoutClass};
+use crate::options::Credentials;
+use crate::retry::{Backoff, retry_after};
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use std::fmt::Display;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// Redirects followed for one request, at most.
+const MAX_REDIRECTS: usize = 10;
+
+/// One request, described before it is sent (so that it can be sent again).
+pub(crate) struct Req {
+    pub(crate) op: &'static Op,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) headers: HeaderMap,
+}
+
+impl Req {
+    /// A request of `op`, its path parameters filled from `args` in order.
+    pub(crate) fn new(op: &'static Op, args: &[&dyn Display]) -> Req {
+        Req {
+            op,
+            path: op.path(args),
+            query: Vec::new(),
+            body: None,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    pub(crate) fn json_body<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::invalid("request body", format!("cannot be serialized: {e}")))?;
+        self.body = Some(bytes.into());
+        Ok(self)
+    }
+
+    /// A body that is already JSON (serialized once, cloned for free on a retry).
+    pub(crate) fn json_bytes(mut self, body: &Bytes) -> Self {
+        self.body = Some(body.clone());
+        self
+    }
+
+    pub(crate) fn query(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.query.push((key, value.to_string()));
+        self
+    }
+}
+
+/// Whether a failed attempt is sent again: after a connect failure always (nothing was sent);
+/// otherwise only a retryable error ([`Error::is_retryable`]) of an operation that may be
+/// repeated (not a create, unless the caller opted in).
+pub(crate) fn retry_decision(e: &Error, op: &Op, retry_creates: bool) -> bool {
+    e.is_connect() || ((!op.creates() || retry_creates) && e.is_retryable())
+}
+
+/// The server's hint of when to come back, from an error.
+fn hint(e: &Error) -> Option<Duration> {
+    match e {
+        Error::Api { retry_after, .. } => *retry_after,
+        _ => None,
+    }
+}
+
+/// An [`Error::Transport`] or [`Error::Timeout`] from a `reqwest` error.
+pub(crate) fn transport_error(
+    operation: &'static str,
+    endpoint: &str,
+    creates: bool,
+    source: reqwest::Error,
+) -> Error {
+    let kind = if source.is_connect() {
+        TransportKind::Connect
+    } else if source.is_body() || source.is_decode() {
+        TransportKind::Body
+    } else {
+        TransportKind::Request
+    };
+    Error::Transport {
+        operation,
+        endpoint: endpoint.to_string(),
+        kind,
+        may_have_created: creates && kind != TransportKind::Connect,
+        // The URL never holds a secret (the base URL may not carry credentials), but it is in
+        // the message already as `host:port`.
+        source: source.without_url(),
+    }
+}
+
+impl AcpClient {
+    /// Send `req`, following redirects and retrying per policy; a non-2xx answer is an
+    /// [`Error::Api`] with the server's message.
+    pub(crate) async fn execute(&self, req: &Req) -> Result<reqwest::Response> {
+        let span = tracing::debug_span!("acp_request", operation = req.op.id);
+        self.execute_retrying(req).instrument(span).await
+    }
+
+    async fn execute_retrying(&self, req: &Req) -> Result<reqwest::Response> {
+        if let Some(e) = self.options().and_then(|o| o.error()) {
+            return Err(e);
+        }
+        let config = self.config();
+        let policy = &config.retry;
+        let mut backoff = Backoff::new();
+        let mut attempt = 0u32;
+        loop {
+            let result = match req.op.timeout {
+                // The wait for a stream's headers is bounded by the idle timeout.
+                TimeoutClass::Stream => {
+                    tokio::time::timeout(config.idle_timeout, self.send_following(req))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Error::Timeout {
+                                operation: req.op.id,
+                                kind: TimeoutKind::IdleStream,
+                                after: config.idle_timeout,
+                            })
+                        })
+                }
+                _ => self.send_following(req).await,
+            };
+            match result {
+                Err(e)
+                    if attempt < policy.max_retries
+                        && retry_decision(&e, req.op, config.retry_creates) =>
+                {
+                    attempt += 1;
+                    let pause = backoff.next(policy, hint(&e));
+                    tracing::debug!(attempt, ?pause, error = %e, "retrying");
+                    tokio::time::sleep(pause).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt: the request and the redirects it is answered with.
+    async fn send_following(&self, req: &Req) -> Result<reqwest::Response> {
+        let config = self.config();
+        let mut url = Url::parse(&format!("{}{}", config.base, req.path))
+            .map_err(|e| Error::invalid("path", e.to_string()))?;
+        if !req.query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(req.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        let method = req.op.verb.method();
+        let mut cross_origin = false;
+        for hop in 0..=MAX_REDIRECTS {
+            let resp = self.send_one(&method, url, req, cross_origin).await?;
+            let status = resp.status();
+            let location = resp.headers().get(LOCATION).cloned();
+            let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
+            let (true, Some(location)) = (redirect, location) else {
+                return self.checked(req.op, resp).await;
+            };
+            let endpoint = endpoint_of(resp.url());
+            let refuse = |reason: &'static str| Error::Redirect {
+                operation: req.op.id,
+                endpoint: endpoint.clone(),
+                status,
+                location: String::from_utf8_lossy(location.as_bytes()).into_owned(),
+                reason,
+            };
+            let next = location
+                .to_str()
+                .ok()
+                .and_then(|l| resp.url().join(l).ok())
+                .ok_or_else(|| refuse("the Location is not a URL"))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(refuse("the Location is not an http(s) URL"));
+            }
+            if status.as_u16() <= 303 && method != Method::GET {
+                return Err(refuse(
+                    "it would send the request again as a GET without its body",
+                ));
+            }
+            if hop == MAX_REDIRECTS {
+                return Err(refuse("too many redirects"));
+            }
+            cross_origin |= next.origin() != config.origin;
+            tracing::debug!(%status, to = %endpoint_of(&next), cross_origin, "following a redirect");
+            url = next;
+        }
+        Err(Error::Config(
+            "unreachable: the redirect loop ends by returning".into(),
+        ))
+    }
+
+    /// Send one HTTP request. `cross_origin`: the URL is not on the base URL's origin, so no
+    /// credential goes with it.
+    async fn send_one(
+        &self,
+        method: &Method,
+        url: Url,
+        req: &Req,
+        cross_origin: bool,
+    ) -> Result<reqwest::Response> {
+        let config = self.config();
+        let inner = &self.inner;
+        let options = self.options();
+        let endpoint = endpoint_of(&url);
+        let creds_override = options.and_then(|o| o.credentials.as_ref());
+        // The main client carries the credentials as default headers (so that `generated()`
+        // sends them too); a request that must go without them, or with others in their place,
+        // goes through the client without credentials.
+        let override_headers = match creds_override {
+            Some(c) => Some(c.headers(&config.api_key_header)?),
+            None => None,
+        };
+        let replaces_defaults = override_headers
+            .as_ref()
+            .is_none_or(|h| config.credential_names.iter().all(|n| h.contains_key(n)));
+        let http = if config.per_request.is_none() && (cross_origin || !replaces_defaults) {
+            &inner.bare
+        } else {
+            &inner.http
+        };
+        let mut rb = http.request(method.clone(), url);
+        if let Some((plain, creds)) = &config.per_request {
+            rb = rb.headers(plain.clone());
+            if !cross_origin && override_headers.is_none() {
+                rb = rb.headers(creds.clone());
+            }
+        }
+        if !cross_origin && let Some(h) = override_headers {
+            rb = rb.headers(h);
+        }
+        if !req.headers.is_empty() {
+            rb = rb.headers(req.headers.clone());
+        }
+        if let Some(o) = options
+            && !o.headers.is_empty()
+        {
+            let mut extra = o.headers.clone();
+            if cross_origin {
+                strip_sensitive(&mut extra);
+            }
+            rb = rb.headers(extra);
+        }
+        if let Some(body) = &req.body {
+            rb = rb
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body.clone());
+        }
+        let timeout = match req.op.timeout {
+            TimeoutClass::Request => Some(
+                options
+                    .and_then(|o| o.timeout)
+                    .unwrap_or(config.request_timeout),
+            ),
+            _ => None,
+        };
+        if let Some(t) = timeout {
+            rb = rb.timeout(t);
+        }
+        tracing::debug!(method = %method, %endpoint, path = %req.path, "request");
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| self.send_error(req.op, &endpoint, e, timeout))?;
+        tracing::debug!(status = resp.status().as_u16(), "response");
+        Ok(resp)
+    }
+
+    fn send_error(
+        &self,
+        op: &Op,
+        endpoint: &str,
+        e: reqwest::Error,
+        timeout: Option<Duration>,
+    ) -> Error {
+        if e.is_timeout() {
+            let (kind, after) = if e.is_connect() {
+                (TimeoutKind::Connect, self.config().connect_timeout)
+            } else {
+                (
+                    TimeoutKind::Request,
+                    timeout.unwrap_or(self.config().request_timeout),
+                )
+            };
+            return Error::Timeout {
+                operation: op.id,
+                kind,
+                after,
+            };
+        }
+        transport_error(op.id, endpoint, op.creates(), e)
+    }
+
+    /// A success response as is; any other status as an [`Error::Api`].
+    async fn checked(&self, op: &Op, resp: reqwest::Response) -> Result<reqwest::Response> {
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let endpoint = endpoint_of(resp.url());
+        let retry_after = retry_after(resp.headers());
+        let body = resp.bytes().await.unwrap_or_default();
+        Err(Error::Api {
+            operation: op.id,
+            endpoint,
+            status,
+            message: crate::error::server_message(status, &body),
+            retry_after,
+        })
+    }
+
+    /// Send and decode a JSON response into `T`.
+    pub(crate) async fn json<T: DeserializeOwned>(&self, req: &Req) -> Result<T> {
+        let (status, body) = self.bytes(req).await?;
+        decode_json(req.op.id, status, &body)
+    }
+
+    /// Send and read the whole success body.
+    pub(crate) async fn bytes(&self, req: &Req) -> Result<(StatusCode, Bytes)> {
+        let resp = self.execute(req).await?;
+        let status = resp.status();
+        let endpoint = endpoint_of(resp.url());
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| self.send_error(req.op, &endpoint, e, None))?;
+        Ok((status, body))
+    }
+
+    /// Send a stream request and check that the answer is an event stream.
+    pub(crate) async fn open_stream(&self, req: &Req) -> Result<reqwest::Response> {
+        let resp = self.execute(req).await?;
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("text/event-stream") {
+            return Err(Error::stream(
+                req.op.id,
+                StreamCause::WrongContentType {
+                    content_type: content_type.to_string(),
+                    status: resp.status(),
+                },
+            ));
+        }
+        Ok(resp)
+    }
+}
+
+fn strip_sensitive(headers: &mut HeaderMap) {
+    let names: Vec<HeaderName> = headers
+        .iter()
+        .filter(|(_, v)| v.is_sensitive())
+        .map(|(n, _)| n.clone())
+        .collect();
+    for n in names {
+        headers.remove(n);
+    }
+}
+
+/// Decode a JSON body, with an excerpt of it in the error.
+pub(crate) fn decode_json<T: DeserializeOwned>(
+    operation: &'static str,
+    status: StatusCode,
+    body: &[u8],
+) -> Result<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| Error::decode(format!("{operation} response ({status})"), e, body))
+}
+
+impl Credentials {
+    /// The headers of these credentials (empty for "none").
+    pub(crate) fn headers(&self, api_key_header: &HeaderName) -> Result<HeaderMap> {
+        let mut h = HeaderMap::new();
+        match self {
+            Credentials::ApiKey(key) => {
+                let mut v = HeaderValue::from_str(key.expose()).map_err(|_| {
+                    Error::invalid(
+                        "api_key",
+                        "contains characters not allowed in HTTP headers (value not shown)",
+                    )
+                })?;
+                v.set_sensitive(true);
+                h.insert(api_key_header.clone(), v);
+            }
+            Credentials::Bearer(token) => {
+                h.insert(
+                    reqwest::header::AUTHORIZATION,
+                    crate::config::bearer(token)?,
+                );
+            }
+            Credentials::None => {}
+        }
+        Ok(h)
+    }
+}
