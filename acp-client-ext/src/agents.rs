@@ -51,10 +51,7 @@ impl AcpClient {
                 // A search only reads: retried like a GET.
                 Req::new(&ops::SEARCH_AGENTS, &[]).json_body(&r)
             });
-        match req {
-            Ok(req) => Call::new(self.clone(), move |c| async move { c.json(&req).await }),
-            Err(e) => Call::fail(e),
-        }
+        self.json_call(req)
     }
 
     /// The agent `agent_id` (`GET /agents/{agent_id}`).
@@ -89,12 +86,6 @@ impl AcpClient {
     where
         T: serde::de::DeserializeOwned + Send + 'static,
     {
-        match agent_id.into_id("agent_id") {
-            Ok(id) => {
-                let req = Req::new(op, &[&id]);
-                Call::new(self.clone(), move |c| async move { c.json(&req).await })
-            }
-            Err(e) => Call::fail(e),
-        }
+        self.json_call(agent_id.into_id("agent_id").map(|id| Req::new(op, &[&id])))
     }
 }

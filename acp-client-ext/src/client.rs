@@ -186,6 +186,17 @@ impl AcpClient {
         }
     }
 
+    /// A call that sends `req` (or fails with its error) and decodes the JSON answer.
+    pub(crate) fn json_call<T>(&self, req: Result<crate::transport::Req>) -> crate::Call<T>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        match req {
+            Ok(req) => crate::Call::new(self.clone(), move |c| async move { c.json(&req).await }),
+            Err(e) => crate::Call::fail(e),
+        }
+    }
+
     pub(crate) fn options(&self) -> Option<&RequestOptions> {
         self.options.as_deref()
     }

@@ -365,7 +365,8 @@ impl Error {
 /// ```no_run
 /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
 /// use acp_client::prelude::*;
-/// let threads = client.generated().search_threads().body(Default::default()).send().await?;
+/// let request = acp_client::types::ThreadSearchRequest::default();
+/// let threads = client.generated().search_threads().body(request).send().await?;
 /// println!("{} threads", threads.len());
 /// # Ok(())
 /// # }

@@ -40,10 +40,7 @@ impl AcpClient {
                 body.metadata.get_or_insert_with(Default::default);
                 Req::new(&ops::CREATE_THREAD, &[]).json_body(&body)
             });
-        match req {
-            Ok(req) => Call::new(self.clone(), move |c| async move { c.json(&req).await }),
-            Err(e) => Call::fail(e),
-        }
+        self.json_call(req)
     }
 
     /// Create an empty thread and return its runs, ready for [`ThreadRuns::create`] or
@@ -83,13 +80,11 @@ impl AcpClient {
     /// # }
     /// ```
     pub fn get_thread(&self, thread_id: impl IntoId) -> Call<types::Thread> {
-        match thread_id.into_id("thread_id") {
-            Ok(id) => {
-                let req = Req::new(&ops::GET_THREAD, &[&id]);
-                Call::new(self.clone(), move |c| async move { c.json(&req).await })
-            }
-            Err(e) => Call::fail(e),
-        }
+        self.json_call(
+            thread_id
+                .into_id("thread_id")
+                .map(|id| Req::new(&ops::GET_THREAD, &[&id])),
+        )
     }
 
     /// Delete the thread `thread_id` (`DELETE /threads/{thread_id}`). A thread that does not
@@ -134,9 +129,6 @@ impl AcpClient {
             .and_then(|r: types::ThreadSearchRequest| {
                 Req::new(&ops::SEARCH_THREADS, &[]).json_body(&r)
             });
-        match req {
-            Ok(req) => Call::new(self.clone(), move |c| async move { c.json(&req).await }),
-            Err(e) => Call::fail(e),
-        }
+        self.json_call(req)
     }
 }
