@@ -18,6 +18,7 @@
 use std::time::{Duration, Instant};
 
 use acp_client_ext::{AcpClient, RunEvent, types};
+use acp_reference_server::agents;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -80,7 +81,7 @@ async fn main() -> Res {
 async fn prepare(url: &str, count: u64, size: u64, thread: bool) -> Res<Value> {
     let http = reqwest::Client::new();
     let body =
-        json!({"agent_id": "stream", "input": {"count": count, "size": size, "delay_ms": 0}});
+        json!({"agent_id": agents::STREAM, "input": {"count": count, "size": size, "delay_ms": 0}});
     let (runs, thread_id) = if thread {
         let t: Value = http
             .post(format!("{url}/threads"))
@@ -220,7 +221,7 @@ fn median(v: &mut [f64]) -> f64 {
 async fn overhead(url: &str, n: usize) -> Res<Value> {
     let http = reqwest::Client::new();
     let client = AcpClient::builder(url).http_client(http.clone()).build()?;
-    let body = json!({"agent_id": "echo", "input": {"text": "hello"}});
+    let body = json!({"agent_id": agents::ECHO, "input": {"text": "hello"}});
     let typed_body: types::RunCreateStateless = serde_json::from_value(body.clone())?;
     let runs = client.stateless_runs();
     let deadline = Duration::from_secs(30);

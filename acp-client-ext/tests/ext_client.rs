@@ -34,7 +34,8 @@ fn client(url: &str) -> AcpClient {
 }
 
 fn stateless(agent: &str) -> RunCreateStateless {
-    serde_json::from_value(json!({"agent_id": agent, "input": {}})).expect("body")
+    serde_json::from_value(json!({"agent_id": support::agent_id(agent), "input": {}}))
+        .expect("body")
 }
 
 /// Every request the reference server received, whatever its method and path.
@@ -590,7 +591,7 @@ async fn thread_helpers_create_get_delete(dialect: Dialect) {
     let outcome = runs
         .wait(
             serde_json::from_value::<acp_client_ext::types::RunCreateStateful>(
-                json!({"agent_id": "echo", "input": {"k": "v"}, "config": {}}),
+                json!({"agent_id": agents::ECHO, "input": {"k": "v"}, "config": {}}),
             )
             .expect("body"),
             Duration::from_secs(20),

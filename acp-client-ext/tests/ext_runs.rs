@@ -19,7 +19,7 @@ use support::{T, client, early_wait_server, in_progress, server, wait_route_serv
 /// A create body for `agent` with `input`, and a `config`: the Agent Workflow Server refuses a
 /// run of an agent that declares a config schema (`echo` does) without one.
 fn body(agent: &str, input: Value) -> Value {
-    json!({"agent_id": agent, "input": input, "config": {}})
+    json!({"agent_id": support::agent_id(agent), "input": input, "config": {}})
 }
 
 fn stateless(agent: &str, input: Value) -> RunCreateStateless {

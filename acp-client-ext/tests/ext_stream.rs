@@ -158,7 +158,7 @@ async fn values_run_on_a_thread_gives_typed_events_and_final_status(dialect: Dia
 
 async fn custom_run_gives_custom_events(dialect: Dialect) {
     let server = server(dialect).await;
-    let body = stateless(json!({"agent_id": "custom", "input": {"count": 3}}));
+    let body = stateless(json!({"agent_id": agents::CUSTOM, "input": {"count": 3}}));
     let mut stream = client(&server)
         .stateless_runs()
         .stream(body)
@@ -238,7 +238,7 @@ async fn drops_on_a_thread_run_are_rejoined_on_the_thread_route(dialect: Dialect
     server.inject(Target::Join, Fault::DropAfterEvents(2), 1);
     let thread = Uuid::new_v4();
     let body = stateful(json!({
-        "agent_id": "stream",
+        "agent_id": agents::STREAM,
         "input": {"count": 7},
         "if_not_exists": "create",
         "on_disconnect": "continue",
@@ -375,7 +375,7 @@ async fn refused_stream_starts_are_api_errors_before_any_event() {
     let err = c
         .thread_runs(Uuid::new_v4())
         .expect("runs")
-        .stream(stateful(json!({"agent_id": "stream"})))
+        .stream(stateful(json!({"agent_id": agents::STREAM})))
         .await
         .expect_err("unknown thread");
     assert!(

@@ -15,7 +15,7 @@ use std::time::Duration;
 use acp_client_ext::types::{self, ThreadCreate};
 use acp_client_ext::{AcpClient, Error, RetryPolicy, RunScope, RunStatus, RunStream, StreamCause};
 use acp_reference_server::{
-    Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute,
+    Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute, agents,
 };
 use futures::StreamExt;
 use serde_json::json;
@@ -293,7 +293,7 @@ async fn keep_alive_comments_only_for_a_while() {
         .build()
         .expect("client");
     let body = stateless(json!({
-        "agent_id": "stream",
+        "agent_id": agents::STREAM,
         "input": {"count": 3},
         "after_seconds": 2,
         "on_disconnect": "continue",
@@ -520,7 +520,7 @@ async fn status_500_and_503_on_create_are_not_retried() {
 async fn wait_answered_204_until_the_deadline() {
     let server = early_wait_server(Duration::from_millis(20), true).await;
     let c = client(&server);
-    let body = stateless(json!({"agent_id": "slow"}));
+    let body = stateless(json!({"agent_id": agents::SLOW}));
     let run = c.stateless_runs().create(body).await.expect("create");
     let deadline = Duration::from_millis(400);
     let err = run.wait(deadline).await.expect_err("never settles");

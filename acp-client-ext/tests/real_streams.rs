@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use acp_client_ext::types::RunCreateStateless;
 use acp_client_ext::{AcpClient, RetryPolicy, RunEvent, RunScope, RunStatus, RunStream};
-use acp_reference_server::{Dialect, Fault, ReferenceServer, Target};
+use acp_reference_server::{Dialect, Fault, ReferenceServer, Target, agents};
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
@@ -617,7 +617,7 @@ async fn workflow_server_dialect_drop_at_every_n_loses_and_repeats_nothing() {
 async fn workflow_server_dialect_failed_run_ends_the_stream() {
     let server = ReferenceServer::with_dialect(Dialect::WorkflowServer).await;
     let body: RunCreateStateless =
-        serde_json::from_value(json!({"agent_id": "fail", "input": {}})).expect("body");
+        serde_json::from_value(json!({"agent_id": agents::FAIL, "input": {}})).expect("body");
     let mut stream = support::client(&server)
         .stateless_runs()
         .stream(body)

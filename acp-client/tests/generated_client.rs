@@ -144,7 +144,7 @@ async fn threads_create_search_get_patch_history_copy_delete() {
         .thread_id(id)
         .body(
             types::RunCreateStateful::builder()
-                .agent_id(Some("echo".to_string()))
+                .agent_id(Some(agents::ECHO.to_string()))
                 .input(Some(input(json!({"x": 1})))),
         )
         .send()
@@ -205,7 +205,7 @@ async fn thread_runs_every_operation() {
             .thread_id(thread)
             .body(
                 types::RunCreateStateful::builder()
-                    .agent_id(Some("stream".to_string()))
+                    .agent_id(Some(agents::STREAM.to_string()))
                     .input(Some(input(json!({"count": 3})))),
             )
             .send()
@@ -227,12 +227,15 @@ async fn thread_runs_every_operation() {
     let created = c
         .create_thread_run()
         .thread_id(thread)
-        .body(types::RunCreateStateful::builder().agent_id(Some("interrupt".to_string())))
+        .body(types::RunCreateStateful::builder().agent_id(Some(agents::INTERRUPT.to_string())))
         .send()
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(created.creation.agent_id.as_deref(), Some("interrupt"));
+    assert_eq!(
+        created.creation.agent_id,
+        Some(agents::INTERRUPT.to_string())
+    );
     let rid = created.run_id;
     let waited = c
         .wait_for_thread_run_output()
@@ -316,7 +319,7 @@ async fn thread_runs_every_operation() {
     let slow = c
         .create_thread_run()
         .thread_id(thread)
-        .body(types::RunCreateStateful::builder().agent_id(Some("slow".to_string())))
+        .body(types::RunCreateStateful::builder().agent_id(Some(agents::SLOW.to_string())))
         .send()
         .await
         .unwrap()
@@ -362,7 +365,7 @@ async fn stateless_runs_every_operation() {
         .create_and_wait_for_stateless_run_output()
         .body(
             types::RunCreateStateless::builder()
-                .agent_id(Some("echo".to_string()))
+                .agent_id(Some(agents::ECHO.to_string()))
                 .input(Some(input(json!({"n": 7})))),
         )
         .send()
@@ -378,7 +381,7 @@ async fn stateless_runs_every_operation() {
         c.create_and_stream_stateless_run_output()
             .body(
                 types::RunCreateStateless::builder()
-                    .agent_id(Some("custom".to_string()))
+                    .agent_id(Some(agents::CUSTOM.to_string()))
                     .stream_mode(Some(types::RunCreateStatelessStreamMode::StreamingMode(
                         types::StreamingMode::Custom,
                     )))
@@ -396,7 +399,7 @@ async fn stateless_runs_every_operation() {
 
     let created = c
         .create_stateless_run()
-        .body(types::RunCreateStateless::builder().agent_id(Some("interrupt".to_string())))
+        .body(types::RunCreateStateless::builder().agent_id(Some(agents::INTERRUPT.to_string())))
         .send()
         .await
         .unwrap()
@@ -468,7 +471,7 @@ async fn stateless_runs_every_operation() {
 
     let failed = c
         .create_and_wait_for_stateless_run_output()
-        .body(types::RunCreateStateless::builder().agent_id(Some("fail".to_string())))
+        .body(types::RunCreateStateless::builder().agent_id(Some(agents::FAIL.to_string())))
         .send()
         .await
         .unwrap()
@@ -480,7 +483,7 @@ async fn stateless_runs_every_operation() {
 
     let slow = c
         .create_stateless_run()
-        .body(types::RunCreateStateless::builder().agent_id(Some("slow".to_string())))
+        .body(types::RunCreateStateless::builder().agent_id(Some(agents::SLOW.to_string())))
         .send()
         .await
         .unwrap()

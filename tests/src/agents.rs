@@ -1,9 +1,9 @@
 //! Scriptable agents.
 //!
 //! Each agent has a fixed UUID (the spec's `Agent.agent_id` is `format: uuid`). When creating a
-//! run, `agent_id` may be the UUID **or**, as a leniency of this test server, the agent's name
-//! (`"echo"`, `"stream"`, ...). Without `agent_id` the `echo` agent is used (the spec's
-//! "default agent for this service").
+//! run, `agent_id` must be that UUID, as the spec says: an agent *name* is answered 404 like any
+//! unknown agent, in every dialect (find an agent by name with `POST /agents/search`). Without
+//! `agent_id` the `echo` agent is used (the spec's "default agent for this service").
 //!
 //! | name        | input (JSON object)                                      | behaviour |
 //! |-------------|----------------------------------------------------------|-----------|
@@ -102,13 +102,6 @@ impl AgentKind {
             AgentKind::Fail => "fail",
             AgentKind::Slow => "slow",
         }
-    }
-
-    /// Finds an agent by UUID or name.
-    pub fn lookup(s: &str) -> Option<AgentKind> {
-        let by_id = Uuid::parse_str(s).ok();
-        ALL.into_iter()
-            .find(|a| Some(a.id()) == by_id || a.name() == s)
     }
 
     /// Finds an agent by UUID.

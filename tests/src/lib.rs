@@ -8,7 +8,8 @@
 //! (see [`dialect`]). Start one with [`ReferenceServer::start`]; it binds `127.0.0.1` only.
 //!
 //! Deliberate deviations from the spec (all documented where they occur):
-//! * `agent_id` in run creation may also be an agent *name* (`"echo"`); missing means `echo`.
+//! * A run created without `agent_id` uses `echo` (`agent_id` must otherwise be an agent's UUID;
+//!   a name is 404, as on any server that follows the spec).
 //! * A join (`GET .../stream`) without `Last-Event-ID` replays the run's log from the start
 //!   (the spec says only output produced after the call), so late joiners see everything.
 //! * A cancelled run is `interrupted` with output `{"type":"interrupt","interrupt":{"reason":"cancelled"}}`

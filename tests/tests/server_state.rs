@@ -115,7 +115,7 @@ async fn create_stream_success() {
     let (headers, text) = stream_text(
         http()
             .post(format!("{}/threads/{t}/runs/stream", s.url()))
-            .json(&json!({"agent_id": "stream", "input": {"count": 3, "size": 4}})),
+            .json(&json!({"agent_id": agents::STREAM, "input": {"count": 3, "size": 4}})),
     )
     .await;
     assert!(
@@ -173,7 +173,7 @@ async fn interrupt_resume_success() {
     let (st, w) = post(
         &s,
         &format!("/threads/{t}/runs/wait"),
-        json!({"agent_id": "interrupt", "input": {"interrupts": 2}}),
+        json!({"agent_id": agents::INTERRUPT, "input": {"interrupts": 2}}),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -292,14 +292,14 @@ async fn not_found_conflict_unprocessable() {
     expect_post(
         &s,
         &format!("/threads/{missing}/runs"),
-        json!({"agent_id": "echo"}),
+        json!({"agent_id": agents::ECHO}),
         StatusCode::NOT_FOUND,
     )
     .await;
     let (st, r) = post(
         &s,
         &format!("/threads/{missing}/runs/wait"),
-        json!({"agent_id": "echo", "if_not_exists": "create", "input": {"a": 1}}),
+        json!({"agent_id": agents::ECHO, "if_not_exists": "create", "input": {"a": 1}}),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -320,15 +320,15 @@ async fn not_found_conflict_unprocessable() {
     let (st, body) = post(
         &s,
         &format!("/threads/{t}/runs"),
-        json!({"agent_id": "echo"}),
+        json!({"agent_id": agents::ECHO}),
     )
     .await;
     assert_eq!(st, StatusCode::CONFLICT);
     assert!(body.is_string());
     for bad in [
-        json!({"agent_id": "echo", "input": [1, 2]}),
-        json!({"agent_id": "echo", "stream_mode": "everything"}),
-        json!({"agent_id": "echo", "multitask_strategy": "panic"}),
+        json!({"agent_id": agents::ECHO, "input": [1, 2]}),
+        json!({"agent_id": agents::ECHO, "stream_mode": "everything"}),
+        json!({"agent_id": agents::ECHO, "multitask_strategy": "panic"}),
         json!({"agent_id": 7}),
         json!("not an object"),
     ] {
@@ -359,7 +359,7 @@ async fn multitask_interrupt_replaces_pending_run() {
     let (st, w) = post(
         &s,
         &format!("/threads/{t}/runs/wait"),
-        json!({"agent_id": "echo", "multitask_strategy": "interrupt", "input": {"z": 1}}),
+        json!({"agent_id": agents::ECHO, "multitask_strategy": "interrupt", "input": {"z": 1}}),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -386,7 +386,7 @@ async fn fail_agent_errors() {
     let (_, w) = post(
         &s,
         &format!("/threads/{t}/runs/wait"),
-        json!({"agent_id": "fail"}),
+        json!({"agent_id": agents::FAIL}),
     )
     .await;
     assert_eq!(w["run"]["status"], "error");
@@ -398,7 +398,7 @@ async fn fail_agent_errors() {
     let (_, w) = post(
         &s,
         "/runs/wait",
-        json!({"agent_id": "fail", "input": {"timeout": true}}),
+        json!({"agent_id": agents::FAIL, "input": {"timeout": true}}),
     )
     .await;
     assert_eq!(w["run"]["status"], "timeout");
@@ -453,7 +453,7 @@ async fn last_event_id_replay_and_late_join() {
     let (_, w) = post(
         &s,
         "/runs/wait",
-        json!({"agent_id": "stream", "input": {"count": 5}}),
+        json!({"agent_id": agents::STREAM, "input": {"count": 5}}),
     )
     .await;
     let rid = run_id(&w["run"]);
@@ -495,7 +495,7 @@ async fn large_run_streams_completely() {
         http()
             .post(format!("{}/runs/stream", s.url()))
             .json(&json!({
-                "agent_id": "stream", "input": {"count": 20000, "size": 1024}
+                "agent_id": agents::STREAM, "input": {"count": 20000, "size": 1024}
             })),
     )
     .await;
@@ -534,7 +534,7 @@ async fn drop_once_open(s: &ReferenceServer, resp: reqwest::Response) -> Uuid {
 fn stream_req(s: &ReferenceServer, count: u64) -> reqwest::RequestBuilder {
     http()
         .post(format!("{}/runs/stream", s.url()))
-        .json(&json!({"agent_id": "stream", "input": {"count": count}}))
+        .json(&json!({"agent_id": agents::STREAM, "input": {"count": count}}))
 }
 
 #[tokio::test]
@@ -574,7 +574,7 @@ async fn fault_stall_then_client_gone_cancels_run() {
     let resp = http()
         .post(format!("{}/runs/stream", s.url()))
         .header("x-acp-fault", "stall-after=0")
-        .json(&json!({"agent_id": "slow"}))
+        .json(&json!({"agent_id": agents::SLOW}))
         .send()
         .await
         .expect("send");
@@ -591,7 +591,7 @@ async fn fault_on_disconnect_continue_keeps_run() {
     let s = ReferenceServer::start().await;
     let resp = http()
         .post(format!("{}/runs/stream", s.url()))
-        .json(&json!({"agent_id": "slow", "on_disconnect": "continue"}))
+        .json(&json!({"agent_id": agents::SLOW, "on_disconnect": "continue"}))
         .send()
         .await
         .expect("send");
@@ -652,10 +652,16 @@ async fn fault_wrong_content_type_and_keepalives_first() {
 async fn fault_status_then_normal() {
     let s = ReferenceServer::start().await;
     s.inject(Target::CreateRun, Fault::Status(503), 1);
-    let (st, body) = post(&s, "/runs", json!({"agent_id": "echo"})).await;
+    let (st, body) = post(&s, "/runs", json!({"agent_id": agents::ECHO})).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.is_string());
-    expect_post(&s, "/runs", json!({"agent_id": "echo"}), StatusCode::OK).await;
+    expect_post(
+        &s,
+        "/runs",
+        json!({"agent_id": agents::ECHO}),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(s.requests("POST", "/runs"), 2);
     assert_eq!(
         get(&s, "/agents/x").await.0,
@@ -688,7 +694,7 @@ async fn wait_timeout_variants() {
         ..ServerConfig::default()
     })
     .await;
-    let (st, w) = post(&s, "/runs/wait", json!({"agent_id": "slow"})).await;
+    let (st, w) = post(&s, "/runs/wait", json!({"agent_id": agents::SLOW})).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(w["run"]["status"], "pending");
     assert!(w.get("output").is_none());
@@ -698,7 +704,7 @@ async fn wait_timeout_variants() {
         ..ServerConfig::default()
     })
     .await;
-    let (_, r) = post(&s, "/runs", json!({"agent_id": "slow"})).await;
+    let (_, r) = post(&s, "/runs", json!({"agent_id": agents::SLOW})).await;
     let (st, _) = get(&s, &format!("/runs/{}/wait", run_id(&r))).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
 }
@@ -716,7 +722,7 @@ async fn wait_route_variants() {
             ..ServerConfig::default()
         })
         .await;
-        let (_, r) = post(&s, "/runs", json!({"agent_id": "echo"})).await;
+        let (_, r) = post(&s, "/runs", json!({"agent_id": agents::ECHO})).await;
         let (st, body) = get(&s, &format!("/runs/{}/wait", run_id(&r))).await;
         assert_eq!(st.as_u16(), code);
         if route == WaitRoute::NotImplemented500 {

@@ -88,7 +88,7 @@ async fn timestamps_are_naive_and_absent_fields_null() {
             .is_some_and(|m| m.contains_key("metadata"))
     );
 
-    let (st, run) = post(&s, "/runs", json!({"agent_id": "echo", "config": {}})).await;
+    let (st, run) = post(&s, "/runs", json!({"agent_id": agents::ECHO, "config": {}})).await;
     assert_eq!(st, StatusCode::OK);
     assert_naive(&run["created_at"]);
     assert_naive(&run["updated_at"]);
@@ -127,7 +127,7 @@ async fn wait_response_has_null_output_while_unsettled() {
         ..ServerConfig::for_dialect(Dialect::WorkflowServer)
     })
     .await;
-    let (st, w) = post(&s, "/runs/wait", json!({"agent_id": "slow"})).await;
+    let (st, w) = post(&s, "/runs/wait", json!({"agent_id": agents::SLOW})).await;
     assert_eq!(st, StatusCode::OK);
     assert!(
         w.as_object()
@@ -173,7 +173,12 @@ async fn config_required_when_the_agent_declares_one() {
     assert!(d["specs"]["config"]["properties"].is_object());
     let t = thread(&s).await;
     for path in ["/runs".to_owned(), format!("/threads/{t}/runs")] {
-        let (st, e) = post(&s, &path, json!({"agent_id": "echo", "input": {"a": 1}})).await;
+        let (st, e) = post(
+            &s,
+            &path,
+            json!({"agent_id": agents::ECHO, "input": {"a": 1}}),
+        )
+        .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
         let item = &e["detail"][0];
         assert_eq!(item["type"], "missing");
@@ -181,9 +186,9 @@ async fn config_required_when_the_agent_declares_one() {
         assert_eq!(item["msg"], "Field required");
         assert_eq!(item["input"]["input"], json!({"a": 1}));
     }
-    let (st, _) = post(&s, "/runs", json!({"agent_id": "echo", "config": {}})).await;
+    let (st, _) = post(&s, "/runs", json!({"agent_id": agents::ECHO, "config": {}})).await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _) = post(&s, "/runs", json!({"agent_id": "stream"})).await;
+    let (st, _) = post(&s, "/runs", json!({"agent_id": agents::STREAM})).await;
     assert_eq!(
         st,
         StatusCode::OK,
@@ -192,7 +197,7 @@ async fn config_required_when_the_agent_declares_one() {
 
     let spec = ReferenceServer::start().await;
     assert_eq!(spec.dialect(), Dialect::Spec);
-    let (st, _) = post(&spec, "/runs", json!({"agent_id": "echo"})).await;
+    let (st, _) = post(&spec, "/runs", json!({"agent_id": agents::ECHO})).await;
     assert_eq!(
         st,
         StatusCode::OK,
@@ -258,8 +263,8 @@ async fn thread_without_metadata_is_500_text_closes_and_breaks_search() {
 async fn unimplemented_operations_answer_500_detail() {
     let s = workflow_server().await;
     let t = thread(&s).await;
-    let r = thread_run(&s, &t, json!({"agent_id": "slow"})).await;
-    let (_, stateless) = post(&s, "/runs", json!({"agent_id": "slow"})).await;
+    let r = thread_run(&s, &t, json!({"agent_id": agents::SLOW})).await;
+    let (_, stateless) = post(&s, "/runs", json!({"agent_id": agents::SLOW})).await;
     let sr = run_id(&stateless);
     let url = s.url();
     let calls = [
@@ -284,7 +289,7 @@ async fn unimplemented_operations_answer_500_detail() {
 #[tokio::test]
 async fn running_status_and_no_terminal_event() {
     let s = workflow_server().await;
-    let (_, run) = post(&s, "/runs", json!({"agent_id": "slow"})).await;
+    let (_, run) = post(&s, "/runs", json!({"agent_id": agents::SLOW})).await;
     assert_eq!(run["status"], "running");
     assert_eq!(
         get(&s, &format!("/runs/{}", run_id(&run))).await.1["status"],
@@ -295,7 +300,7 @@ async fn running_status_and_no_terminal_event() {
 
     let (_, text) = stream_text(stream_run(
         &s,
-        json!({"agent_id": "stream", "input": {"count": 3}}),
+        json!({"agent_id": agents::STREAM, "input": {"count": 3}}),
     ))
     .await;
     let evs = parse_sse(&text);
@@ -329,7 +334,7 @@ async fn running_status_and_no_terminal_event() {
 async fn ids_per_connection_and_no_event_twice_after_a_cut() {
     let s = workflow_server().await;
     let t = thread(&s).await;
-    let body = json!({"agent_id": "stream", "input": {"count": 6}});
+    let body = json!({"agent_id": agents::STREAM, "input": {"count": 6}});
     let rid = thread_run(&s, &t, body).await;
     wait_status(&s, rid, "success").await;
 
@@ -378,9 +383,9 @@ async fn keepalive_is_a_bare_colon_glued_onto_the_next_line() {
     let s = workflow_server().await;
     let t = thread(&s).await;
     let runs = format!("/threads/{t}/runs");
-    let (_, blocker) = post(&s, &runs, json!({"agent_id": "slow"})).await;
+    let (_, blocker) = post(&s, &runs, json!({"agent_id": agents::SLOW})).await;
     let next =
-        json!({"agent_id": "stream", "input": {"count": 1}, "multitask_strategy": "enqueue"});
+        json!({"agent_id": agents::STREAM, "input": {"count": 1}, "multitask_strategy": "enqueue"});
     let (st, queued) = post(&s, &runs, next).await;
     assert_eq!(st, StatusCode::OK);
     let rid = run_id(&queued);
@@ -443,7 +448,7 @@ async fn assert_error_events_then_keepalives(resp: reqwest::Response) {
 #[tokio::test]
 async fn failed_run_sends_three_error_events_then_keepalives() {
     let s = workflow_server().await;
-    let resp = stream_run(&s, json!({"agent_id": "fail"}))
+    let resp = stream_run(&s, json!({"agent_id": agents::FAIL}))
         .send()
         .await
         .expect("stream");
@@ -455,7 +460,7 @@ async fn failed_run_sends_three_error_events_then_keepalives() {
 async fn failed_resume_sends_three_error_events_then_keepalives() {
     let s = workflow_server().await;
     let t = thread(&s).await;
-    let rid = thread_run(&s, &t, json!({"agent_id": "interrupt"})).await;
+    let rid = thread_run(&s, &t, json!({"agent_id": agents::INTERRUPT})).await;
     wait_status(&s, rid, "interrupted").await;
     let (st, resumed) = post(
         &s,

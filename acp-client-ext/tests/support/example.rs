@@ -155,7 +155,7 @@ impl Setup {
     /// generated body types of every ACP release.
     fn body<T: serde::de::DeserializeOwned>(&self, name: &str, input: Value) -> T {
         let body = match &self.remote {
-            None => json!({"agent_id": name, "input": input}),
+            None => json!({"agent_id": super::agent_id(name), "input": input}),
             Some(r) => {
                 let mut body = json!({"agent_id": r.agent_id, "input": r.input});
                 if let Some(config) = &r.config {

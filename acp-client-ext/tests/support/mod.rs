@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
 use acp_client_ext::{AcpClient, Error, RetryPolicy, RunEvent, RunHandle, RunStatus, RunStream};
-use acp_reference_server::{Dialect, ReferenceServer, ServerConfig, WaitRoute};
+use acp_reference_server::{Dialect, ReferenceServer, ServerConfig, WaitRoute, agents};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -110,6 +110,15 @@ pub async fn wait_route_server(route: WaitRoute) -> ReferenceServer {
     .await
 }
 
+/// The id of the reference server's agent `name` (the server takes only ids as `agent_id`, as
+/// the spec says).
+pub fn agent_id(name: &str) -> uuid::Uuid {
+    match agents::ALL.into_iter().find(|a| a.name() == name) {
+        Some(a) => a.id(),
+        None => panic!("the reference server has no agent {name:?}"),
+    }
+}
+
 pub fn stateless(body: Value) -> RunCreateStateless {
     serde_json::from_value(body).expect("stateless body")
 }
@@ -122,7 +131,7 @@ pub fn stateful(body: Value) -> RunCreateStateful {
 /// survives a lost connection (`on_disconnect: continue`).
 pub fn stream_body(count: u64, delay_ms: u64) -> RunCreateStateless {
     stateless(json!({
-        "agent_id": "stream",
+        "agent_id": agents::STREAM,
         "input": {"count": count, "delay_ms": delay_ms},
         "on_disconnect": "continue",
     }))

@@ -195,7 +195,10 @@ fn create_run(st: &AppState, thread: Option<Uuid>, b: &Bytes) -> Result<Arc<Run>
     }
     let agent = match req.agent_id.as_deref() {
         None => AgentKind::Echo,
-        Some(a) => AgentKind::lookup(a)
+        // The spec's `agent_id` is the agent's id (a UUID): a name is an unknown agent.
+        Some(a) => Uuid::parse_str(a)
+            .ok()
+            .and_then(AgentKind::by_id)
             .ok_or_else(|| ApiError::not_found(format!("agent {a} not found")))?,
     };
     if dialect.is_workflow_server() && agent.declares_config() && req.config.is_none() {
