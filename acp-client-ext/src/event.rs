@@ -1,10 +1,11 @@
 //! Typed run events: one server-sent event of a run stream, decoded by its discriminator.
 //!
 //! An ACP run stream sends `event: agent_event` frames whose `data` is a JSON object with a
-//! `type` field: `"values"` ([`types::ValueRunResultUpdate`]) or `"custom"`
-//! ([`types::CustomRunResultUpdate`]). Decoding reads the `type` first, with a small scan of the
-//! top-level object that stops at the `type` key (it never builds a tree), then deserializes
-//! the payload once, straight into that variant. So a large payload is parsed once.
+//! `type` field: `"values"` ([`ValuesUpdate`]) or `"custom"` ([`CustomUpdate`]). Decoding reads
+//! the `type` first, with a small scan of the top-level object that stops at the `type` key (it
+//! never builds a tree), then deserializes the payload once, straight into that variant: the
+//! run id and status are read, the run's data (`values`, `update`) is only checked to be JSON
+//! and kept as its bytes ([`RawValue`]) until the caller decodes it into a type of its own.
 //!
 //! Anything else is kept, not refused, so that an older client keeps working against a newer
 //! server (ACP 0.2.2 adds interrupt and error events): a frame with another `event:` name, or a
@@ -15,9 +16,9 @@
 use crate::error::{Error, Result};
 use crate::run::RunStatus;
 use crate::sse::Frame;
-use acp_client::types;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 /// The SSE event name ACP servers use for run updates.
@@ -34,17 +35,19 @@ pub const AGENT_EVENT: &str = "agent_event";
 /// One event of a run stream.
 ///
 /// New variants may be added (the enum is `#[non_exhaustive]`); events this version does not
-/// know arrive as [`RunEvent::Other`].
+/// know arrive as [`RunEvent::Other`]. The run's data (`values`, a custom `update`) is kept as
+/// the JSON it arrived as and decoded when asked, into your own type
+/// ([`ValuesUpdate::values_as`], [`CustomUpdate::update_as`]): no tree is built for it, and no
+/// generated wrapper whose shape changes between spec versions stands between you and it.
 ///
 /// ```
 /// use acp_client_ext::{RunEvent, RunStatus};
+/// #[derive(serde::Deserialize)]
+/// struct Progress { i: u32 }
+///
 /// let ev = RunEvent::parse(br#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"pending","values":{"i":0}}"#)?;
 /// match &ev {
-///     // `values` is the spec's free-form output schema; read it as JSON (its Rust shape
-///     // changes between spec versions).
-///     RunEvent::Values(update) => {
-///         assert_eq!(serde_json::to_value(&update.values).unwrap()["i"], 0)
-///     }
+///     RunEvent::Values(update) => assert_eq!(update.values_as::<Progress>()?.i, 0),
 ///     other => panic!("unexpected {other:?}"),
 /// }
 /// assert_eq!(ev.status(), Some(RunStatus::Pending));
@@ -54,11 +57,181 @@ pub const AGENT_EVENT: &str = "agent_event";
 #[non_exhaustive]
 pub enum RunEvent {
     /// A `values` update: the run's current output values (and messages).
-    Values(types::ValueRunResultUpdate),
+    Values(ValuesUpdate),
     /// A `custom` update: an agent-specific payload.
-    Custom(types::CustomRunResultUpdate),
+    Custom(CustomUpdate),
     /// Any other event: another SSE event name, or a payload `type` this version does not know.
     Other(RawEvent),
+}
+
+/// A `values` update of a run stream (the spec's `ValueRunResultUpdate`), with the values kept
+/// as received.
+///
+/// ```
+/// use acp_client_ext::RunEvent;
+/// let RunEvent::Values(update) = RunEvent::parse(
+///     br#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"success","values":{"count":3}}"#,
+/// )? else { unreachable!() };
+/// assert_eq!(update.values().get(), r#"{"count":3}"#);
+/// assert_eq!(update.values_json()?["count"], 3);
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Debug, Clone, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ValuesUpdate {
+    /// The run.
+    pub run_id: Uuid,
+    /// The run's status when the update was sent.
+    pub status: RunStatus,
+    /// The values (what the agent's `specs.output` describes), as received.
+    pub values: Box<RawValue>,
+    /// The messages, as received, if the update has them.
+    #[serde(default)]
+    pub messages: Option<Box<RawValue>>,
+}
+
+impl ValuesUpdate {
+    /// The values as received (untyped view; `.get()` is the JSON text).
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Values(u) = RunEvent::parse(br#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"pending","values":[1]}"#)? else { unreachable!() };
+    /// assert_eq!(u.values().get(), "[1]");
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn values(&self) -> &RawValue {
+        &self.values
+    }
+
+    /// The values decoded into `T` (your own `Deserialize` type, or one generated from the
+    /// agent's descriptor with `acp agent-types`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] naming `T` when the values do not fit it.
+    ///
+    /// ```
+    /// # use acp_client_ext::{Error, RunEvent};
+    /// #[derive(Debug, serde::Deserialize)]
+    /// struct Progress { i: u32 }
+    /// let RunEvent::Values(u) = RunEvent::parse(br#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"pending","values":{"i":"x"}}"#)? else { unreachable!() };
+    /// let Err(Error::Decode { what, .. }) = u.values_as::<Progress>() else { panic!() };
+    /// assert!(what.contains("Progress"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn values_as<T: DeserializeOwned>(&self) -> Result<T> {
+        decode_raw::<T>(&self.values, || format!("values of run {}", self.run_id))
+    }
+
+    /// The values as a [`serde_json::Value`] (builds the tree; prefer
+    /// [`values_as`](Self::values_as) with a type of your own).
+    ///
+    /// # Errors
+    ///
+    /// Never in practice: the values were checked to be JSON when the event was decoded.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Values(u) = RunEvent::parse(br#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"pending","values":{"n":1}}"#)? else { unreachable!() };
+    /// assert_eq!(u.values_json()?, serde_json::json!({"n": 1}));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn values_json(&self) -> Result<serde_json::Value> {
+        self.values_as()
+    }
+
+    /// The messages decoded into `T` (for example `Vec<acp_client_ext::types::Message>`), or
+    /// `None` when the update has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] naming `T` when the messages do not fit it.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Values(u) = RunEvent::parse(br#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"pending","values":{},"messages":[{"role":"ai","content":"hi"}]}"#)? else { unreachable!() };
+    /// let messages: Option<Vec<serde_json::Value>> = u.messages_as()?;
+    /// assert_eq!(messages.map(|m| m.len()), Some(1));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn messages_as<T: DeserializeOwned>(&self) -> Result<Option<T>> {
+        self.messages
+            .as_deref()
+            .map(|m| decode_raw::<T>(m, || format!("messages of run {}", self.run_id)))
+            .transpose()
+    }
+}
+
+/// A `custom` update of a run stream (the spec's `CustomRunResultUpdate`), with the update
+/// kept as received.
+///
+/// ```
+/// use acp_client_ext::RunEvent;
+/// #[derive(serde::Deserialize)]
+/// struct Tick { i: u32 }
+/// let RunEvent::Custom(c) = RunEvent::parse(br#"{"type":"custom","status":"pending","update":{"i":2}}"#)? else { unreachable!() };
+/// assert_eq!(c.update_as::<Tick>()?.i, 2);
+/// assert_eq!(c.update().get(), r#"{"i":2}"#);
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Debug, Clone, serde::Deserialize)]
+#[non_exhaustive]
+pub struct CustomUpdate {
+    /// The run, if the server says.
+    #[serde(default)]
+    pub run_id: Option<Uuid>,
+    /// The run's status when the update was sent.
+    pub status: RunStatus,
+    /// The update (what the agent's `specs.custom_streaming_update` describes), as received.
+    pub update: Box<RawValue>,
+}
+
+impl CustomUpdate {
+    /// The update as received (untyped view).
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Custom(c) = RunEvent::parse(br#"{"type":"custom","status":"pending","update":"tick"}"#)? else { unreachable!() };
+    /// assert_eq!(c.update().get(), r#""tick""#);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn update(&self) -> &RawValue {
+        &self.update
+    }
+
+    /// The update decoded into `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] naming `T` when the update does not fit it.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Custom(c) = RunEvent::parse(br#"{"type":"custom","status":"pending","update":{"i":1}}"#)? else { unreachable!() };
+    /// assert!(c.update_as::<Vec<u8>>().is_err());
+    /// assert_eq!(c.update_as::<serde_json::Value>()?["i"], 1);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn update_as<T: DeserializeOwned>(&self) -> Result<T> {
+        decode_raw::<T>(&self.update, || match self.run_id {
+            Some(r) => format!("custom update of run {r}"),
+            None => "custom update".to_string(),
+        })
+    }
+}
+
+/// Decode raw JSON into `T`; the error names `T` and what was decoded, with an excerpt.
+pub(crate) fn decode_raw<T: DeserializeOwned>(
+    raw: &RawValue,
+    what: impl FnOnce() -> String,
+) -> Result<T> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        Error::decode(
+            format!("{} as {}", what(), std::any::type_name::<T>()),
+            e,
+            raw.get().as_bytes(),
+        )
+    })
 }
 
 /// An event kept as received, for events this version does not decode.
@@ -147,7 +320,7 @@ impl RunEvent {
     ///     retry: None,
     /// };
     /// let RunEvent::Custom(update) = RunEvent::from_frame(frame)? else { panic!() };
-    /// assert_eq!(update.update["i"], 1);
+    /// assert_eq!(update.update_as::<serde_json::Value>()?["i"], 1);
     ///
     /// let other = Frame { event: Some("metadata".into()), data: "{}".into(), id: None, retry: None };
     /// assert!(matches!(RunEvent::from_frame(other)?, RunEvent::Other(_)));
@@ -493,7 +666,7 @@ mod tests {
         let RunEvent::Values(u) = &ev else {
             panic!("{ev:?}")
         };
-        assert_eq!(serde_json::to_value(&u.values).unwrap()["count"], 3);
+        assert_eq!(u.values_json().unwrap()["count"], 3);
         assert_eq!(ev.status(), Some(RunStatus::Success));
         assert_eq!(ev.run_id(), Some(Uuid::parse_str(RID).unwrap()));
         assert!(ev.is_final());
@@ -502,7 +675,7 @@ mod tests {
             r#"{{"type":"custom","run_id":"{RID}","status":"pending","update":{{"i":2}}}}"#
         );
         let ev = RunEvent::from_frame(frame(None, &c)).unwrap();
-        assert!(matches!(&ev, RunEvent::Custom(u) if u.update["i"] == 2));
+        assert!(matches!(&ev, RunEvent::Custom(u) if u.update_as::<serde_json::Value>().unwrap()["i"] == 2));
         assert!(!ev.is_final());
     }
 

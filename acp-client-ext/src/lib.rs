@@ -36,7 +36,7 @@ pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, Secret, USER_AGENT_VALUE
 pub use error::{
     EXCERPT_LEN, Error, Result, StreamCause, TimeoutKind, TransportKind, server_message,
 };
-pub use event::{RawEvent, RunEvent};
+pub use event::{CustomUpdate, RawEvent, RunEvent, ValuesUpdate};
 pub use ids::IntoId;
 pub use options::{Call, RequestOptions};
 /// The HTTP client this crate is built on, re-exported so that

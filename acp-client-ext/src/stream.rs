@@ -140,8 +140,8 @@ type Body = BoxStream<'static, reqwest::Result<Bytes>>;
 /// let mut events = client.stateless_runs().stream(body).await?;
 /// while let Some(event) = events.try_next().await? {
 ///     match event {
-///         RunEvent::Values(update) => println!("{:?}: {:?}", update.status, update.values),
-///         RunEvent::Custom(update) => println!("custom {:?}", update.update),
+///         RunEvent::Values(update) => println!("{}: {}", update.status, update.values().get()),
+///         RunEvent::Custom(update) => println!("custom {}", update.update().get()),
 ///         other => println!("other event {other:?}"),
 ///     }
 /// }
