@@ -10,6 +10,8 @@
 #[cfg(feature = "agent-types")]
 pub mod agent_types;
 mod agents;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod cancel;
 mod client;
 mod config;
