@@ -296,18 +296,41 @@ impl RunHandle {
 }
 
 /// `work`, or an [`Error::Timeout`] of kind [`TimeoutKind::WaitDeadline`] after `deadline`.
+///
+/// The deadline is checked *before* `work` is polled, every time: an elapsed deadline (zero, or
+/// one that passed while `work` slept) never lets `work` start another request.
+/// (`tokio::time::timeout` polls the inner future first, so `timeout(Duration::ZERO, wait)` could
+/// connect and send a request before reporting `Elapsed`.)
 async fn within<T>(
     deadline: Duration,
     operation: &'static str,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    tokio::time::timeout(deadline, work)
-        .await
-        .unwrap_or(Err(Error::Timeout {
+    let elapsed = || {
+        Err(Error::Timeout {
             operation,
             kind: TimeoutKind::WaitDeadline,
             after: deadline,
-        }))
+        })
+    };
+    if deadline.is_zero() {
+        return elapsed();
+    }
+    let Some(end) = tokio::time::Instant::now().checked_add(deadline) else {
+        // Further than the clock can count: no deadline.
+        return work.await;
+    };
+    let sleep = tokio::time::sleep_until(end);
+    let mut work = std::pin::pin!(work);
+    let mut sleep = std::pin::pin!(sleep);
+    std::future::poll_fn(|cx| {
+        // The timer's own check, then the clock's: the timer fires at a coarser granularity.
+        if sleep.as_mut().poll(cx).is_ready() || tokio::time::Instant::now() >= end {
+            return std::task::Poll::Ready(elapsed());
+        }
+        work.as_mut().poll(cx)
+    })
+    .await
 }
 
 /// The outcome of a settled run, or `None` while it has not settled.

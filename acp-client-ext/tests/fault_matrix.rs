@@ -13,7 +13,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use acp_client_ext::types::{self, ThreadCreate};
-use acp_client_ext::{AcpClient, Error, RetryPolicy, RunScope, RunStatus, RunStream, StreamCause};
+use acp_client_ext::{
+    AcpClient, Error, RetryPolicy, RunScope, RunStatus, RunStream, StreamCause, TimeoutKind,
+};
 use acp_reference_server::{
     Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute, agents,
 };
@@ -786,20 +788,37 @@ async fn zero_stream_reconnects_make_a_drop_an_error() {
     assert_eq!(server.requests("GET", "/runs/*/stream"), 0, "no rejoin");
 }
 
+/// A zero deadline is an immediate timeout that sends nothing. It used to send a request now and
+/// then (CI: "nothing sent: left 1, right 0"): `tokio::time::timeout` polls the wait before its
+/// timer, and a zero timer is only seen elapsed at the timer's next tick, while the wait connects
+/// and sends. 50 rounds of a wait on a fresh client (the connect is what raced), a wait on a
+/// client with a pooled connection, and a create-and-wait (which would create a run).
 #[tokio::test]
 async fn a_zero_wait_deadline_is_an_immediate_timeout() {
     let server = ReferenceServer::start().await;
-    let run = create_run(&client(&server), 1, 0).await;
-    // A fresh client: no pooled connection a request could be handed to at the first poll.
-    let run = client(&server)
-        .run(RunScope::Stateless, run.run_id())
-        .expect("handle");
-    let err = run.wait(Duration::ZERO).await.expect_err("no time at all");
-    assert!(
-        matches!(err, Error::Timeout { after, .. } if after.is_zero()),
-        "{err:?}"
-    );
+    let run_id = create_run(&client(&server), 1, 0).await.run_id();
+    let warm = client(&server);
+    warm.run(RunScope::Stateless, run_id)
+        .expect("handle")
+        .get()
+        .await
+        .expect("a pooled connection");
+    let zero_deadline = |e: &Error| matches!(e, Error::Timeout { kind: TimeoutKind::WaitDeadline, after, .. } if after.is_zero());
+    for round in 0..50 {
+        for c in [client(&server), warm.clone()] {
+            let run = c.run(RunScope::Stateless, run_id).expect("handle");
+            let err = run.wait(Duration::ZERO).await.expect_err("no time at all");
+            assert!(zero_deadline(&err), "round {round}: {err:?}");
+        }
+        let err = client(&server)
+            .stateless_runs()
+            .wait(stream_body(1, 0), Duration::ZERO)
+            .await
+            .expect_err("no time at all");
+        assert!(zero_deadline(&err), "round {round}: {err:?}");
+    }
     assert_eq!(server.requests("GET", "/runs/*/wait"), 0, "nothing sent");
+    assert_eq!(server.requests("POST", "/runs/wait"), 0, "no run created");
 }
 
 #[tokio::test]
