@@ -109,7 +109,12 @@ impl AcpClient {
         let api_key_header = crate::config::header_name("api_key_header", &b.api_key_header)?;
         let url = url::Url::parse(&base).map_err(|e| Error::invalid("base_url", e.to_string()))?;
         let (http, bare, per_request) = match &b.http {
-            Some(http) => (http.clone(), http.clone(), Some((plain, creds.clone()))),
+            Some(http) => {
+                let mut all = plain.clone();
+                all.extend(creds.clone());
+                let headers = crate::config::PerRequestHeaders { all, plain };
+                (http.clone(), http.clone(), Some(headers))
+            }
             None => {
                 let build = |headers: HeaderMap| -> Result<reqwest::Client> {
                     let builder = reqwest::Client::builder()
@@ -130,6 +135,8 @@ impl AcpClient {
         let generated = acp_client::Client::new_with_client(&base, http.clone());
         let config = Config {
             origin: url.origin(),
+            base_path: url.path().trim_end_matches('/').to_string(),
+            base_url: url,
             base,
             connect_timeout: b.connect_timeout,
             request_timeout: b.request_timeout,

@@ -531,6 +531,11 @@ fn parse_duration(v: &str) -> Option<Duration> {
 pub(crate) struct Config {
     /// Without a trailing slash.
     pub(crate) base: String,
+    /// `base`, parsed once: each request's URL is a clone of it with the operation's path set
+    /// (no URL parse per request).
+    pub(crate) base_url: url::Url,
+    /// The base URL's path without a trailing slash (`""` or `/acp`), the prefix of every path.
+    pub(crate) base_path: String,
     /// The base URL's origin: credentials go to this origin only.
     pub(crate) origin: url::Origin,
     pub(crate) connect_timeout: Duration,
@@ -544,13 +549,21 @@ pub(crate) struct Config {
     pub(crate) credential_names: Vec<HeaderName>,
     /// The header an API key travels in.
     pub(crate) api_key_header: HeaderName,
-    /// With the caller's own `reqwest::Client`: the plain headers and the credentials, added to
-    /// each request (otherwise they are the `reqwest::Client`'s defaults).
-    pub(crate) per_request: Option<(HeaderMap, HeaderMap)>,
+    /// With the caller's own `reqwest::Client`: the headers added to each request (otherwise
+    /// they are the `reqwest::Client`'s defaults).
+    pub(crate) per_request: Option<PerRequestHeaders>,
     pub(crate) custom_http_client: bool,
     pub(crate) danger_accept_invalid_certs: bool,
     pub(crate) has_api_key: bool,
     pub(crate) has_bearer: bool,
+}
+
+/// The headers a caller's own `reqwest::Client` does not send by itself, resolved once.
+pub(crate) struct PerRequestHeaders {
+    /// The plain headers and the credentials: what a request to the base URL's origin carries.
+    pub(crate) all: HeaderMap,
+    /// The plain headers alone: for another origin, or when the call brings its own credentials.
+    pub(crate) plain: HeaderMap,
 }
 
 impl fmt::Debug for Config {

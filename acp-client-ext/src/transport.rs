@@ -194,8 +194,14 @@ impl AcpClient {
     /// One attempt: the request and the redirects it is answered with.
     async fn send_following(&self, req: &Req) -> Result<reqwest::Response> {
         let config = self.config();
-        let mut url = Url::parse(&format!("{}{}", config.base, req.path))
-            .map_err(|e| Error::invalid("path", e.to_string()))?;
+        // The base URL parsed at build, with the operation's path (whose parameters are ids:
+        // nothing to escape); no URL parse per request.
+        let mut url = config.base_url.clone();
+        if config.base_path.is_empty() {
+            url.set_path(&req.path);
+        } else {
+            url.set_path(&format!("{}{}", config.base_path, req.path));
+        }
         if !req.query.is_empty() {
             url.query_pairs_mut()
                 .extend_pairs(req.query.iter().map(|(k, v)| (*k, v.as_str())));
@@ -255,7 +261,6 @@ impl AcpClient {
         let config = self.config();
         let inner = &self.inner;
         let options = self.options();
-        let endpoint = endpoint_of(&url);
         let creds_override = options.and_then(|o| o.credentials.as_ref());
         // The main client carries the credentials as default headers (so that `generated()`
         // sends them too); a request that must go without them, or with others in their place,
@@ -272,12 +277,14 @@ impl AcpClient {
         } else {
             &inner.http
         };
+        tracing::debug!(method = %method, endpoint = %endpoint_of(&url), path = %req.path, "request");
         let mut rb = http.request(method.clone(), url);
-        if let Some((plain, creds)) = &config.per_request {
-            rb = rb.headers(plain.clone());
-            if !cross_origin && override_headers.is_none() {
-                rb = rb.headers(creds.clone());
-            }
+        if let Some(h) = &config.per_request {
+            rb = rb.headers(if !cross_origin && override_headers.is_none() {
+                h.all.clone()
+            } else {
+                h.plain.clone()
+            });
         }
         if !cross_origin && let Some(h) = override_headers {
             rb = rb.headers(h);
@@ -310,22 +317,17 @@ impl AcpClient {
         if let Some(t) = timeout {
             rb = rb.timeout(t);
         }
-        tracing::debug!(method = %method, %endpoint, path = %req.path, "request");
         let resp = rb
             .send()
             .await
-            .map_err(|e| self.send_error(req.op, &endpoint, e, timeout))?;
+            .map_err(|e| self.send_error(req.op, e, timeout))?;
         tracing::debug!(status = resp.status().as_u16(), "response");
         Ok(resp)
     }
 
-    fn send_error(
-        &self,
-        op: &Op,
-        endpoint: &str,
-        e: reqwest::Error,
-        timeout: Option<Duration>,
-    ) -> Error {
+    /// The error of a failed send (or body read). The endpoint is the one in `reqwest`'s error
+    /// (the URL it was sending to), else the base URL's.
+    fn send_error(&self, op: &Op, e: reqwest::Error, timeout: Option<Duration>) -> Error {
         if e.is_timeout() {
             let (kind, after) = if e.is_connect() {
                 (TimeoutKind::Connect, self.config().connect_timeout)
@@ -341,7 +343,8 @@ impl AcpClient {
                 after,
             };
         }
-        transport_error(op.id, endpoint, op.creates(), e)
+        let endpoint = endpoint_of(e.url().unwrap_or(&self.config().base_url));
+        transport_error(op.id, &endpoint, op.creates(), e)
     }
 
     /// A success response as is; any other status as an [`Error::Api`].
@@ -372,11 +375,12 @@ impl AcpClient {
     pub(crate) async fn bytes(&self, req: &Req) -> Result<(StatusCode, Bytes)> {
         let resp = self.execute(req).await?;
         let status = resp.status();
-        let endpoint = endpoint_of(resp.url());
+        // Cheaper than its `host:port`, which only an error needs.
+        let url = resp.url().clone();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| self.send_error(req.op, &endpoint, e, None))?;
+            .map_err(|e| self.send_error(req.op, e.with_url(url), None))?;
         Ok((status, body))
     }
 

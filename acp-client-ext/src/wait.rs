@@ -246,13 +246,12 @@ impl RunHandle {
         if status == StatusCode::NO_CONTENT || body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Answer::Early);
         }
-        let v: Value = serde_json::from_slice(&body)
-            .map_err(|e| Error::decode(format!("{} response ({status})", req.op.id), e, &body))?;
-        let run = match v.get("run") {
-            Some(r) if !r.is_null() => RunInfo::from_value(req.op.id, r.clone())?,
-            _ => fetch_run(&self.client, self.scope, self.run_id).await?,
+        let answer = WaitAnswer::decode(req.op.id, status, &body)?;
+        let run = match answer.run {
+            Some(r) => RunInfo::from_value(req.op.id, r)?,
+            None => fetch_run(&self.client, self.scope, self.run_id).await?,
         };
-        Ok(match outcome_of(run, v.get("output"))? {
+        Ok(match outcome_of(run, answer.output.as_ref())? {
             Some(outcome) => Answer::Settled(Box::new(outcome)),
             None => Answer::Early,
         })
@@ -333,6 +332,23 @@ async fn within<T>(
     .await
 }
 
+/// The JSON of a wait endpoint's answer (`RunWaitResponse`): the run, and its output when it has
+/// one. Decoded into this shape directly, so the run object is built once and moved into
+/// [`RunInfo::raw`] (no intermediate document, no clone).
+#[derive(Deserialize)]
+struct WaitAnswer {
+    #[serde(default)]
+    run: Option<Value>,
+    #[serde(default)]
+    output: Option<Value>,
+}
+
+impl WaitAnswer {
+    fn decode(operation: &'static str, status: StatusCode, body: &[u8]) -> Result<WaitAnswer> {
+        crate::transport::decode_json(operation, status, body)
+    }
+}
+
 /// The outcome of a settled run, or `None` while it has not settled.
 ///
 /// The output is decoded by its `type` (`result`, `interrupt`, `error`) into that one variant;
@@ -356,22 +372,14 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
     let raw = || output.to_string().into_bytes();
     Ok(Some(match kind {
         Some("result") => {
-            // Check the shape with the generated type, then take the parts from the JSON itself
-            // (so optional fields of the generated type do not leak into this API).
-            types::RunResult::deserialize(output).map_err(|e| Error::decode(what(), e, &raw()))?;
-            let values = match output.get("values") {
-                Some(Value::Object(m)) => m.clone(),
-                _ => Map::new(),
-            };
-            let messages = match output.get("messages") {
-                Some(m) if !m.is_null() => Vec::<types::Message>::deserialize(m)
-                    .map_err(|e| Error::decode(what(), e, &raw()))?,
-                _ => Vec::new(),
-            };
+            // Decoded once, with the generated type; its optional fields become empty ones here
+            // (so they do not leak into this API).
+            let result = types::RunResult::deserialize(output)
+                .map_err(|e| Error::decode(what(), e, &raw()))?;
             WaitOutcome::Completed {
                 run,
-                values,
-                messages,
+                values: result.values.map(Map::from).unwrap_or_default(),
+                messages: result.messages.unwrap_or_default(),
             }
         }
         Some("interrupt") => {
@@ -414,15 +422,14 @@ async fn create_and_wait(
                 &bytes,
             ));
         }
-        let v: Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::decode(what(), e, &bytes))?;
-        let run = match v.get("run") {
-            Some(r) if !r.is_null() => RunInfo::from_value(op, r.clone())?,
-            _ => return Err(Error::decode(what(), "no `run` in the answer", &bytes)),
+        let answer = WaitAnswer::decode(op, status, &bytes)?;
+        let run = match answer.run {
+            Some(r) => RunInfo::from_value(op, r)?,
+            None => return Err(Error::decode(what(), "no `run` in the answer", &bytes)),
         };
         let run_id = run.run_id;
         tracing::debug!(%run_id, "run created");
-        if let Some(outcome) = outcome_of(run, v.get("output"))? {
+        if let Some(outcome) = outcome_of(run, answer.output.as_ref())? {
             return Ok(outcome);
         }
         // The server's own wait limit elapsed first: keep waiting on the run (an internal
