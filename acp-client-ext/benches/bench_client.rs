@@ -4,7 +4,7 @@
 //! bench_client URL prepare COUNT SIZE [thread]  # `stream` run, waits, prints its ids
 //! bench_client URL typed RUN_ID [STREAMS]  # join the run's stream through acp-client-ext
 //! bench_client URL bytes RUN_ID [STREAMS]  # the same GET with bare reqwest, counting bytes
-//! bench_client URL overhead N              # echo create+wait: acp-client-ext vs bare reqwest
+//! bench_client URL overhead N [CLIENT] [SIDES]  # echo create+wait: acp-client-ext vs bare reqwest
 //! ```
 //!
 //! Without arguments (as `.ci/run` runs every example), each mode runs once, tiny, against an
@@ -68,7 +68,11 @@ async fn main() -> Res {
             let streams: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
             streams_mode(&url, &run_id, streams, mode == "typed").await?
         }
-        "overhead" => overhead(&url, arg(&args, 3, "N")?.parse()?).await?,
+        "overhead" => {
+            let client = args.get(4).map_or("shared", String::as_str);
+            let sides = args.get(5).map_or("both", String::as_str);
+            overhead(&url, arg(&args, 3, "N")?.parse()?, client, sides).await?
+        }
         other => return Err(format!("unknown mode {other}").into()),
     };
     println!("{out}");
@@ -218,9 +222,24 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// `n` sequential echo create+wait through each client, interleaved so that noise hits both.
-async fn overhead(url: &str, n: usize) -> Res<Value> {
+///
+/// `client`: `shared` (the default) builds the `AcpClient` on the bare side's `reqwest::Client`
+/// (`http_client(..)`: one pool, the same reqwest settings); `builder` uses the default builder
+/// (its own `reqwest::Client`, as most users have). `sides`: `both` (the default), or `ext` /
+/// `bare` alone, to profile one side (the other side's median is then 0).
+async fn overhead(url: &str, n: usize, client_kind: &str, sides: &str) -> Res<Value> {
     let http = reqwest::Client::new();
-    let client = AcpClient::builder(url).http_client(http.clone()).build()?;
+    let client = match client_kind {
+        "shared" => AcpClient::builder(url).http_client(http.clone()).build()?,
+        "builder" => AcpClient::new(url)?,
+        other => return Err(format!("overhead: CLIENT is shared or builder, not {other}").into()),
+    };
+    let (run_ext, run_bare) = match sides {
+        "both" => (true, true),
+        "ext" => (true, false),
+        "bare" => (false, true),
+        other => return Err(format!("overhead: SIDES is both, ext or bare, not {other}").into()),
+    };
     let body = json!({"agent_id": agents::ECHO, "input": {"text": "hello"}});
     let typed_body: types::RunCreateStateless = serde_json::from_value(body.clone())?;
     let runs = client.stateless_runs();
@@ -228,23 +247,28 @@ async fn overhead(url: &str, n: usize) -> Res<Value> {
     let (mut ext, mut bare) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let warmup = (n / 10).max(1);
     for i in 0..n + warmup {
-        let t = Instant::now();
-        let outcome = runs.wait(typed_body.clone(), deadline).await?;
-        let e = t.elapsed().as_secs_f64();
-        if !outcome.is_completed() {
-            return Err(format!("echo run did not complete: {outcome}").into());
+        let (mut e, mut r) = (0.0, 0.0);
+        if run_ext {
+            let t = Instant::now();
+            let outcome = runs.wait(typed_body.clone(), deadline).await?;
+            e = t.elapsed().as_secs_f64();
+            if !outcome.is_completed() {
+                return Err(format!("echo run did not complete: {outcome}").into());
+            }
         }
-        let t = Instant::now();
-        let resp = http
-            .post(format!("{url}/runs/wait"))
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?;
-        let b = resp.bytes().await?;
-        let r = t.elapsed().as_secs_f64();
-        if b.is_empty() {
-            return Err("empty wait answer".into());
+        if run_bare {
+            let t = Instant::now();
+            let resp = http
+                .post(format!("{url}/runs/wait"))
+                .json(&body)
+                .send()
+                .await?
+                .error_for_status()?;
+            let b = resp.bytes().await?;
+            r = t.elapsed().as_secs_f64();
+            if b.is_empty() {
+                return Err("empty wait answer".into());
+            }
         }
         if i >= warmup {
             ext.push(e);
@@ -253,7 +277,7 @@ async fn overhead(url: &str, n: usize) -> Res<Value> {
     }
     let (me, mb) = (median(&mut ext), median(&mut bare));
     Ok(json!({
-        "mode": "overhead", "n": n,
+        "mode": "overhead", "n": n, "client": if run_ext { client_kind } else { "-" },
         "ext_median_us": me * 1e6, "bare_median_us": mb * 1e6, "ratio": me / mb,
     }))
 }
@@ -267,7 +291,7 @@ async fn smoke() -> Res {
     println!("{prepared}");
     println!("{}", streams_mode(&url, run_id, 2, true).await?);
     println!("{}", streams_mode(&url, run_id, 2, false).await?);
-    println!("{}", overhead(&url, 5).await?);
+    println!("{}", overhead(&url, 5, "shared", "both").await?);
     println!("{}", prepare(&url, 3, 0, true).await?);
     Ok(())
 }
