@@ -426,8 +426,38 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this `reqwest::Client` for every request. Its own timeouts and TLS settings apply; the
-    /// credentials and headers configured here are added to each request.
+    /// Use this `reqwest::Client` for every request. Its own timeouts, TLS settings and
+    /// **redirect policy** apply; the credentials and headers configured here are added to each
+    /// request the ext sends.
+    ///
+    /// What you give up compared with the client this builder makes:
+    ///
+    /// * **Redirects.** The builder's own client follows no redirect and the ext follows them
+    ///   itself (credentials only to the base URL's origin; `301`/`302`/`303` to a `POST` refused).
+    ///   Your client follows redirects as you configured it, before the ext sees the answer:
+    ///   `reqwest`'s default policy follows up to 10 and strips only `Authorization`, `Cookie` and
+    ///   `Proxy-Authorization` on a hop to another host, so an API key header (or a
+    ///   [`sensitive_header`](Self::sensitive_header)) **would be sent to the other origin**. Build
+    ///   it with `.redirect(reqwest::redirect::Policy::none())` to keep the ext's rules.
+    ///   (`reqwest` does not let a `Client`'s policy be read, so this cannot be checked here.)
+    /// * **[`generated()`](crate::AcpClient::generated) sends no credentials.** The generated
+    ///   client uses your `reqwest::Client` as is: its default headers, not the API key, bearer
+    ///   token and headers configured here (those are added per request by the ext only). Put
+    ///   them in your client's `default_headers` if the generated client needs them.
+    /// * [`connect_timeout`](Self::connect_timeout), [`ca_file`](Self::ca_file) and
+    ///   [`danger_accept_invalid_certs`](Self::danger_accept_invalid_certs) are not applied:
+    ///   configure them on your client.
+    ///
+    /// ```
+    /// let http = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123")
+    ///     .http_client(http)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// ```
     /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
