@@ -47,12 +47,19 @@ async fn run() -> Res {
     }
 
     // The remaining rounds with the helper (at most 5 answers, 10 s per wait).
+    // The callback is an async closure that keeps a transcript across rounds.
+    let mut transcript: Vec<String> = Vec::new();
     let done = run
-        .run_to_completion(Duration::from_secs(10), 5, |question| {
-            say(format!("helper: the agent asks {}", short(&question)));
-            async { Ok(json!({"answer": "yes, from the helper"})) }
+        .run_to_completion(Duration::from_secs(10), 5, async |question| {
+            say(format!(
+                "helper: the agent asks {}",
+                short(question.payload())
+            ));
+            transcript.push(short(question.payload()));
+            Ok(json!({"answer": "yes, from the helper"}))
         })
         .await?;
     say(outcome(&done));
+    say(format!("helper: answered {} questions", transcript.len()));
     Ok(())
 }

@@ -140,16 +140,17 @@ async fn run() -> Res {
     ));
     let body = setup.stateful("interrupt", json!({"interrupts": 2}));
     if let Some(run) = step("create run", runs.create(body)).await? {
-        let mut round = 0;
-        let done = run.run_to_completion(Duration::from_secs(10), 5, |question| {
-            round += 1;
-            let answer = json!({"answer": format!("yes ({round})")});
+        // The callback keeps state between rounds: here, the answers given so far.
+        let mut answers = Vec::new();
+        let done = run.run_to_completion(Duration::from_secs(10), 5, async |question| {
+            let answer = json!({"answer": format!("yes ({})", question.round())});
             say(format!(
                 "   the agent asks {}; answering {}",
-                short(&question),
+                short(question.payload()),
                 short(&answer)
             ));
-            async move { Ok(answer) }
+            answers.push(answer.clone());
+            Ok(answer)
         });
         if let Some(done) = step("resume", done).await? {
             say(format!("   {}", outcome(&done)));

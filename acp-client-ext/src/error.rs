@@ -137,6 +137,33 @@ pub enum Error {
         rounds: u32,
     },
 
+    /// A payload the agent's descriptor refuses (feature `validate`, with
+    /// [`Agent::validating`](crate::Agent::validating)): nothing was sent. The error names the
+    /// JSON path and the schema rule.
+    #[cfg(feature = "validate")]
+    #[error("refused before sending: {0}")]
+    Validation(#[from] crate::validate::ValidationError),
+
+    /// [`AcpClient::agent`](crate::AcpClient::agent) found no agent of that name
+    /// (`POST /agents/search` listed none).
+    #[error("no agent named {name:?} on the server")]
+    AgentNotFound {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// A run's outcome is not the one a call needs (for example
+    /// [`WaitOutcome::output_as`](crate::WaitOutcome::output_as) on a run that was interrupted).
+    #[error("run {run_id}: expected {expected}, but the run {outcome}")]
+    UnexpectedOutcome {
+        /// The run.
+        run_id: uuid::Uuid,
+        /// What the call needs (`a result`, `an interrupt`).
+        expected: &'static str,
+        /// What the run did instead (`was interrupted`, `ended: timeout`, ...).
+        outcome: String,
+    },
+
     /// The client could not be configured (bad URL, bad header value, ...).
     #[error("configuration: {0}")]
     Config(String),
@@ -406,6 +433,28 @@ impl From<acp_client::Error<acp_client::types::ErrorResponse>> for Error {
                 retry_after: None,
             },
             other => Error::Config(format!("{OP}: {other}")),
+        }
+    }
+}
+
+/// A JSON error of the caller's own (de)serialization, so that `serde_json` calls compose with
+/// `?` in a function returning this crate's [`Result`]: an [`Error::Decode`] (with no excerpt:
+/// the error does not carry the bytes).
+///
+/// ```
+/// fn read(text: &str) -> acp_client_ext::Result<u32> {
+///     Ok(serde_json::from_str(text)?)
+/// }
+/// assert_eq!(read("7")?, 7);
+/// assert!(matches!(read("x"), Err(acp_client_ext::Error::Decode { .. })));
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Error {
+        Error::Decode {
+            what: "JSON".into(),
+            reason: e.to_string(),
+            excerpt: String::new(),
         }
     }
 }

@@ -675,7 +675,9 @@ mod tests {
             r#"{{"type":"custom","run_id":"{RID}","status":"pending","update":{{"i":2}}}}"#
         );
         let ev = RunEvent::from_frame(frame(None, &c)).unwrap();
-        assert!(matches!(&ev, RunEvent::Custom(u) if u.update_as::<serde_json::Value>().unwrap()["i"] == 2));
+        assert!(
+            matches!(&ev, RunEvent::Custom(u) if u.update_as::<serde_json::Value>().unwrap()["i"] == 2)
+        );
         assert!(!ev.is_final());
     }
 

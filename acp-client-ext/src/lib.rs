@@ -7,6 +7,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod agent;
 #[cfg(feature = "agent-types")]
 pub mod agent_types;
 mod agents;
@@ -32,6 +33,7 @@ pub mod validate;
 mod wait;
 
 pub use acp_client::types;
+pub use agent::{Agent, AgentRuns, RunRequest};
 pub use cancel::CancelAction;
 pub use client::AcpClient;
 pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, Secret, USER_AGENT_VALUE};
@@ -44,6 +46,7 @@ pub use options::{Call, RequestOptions};
 /// The HTTP client this crate is built on, re-exported so that
 /// [`ClientBuilder::http_client`] and the error sources need no version match.
 pub use reqwest;
+pub use resume::Interrupt;
 pub use retry::RetryPolicy;
 pub use run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns};
 pub use stream::RunStream;

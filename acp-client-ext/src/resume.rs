@@ -4,20 +4,137 @@
 use crate::error::{Error, Result};
 use crate::options::Call;
 use crate::run::{RunHandle, RunInfo, RunOp};
+use crate::stream::RunStream;
 use crate::wait::WaitOutcome;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::future::Future;
 use std::time::Duration;
 use tracing::Instrument;
+use uuid::Uuid;
+
+/// One interrupt of a run, as [`RunHandle::run_to_completion`] hands it to its callback: the
+/// run, which round it is, and what the agent asks (the interrupt payload).
+///
+/// ```
+/// use acp_client_ext::Interrupt;
+/// #[derive(serde::Deserialize)]
+/// struct Question { question: String }
+/// let i = Interrupt::new(uuid::Uuid::nil(), 1, serde_json::json!({"question": "go on?"}));
+/// assert_eq!(i.payload_as::<Question>()?.question, "go on?");
+/// assert_eq!(i.round(), 1);
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    run_id: Uuid,
+    round: u32,
+    payload: Value,
+}
+
+impl Interrupt {
+    /// An interrupt of the run `run_id` in round `round` (from 1) asking `payload`.
+    ///
+    /// ```
+    /// let i = acp_client_ext::Interrupt::new(uuid::Uuid::nil(), 2, serde_json::json!({}));
+    /// assert_eq!(i.run_id(), uuid::Uuid::nil());
+    /// ```
+    pub fn new(run_id: Uuid, round: u32, payload: Value) -> Interrupt {
+        Interrupt {
+            run_id,
+            round,
+            payload,
+        }
+    }
+
+    /// The interrupted run.
+    ///
+    /// ```
+    /// let i = acp_client_ext::Interrupt::new(uuid::Uuid::nil(), 1, serde_json::json!({}));
+    /// assert!(i.run_id().is_nil());
+    /// ```
+    pub fn run_id(&self) -> Uuid {
+        self.run_id
+    }
+
+    /// Which interrupt of the run this is, from 1.
+    ///
+    /// ```
+    /// let i = acp_client_ext::Interrupt::new(uuid::Uuid::nil(), 3, serde_json::json!({}));
+    /// assert_eq!(i.round(), 3);
+    /// ```
+    pub fn round(&self) -> u32 {
+        self.round
+    }
+
+    /// What the agent asks, untyped.
+    ///
+    /// ```
+    /// let i = acp_client_ext::Interrupt::new(uuid::Uuid::nil(), 1, serde_json::json!({"q": 1}));
+    /// assert_eq!(i.payload()["q"], 1);
+    /// ```
+    pub fn payload(&self) -> &Value {
+        &self.payload
+    }
+
+    /// What the agent asks, decoded into `T` (e.g. the agent's generated
+    /// `...InterruptPayload` type).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] naming `T` when the payload does not fit it.
+    ///
+    /// ```
+    /// let i = acp_client_ext::Interrupt::new(uuid::Uuid::nil(), 1, serde_json::json!({"q": 1}));
+    /// assert!(i.payload_as::<String>().is_err());
+    /// ```
+    pub fn payload_as<T: DeserializeOwned>(&self) -> Result<T> {
+        decode_value(&self.payload, || {
+            format!("interrupt payload of run {}", self.run_id)
+        })
+    }
+}
+
+/// Decode a JSON tree into `T`; the error names `T`.
+pub(crate) fn decode_value<T: DeserializeOwned>(
+    v: &Value,
+    what: impl FnOnce() -> String,
+) -> Result<T> {
+    T::deserialize(v).map_err(|e| {
+        Error::decode(
+            format!("{} as {}", what(), std::any::type_name::<T>()),
+            e,
+            v.to_string().as_bytes(),
+        )
+    })
+}
+
+/// A resume payload as JSON, refused unless it is an object or when the handle's checks fail.
+fn resume_payload<P: Serialize>(payload: P, checks: &crate::agent::Checks) -> Result<Value> {
+    let payload = serde_json::to_value(payload)
+        .map_err(|e| Error::invalid("resume payload", format!("cannot be serialized: {e}")))?;
+    if !payload.is_object() {
+        return Err(Error::invalid(
+            "resume payload",
+            format!("must be a JSON object, not {}", json_kind(&payload)),
+        ));
+    }
+    checks.resume(&payload)?;
+    Ok(payload)
+}
 
 impl RunHandle {
     /// Answer an interrupted run so that it goes on (`POST .../runs/{run_id}` with the resume
-    /// payload); returns the run as the server describes it afterwards (usually `pending`).
+    /// payload, anything `Serialize`); returns the run as the server describes it afterwards
+    /// (usually `pending`).
     ///
-    /// The payload must be a JSON object (the spec's `ResumePayloadSchema`); anything else is
-    /// refused with [`Error::InvalidInput`] (field `resume payload`) before any request. Like a
-    /// create, a resume is not retried unless [`retry_creates`](crate::ClientBuilder::retry_creates)
-    /// is on: a repeated resume could answer the next interrupt too.
+    /// The payload must serialize to a JSON object (the spec's `ResumePayloadSchema`); anything
+    /// else is refused with [`Error::InvalidInput`] (field `resume payload`) before any request,
+    /// and so is a payload the agent's descriptor refuses when the run was started by an
+    /// [`Agent`](crate::Agent) handle that validates ([`Error::Validation`](crate::Error)).
+    /// Like a create, a resume is not retried unless
+    /// [`retry_creates`](crate::ClientBuilder::retry_creates) is on: a repeated resume could
+    /// answer the next interrupt too.
     ///
     /// ```no_run
     /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
@@ -27,13 +144,11 @@ impl RunHandle {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn resume(&self, payload: Value) -> Call<RunInfo> {
-        if !payload.is_object() {
-            return Call::fail(Error::invalid(
-                "resume payload",
-                format!("must be a JSON object, not {}", json_kind(&payload)),
-            ));
-        }
+    pub fn resume<P: Serialize>(&self, payload: P) -> Call<RunInfo> {
+        let payload = match resume_payload(payload, &self.checks) {
+            Ok(p) => p,
+            Err(e) => return Call::fail(e),
+        };
         Call::new(self.clone(), move |run| async move {
             let req = run
                 .scope
@@ -51,9 +166,14 @@ impl RunHandle {
     /// Drive the run to its end, answering each interrupt with `answer` (human in the loop).
     ///
     /// Waits (each wait at most `deadline_per_wait`, see [`wait`](Self::wait)); when the run is
-    /// interrupted, calls `answer` with the interrupt payload and resumes the run with what it
-    /// returns, then waits again. Returns the first outcome that is not an interrupt. An error of
-    /// `answer` stops the loop and is returned as is (the run stays interrupted).
+    /// interrupted, calls `answer` with the [`Interrupt`] and resumes the run with what it
+    /// returns (anything `Serialize`), then waits again. Returns the first outcome that is not
+    /// an interrupt, a cancelled run included ([`WaitOutcome::Cancelled`]: it is never asked
+    /// as a question). An error of `answer` stops the loop and is returned as is (the run
+    /// stays interrupted).
+    ///
+    /// `answer` is an async closure that may keep state between rounds (`AsyncFnMut`): a
+    /// transcript, a channel to a UI, a reader of stdin.
     ///
     /// At most `max_rounds` interrupts are answered; if the run is interrupted once more the
     /// result is [`Error::TooManyInterrupts`], naming the run (it stays interrupted and can
@@ -62,25 +182,26 @@ impl RunHandle {
     /// ```no_run
     /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
     /// use std::time::Duration;
+    /// let mut transcript = Vec::new();
     /// let outcome = run
-    ///     .run_to_completion(Duration::from_secs(60), 5, |question| async move {
-    ///         println!("the agent asks: {question}");
+    ///     .run_to_completion(Duration::from_secs(60), 5, async |interrupt| {
+    ///         transcript.push(interrupt.payload().clone());
     ///         Ok(serde_json::json!({"answer": "yes"}))
     ///     })
     ///     .await?;
-    /// println!("{outcome}");
+    /// println!("{outcome} after {} questions", transcript.len());
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn run_to_completion<F, Fut>(
+    pub async fn run_to_completion<F, R>(
         &self,
         deadline_per_wait: Duration,
         max_rounds: u32,
         mut answer: F,
     ) -> Result<WaitOutcome>
     where
-        F: FnMut(Value) -> Fut,
-        Fut: Future<Output = Result<Value>>,
+        F: AsyncFnMut(Interrupt) -> Result<R>,
+        R: Serialize,
     {
         let mut rounds = 0u32;
         loop {
@@ -96,9 +217,62 @@ impl RunHandle {
             }
             rounds += 1;
             tracing::debug!(run_id = %self.run_id, round = rounds, "answering an interrupt");
-            let reply = answer(payload).await?;
+            let reply = answer(Interrupt::new(self.run_id, rounds, payload)).await?;
             self.resume(reply).await?;
         }
+    }
+}
+
+impl RunStream {
+    /// Resume the interrupted run of this stream with `payload` (as [`RunHandle::resume`]) and
+    /// go on streaming from the last event this stream delivered: the events of earlier rounds
+    /// are not delivered again (the new stream joins with `Last-Event-ID`, and skips what this
+    /// one delivered should the server replay).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the run id is not known yet (no event named it) or the
+    /// payload is refused, and the errors of [`RunHandle::resume`] and
+    /// [`RunHandle::stream_from`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let agent = client.agent("interrupt").await?;
+    /// let mut events = agent.stream(&serde_json::json!({"interrupts": 1})).await?;
+    /// while events.try_next().await?.is_some() {} // ends at the interrupt
+    /// let mut rest = events.resume_stream(serde_json::json!({"answer": "yes"})).await?;
+    /// while let Some(event) = rest.try_next().await? {
+    ///     println!("{:?}", event.status()); // only the events after the resume
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resume_stream<P: Serialize>(&self, payload: P) -> Call<RunStream> {
+        let run = match self.handle() {
+            Some(run) => run,
+            None => {
+                return Call::fail(Error::invalid(
+                    "run",
+                    "the stream has not named its run yet: nothing to resume",
+                ));
+            }
+        };
+        let payload = match resume_payload(payload, &self.checks) {
+            Ok(p) => p,
+            Err(e) => return Call::fail(e),
+        };
+        let last = self.last_event_id().map(str::to_string);
+        let checks = self.checks.clone();
+        Call::new(run, move |run| async move {
+            run.resume(payload).await?;
+            let mut next = match last {
+                Some(id) => run.stream_from(id).await?,
+                None => run.stream().await?,
+            };
+            next.checks = checks;
+            Ok(next)
+        })
     }
 }
 

@@ -203,6 +203,8 @@ pub struct RunHandle {
     pub(crate) scope: RunScope,
     pub(crate) run_id: Uuid,
     pub(crate) created: Option<RunInfo>,
+    /// What is checked before a resume (an agent handle's validation).
+    pub(crate) checks: crate::agent::Checks,
 }
 
 impl RunHandle {
@@ -407,6 +409,7 @@ impl AcpClient {
             scope,
             run_id: run_id.into_id("run_id")?,
             created: None,
+            checks: Default::default(),
         })
     }
 }
@@ -596,7 +599,11 @@ impl StatelessRuns {
     }
 }
 
-async fn create_run(client: &AcpClient, scope: RunScope, body: &Bytes) -> Result<RunHandle> {
+pub(crate) async fn create_run(
+    client: &AcpClient,
+    scope: RunScope,
+    body: &Bytes,
+) -> Result<RunHandle> {
     let req = scope.req(RunOp::Create, None).json_bytes(body);
     let v: serde_json::Value = client.json(&req).await?;
     let info = RunInfo::from_value(req.op.id, v)?;
@@ -605,5 +612,6 @@ async fn create_run(client: &AcpClient, scope: RunScope, body: &Bytes) -> Result
         scope,
         run_id: info.run_id,
         created: Some(info),
+        checks: Default::default(),
     })
 }

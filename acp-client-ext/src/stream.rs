@@ -161,6 +161,8 @@ pub struct RunStream {
     cancel_on_drop: bool,
     finished: bool,
     span: tracing::Span,
+    /// What a resume from this stream checks (an agent handle's validation).
+    pub(crate) checks: crate::agent::Checks,
 }
 
 impl fmt::Debug for RunStream {
@@ -269,6 +271,17 @@ impl RunStream {
         self
     }
 
+    /// A handle on this stream's run, once its id is known (with the stream's client options).
+    pub(crate) fn handle(&self) -> Option<crate::RunHandle> {
+        Some(crate::RunHandle {
+            client: self.client.clone(),
+            scope: self.scope,
+            run_id: self.run_id?,
+            created: None,
+            checks: self.checks.clone(),
+        })
+    }
+
     fn new(client: &AcpClient, scope: RunScope, run_id: Option<Uuid>, body: Body) -> RunStream {
         Self::with_last_id(client, scope, run_id, body, None)
     }
@@ -325,6 +338,7 @@ impl RunStream {
             cancel_on_drop: false,
             finished: false,
             span,
+            checks: Default::default(),
         }
     }
 }
@@ -875,7 +889,11 @@ async fn open(client: &AcpClient, req: &Req) -> Result<Body> {
     Ok(client.open_stream(req).await?.bytes_stream().boxed())
 }
 
-async fn create_stream(client: &AcpClient, scope: RunScope, body: &Bytes) -> Result<RunStream> {
+pub(crate) async fn create_stream(
+    client: &AcpClient,
+    scope: RunScope,
+    body: &Bytes,
+) -> Result<RunStream> {
     let mut req = scope.req(RunOp::CreateStream, None).json_bytes(body);
     req.headers = sse_headers(None);
     let span = tracing::info_span!(

@@ -14,7 +14,7 @@ use acp_client::types;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
 use tracing::Instrument;
@@ -41,8 +41,9 @@ pub enum WaitOutcome {
     Completed {
         /// The run as the server last described it.
         run: RunInfo,
-        /// The result's values (empty when the server sent none).
-        values: Map<String, Value>,
+        /// The result's values, as received (`null` when the server sent none); decode them
+        /// with [`WaitOutcome::output_as`].
+        values: Value,
         /// The result's messages.
         messages: Vec<types::Message>,
     },
@@ -60,8 +61,18 @@ pub enum WaitOutcome {
         /// The error the server reported.
         error: types::RunError,
     },
-    /// The run settled without an output this crate could read: a server-side timeout, a
-    /// cancelled run, an unknown output type, or a status learnt by polling.
+    /// The run was cancelled (by a client: `POST .../cancel`, a multitask strategy, a
+    /// disconnect). ACP has no `cancelled` status; a cancelled run is recognised by one of:
+    /// its status is a server's own `cancelled`, or it is `interrupted` with the interrupt
+    /// payload `{"reason": "cancelled"}` and nothing else (what the reference server and
+    /// LangGraph-style servers write). Such a run is never handed to a resume callback as a
+    /// question.
+    Cancelled {
+        /// The run as the server last described it.
+        run: RunInfo,
+    },
+    /// The run settled without an output this crate could read: a server-side timeout, an
+    /// unknown output type, or a status learnt by polling.
     Ended {
         /// The run as the server last described it.
         run: RunInfo,
@@ -85,6 +96,7 @@ impl WaitOutcome {
             WaitOutcome::Completed { run, .. }
             | WaitOutcome::Interrupted { run, .. }
             | WaitOutcome::Failed { run, .. }
+            | WaitOutcome::Cancelled { run }
             | WaitOutcome::Ended { run, .. } => run,
         }
     }
@@ -119,6 +131,76 @@ impl WaitOutcome {
     pub fn is_completed(&self) -> bool {
         matches!(self, WaitOutcome::Completed { .. })
     }
+
+    /// The output values of a completed run, decoded into `T` (your own type, or the agent's
+    /// generated `Output`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedOutcome`] when the run did not complete, [`Error::Decode`] naming `T`
+    /// when the values do not fit it.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Output { count: u32 }
+    /// let out: Output = run.wait(std::time::Duration::from_secs(30)).await?.output_as()?;
+    /// println!("{}", out.count);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn output_as<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        match self {
+            WaitOutcome::Completed { run, values, .. } => {
+                crate::resume::decode_value(values, || format!("output of run {}", run.run_id))
+            }
+            other => Err(other.unexpected("a result")),
+        }
+    }
+
+    /// The interrupt payload of an interrupted run, decoded into `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnexpectedOutcome`] when the run is not interrupted, [`Error::Decode`] naming
+    /// `T` when the payload does not fit it.
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Question { question: String }
+    /// let q: Question = run.wait(std::time::Duration::from_secs(30)).await?.payload_as()?;
+    /// println!("{}", q.question);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        match self {
+            WaitOutcome::Interrupted { run, payload } => {
+                crate::resume::decode_value(payload, || {
+                    format!("interrupt payload of run {}", run.run_id)
+                })
+            }
+            other => Err(other.unexpected("an interrupt")),
+        }
+    }
+
+    fn unexpected(&self, expected: &'static str) -> Error {
+        let outcome = match self {
+            WaitOutcome::Completed { .. } => "completed".to_string(),
+            WaitOutcome::Interrupted { .. } => "was interrupted".to_string(),
+            WaitOutcome::Failed { error, .. } => {
+                format!("failed ({}): {}", error.errcode, error.description)
+            }
+            WaitOutcome::Cancelled { .. } => "was cancelled".to_string(),
+            WaitOutcome::Ended { status, .. } => format!("ended: {status}"),
+        };
+        Error::UnexpectedOutcome {
+            run_id: self.run().run_id,
+            expected,
+            outcome,
+        }
+    }
 }
 
 impl fmt::Display for WaitOutcome {
@@ -131,6 +213,7 @@ impl fmt::Display for WaitOutcome {
                 "run {} failed ({}): {}",
                 run.run_id, error.errcode, error.description
             ),
+            WaitOutcome::Cancelled { run } => write!(f, "run {} cancelled", run.run_id),
             WaitOutcome::Ended { run, status } => write!(f, "run {} ended: {status}", run.run_id),
         }
     }
@@ -357,12 +440,21 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
     let output = output.filter(|o| !o.is_null());
     let kind = output.and_then(|o| o.get("type")).and_then(Value::as_str);
     let known = matches!(kind, Some("result" | "interrupt" | "error"));
+    let cancelled_status = matches!(&run.status, RunStatus::Other(s) if s == "cancelled");
     let settled = match &run.status {
-        RunStatus::Other(_) => known,
+        RunStatus::Other(_) => known || cancelled_status,
         s => s.is_settled(),
     };
     if !settled {
         return Ok(None);
+    }
+    let cancelled_interrupt = kind == Some("interrupt")
+        && output
+            .and_then(|o| o.get("interrupt"))
+            .and_then(Value::as_object)
+            .is_some_and(|i| i.len() == 1 && i.get("reason") == Some(&Value::from("cancelled")));
+    if cancelled_status || cancelled_interrupt {
+        return Ok(Some(WaitOutcome::Cancelled { run }));
     }
     let (Some(output), true) = (output, known) else {
         let status = run.status.clone();
@@ -374,11 +466,13 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
         Some("result") => {
             // Decoded once, with the generated type; its optional fields become empty ones here
             // (so they do not leak into this API).
+            // The values are taken from the JSON itself, not the generated `OutputSchema`
+            // (whose shape changes between spec versions).
             let result = types::RunResult::deserialize(output)
                 .map_err(|e| Error::decode(what(), e, &raw()))?;
             WaitOutcome::Completed {
                 run,
-                values: result.values.map(Map::from).unwrap_or_default(),
+                values: output.get("values").cloned().unwrap_or(Value::Null),
                 messages: result.messages.unwrap_or_default(),
             }
         }
@@ -399,7 +493,7 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
 }
 
 /// Create a run with `POST .../runs/wait` and wait for it, within `deadline`.
-async fn create_and_wait(
+pub(crate) async fn create_and_wait(
     client: &AcpClient,
     scope: RunScope,
     body: &Bytes,
@@ -439,6 +533,7 @@ async fn create_and_wait(
             scope,
             run_id,
             created: None,
+            checks: Default::default(),
         };
         handle.wait_unbounded().await
     };
@@ -528,6 +623,14 @@ mod tests {
         )
         .expect("decodes");
         assert!(matches!(o, Some(WaitOutcome::Completed { ref values, .. }) if values["a"] == 1));
+        let o = outcome_of(
+            run("interrupted"),
+            Some(&json!({"type": "interrupt", "interrupt": {"reason": "cancelled"}})),
+        )
+        .expect("decodes");
+        assert!(matches!(o, Some(WaitOutcome::Cancelled { .. })), "{o:?}");
+        let o = outcome_of(run("cancelled"), None).expect("decodes");
+        assert!(matches!(o, Some(WaitOutcome::Cancelled { .. })), "{o:?}");
 
         let o = outcome_of(
             run("interrupted"),

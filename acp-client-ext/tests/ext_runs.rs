@@ -237,10 +237,11 @@ async fn cancel_interrupt_leaves_an_interrupted_run() {
                 s.run_status(run.run_id()).await.as_deref(),
                 Some("interrupted")
             );
-            // A wait on it now reports the cancellation.
+            // A wait on it now reports the cancellation, as a cancellation (the server marks
+            // it `interrupted` with the interrupt payload `{"reason": "cancelled"}`).
             let outcome = run.wait(T).await.expect("wait");
             assert!(
-                matches!(&outcome, WaitOutcome::Interrupted { payload, .. } if payload["reason"] == "cancelled"),
+                matches!(&outcome, WaitOutcome::Cancelled { run: info } if info.run_id == run.run_id()),
                 "{outcome:?}"
             );
         }
@@ -289,17 +290,17 @@ async fn interrupts_are_answered_until_the_run_completes(dialect: Dialect) {
         let calls = Arc::new(AtomicUsize::new(0));
         let seen = calls.clone();
         let outcome = run
-            .run_to_completion(T, 5, move |question| {
+            .run_to_completion(T, 5, async move |interrupt| {
+                let question = interrupt.payload();
                 let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
-                async move {
-                    assert_eq!(question["round"], json!(n), "rounds arrive in order");
-                    assert!(
-                        question["question"]
-                            .as_str()
-                            .is_some_and(|q| q.contains("Question"))
-                    );
-                    Ok(json!({"answer": n}))
-                }
+                assert_eq!(question["round"], json!(n), "rounds arrive in order");
+                assert_eq!(interrupt.round() as usize, n);
+                assert!(
+                    question["question"]
+                        .as_str()
+                        .is_some_and(|q| q.contains("Question"))
+                );
+                Ok(json!({"answer": n}))
             })
             .await
             .expect("completes");
@@ -324,9 +325,9 @@ async fn too_many_interrupts_stop_the_helper_with_an_error() {
         let calls = Arc::new(AtomicUsize::new(0));
         let seen = calls.clone();
         let err = run
-            .run_to_completion(T, 1, move |_| {
+            .run_to_completion(T, 1, async move |_| {
                 seen.fetch_add(1, Ordering::SeqCst);
-                async { Ok(json!({"answer": "yes"})) }
+                Ok(json!({"answer": "yes"}))
             })
             .await
             .expect_err("3 interrupts, 1 allowed");
@@ -355,7 +356,7 @@ async fn an_error_of_the_answer_closure_stops_the_helper() {
     let c = client(&s);
     let run = start(&c, Scope::Stateless, "interrupt", json!({"interrupts": 1})).await;
     let err = run
-        .run_to_completion(T, 5, |_| async {
+        .run_to_completion(T, 5, async |_| -> Result<Value, Error> {
             Err(Error::InvalidInput {
                 field: "answer",
                 reason: "the human said no".into(),

@@ -169,7 +169,10 @@ async fn custom_run_gives_custom_events(dialect: Dialect) {
         let RunEvent::Custom(u) = ev else {
             panic!("expected custom, got {ev:?}")
         };
-        assert_eq!(u.update_as::<serde_json::Value>().expect("update")["i"], json!(k));
+        assert_eq!(
+            u.update_as::<serde_json::Value>().expect("update")["i"],
+            json!(k)
+        );
         assert_eq!(u.run_id, stream.run_id());
         assert_eq!(ev.status(), Some(in_progress(dialect)));
     }
