@@ -1,71 +1,65 @@
 //! `acp`: the Agent Connect Protocol command-line tool (feature `cli`).
 //!
-//! For now one subcommand: `acp agent-types <descriptor.json|manifest.json>` prints the Rust
-//! types of an agent's descriptor (see `acp_client_ext::agent_types`). Exit status: 0 done,
-//! 2 a usage or input error (a missing file, not JSON, not a descriptor, a schema that cannot
-//! be converted), 1 anything else (stdout closed).
+//! Subcommands: `agents`, `agent`, `run`, `runs`, `threads`, `check`, `agent-types`,
+//! `completions`; `acp --help` lists them with the exit statuses. The library does the work:
+//! every subcommand is a few calls of `acp_client_ext` and printing.
+
+#![forbid(unsafe_code)]
+// Nothing a user or a server sends may panic the tool.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod args;
+mod check;
+mod commands;
+mod out;
+mod run;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use acp_client_ext::agent_types::{self, AgentTypesError, Options};
-use clap::{Parser, Subcommand};
-
-/// The Agent Connect Protocol command-line tool.
-#[derive(Debug, Parser)]
-#[command(name = "acp", version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Print the Rust types (Input, Output, Config, ThreadState, interrupt payloads) of an
-    /// agent's ACP descriptor.
-    ///
-    /// Reads an agent descriptor (GET /agents/{id}/descriptor), an agent manifest or a bare
-    /// `specs` object, and prints a Rust module for `include!` or a `mod` file; it needs only
-    /// the serde (with `derive`) and serde_json crates.
-    AgentTypes {
-        /// The descriptor or manifest, as JSON (`-` reads stdin).
-        file: PathBuf,
-        /// Map string formats to chrono and uuid types and check `pattern`s with regress
-        /// (the module then needs those crates).
-        #[arg(long)]
-        format_types: bool,
-        /// Do not run rustfmt on the output.
-        #[arg(long)]
-        no_rustfmt: bool,
-    },
-}
-
-/// An error and the exit status it earns.
-struct Failure {
-    status: u8,
-    message: String,
-}
-
-impl Failure {
-    fn input(message: String) -> Failure {
-        Failure { status: 2, message }
-    }
-}
+use args::{Cli, Command};
+use clap::{CommandFactory, Parser};
+pub use out::{Failure, Out};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.verbose > 0 {
+        let level = if cli.verbose > 1 { "trace" } else { "debug" };
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+                "acp_client_ext={level},acp={level}"
+            )))
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let out = Out { json: cli.json };
     let result = match cli.command {
         Command::AgentTypes {
-            file,
+            ref file,
             format_types,
             no_rustfmt,
-        } => agent_types_command(&file, format_types, !no_rustfmt),
+        } => agent_types_command(file, format_types, !no_rustfmt),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "acp", &mut std::io::stdout());
+            Ok(())
+        }
+        _ => match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(commands::dispatch(&cli, &out)),
+            Err(e) => Err(Failure::new(4, format!("starting the runtime: {e}"))),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("acp: {}", failure.message);
+            if !failure.message.is_empty() {
+                eprintln!("acp: {}", failure.message);
+            }
             ExitCode::from(failure.status)
         }
     }
@@ -78,12 +72,12 @@ fn agent_types_command(file: &Path, format_types: bool, rustfmt: bool) -> Result
     } else {
         std::fs::read_to_string(file)
     }
-    .map_err(|e| Failure::input(format!("{shown}: cannot read: {e}")))?;
+    .map_err(|e| Failure::usage(format!("{shown}: cannot read: {e}")))?;
     let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         // serde_json ends its message with " at line L column C", said here as `file:L:C:`.
         let message = e.to_string();
         let message = message.split(" at line ").next().unwrap_or_default();
-        Failure::input(format!(
+        Failure::usage(format!(
             "{shown}:{}:{}: not JSON: {message}",
             e.line(),
             e.column()
@@ -93,7 +87,7 @@ fn agent_types_command(file: &Path, format_types: bool, rustfmt: bool) -> Result
         .format_types(format_types)
         .rustfmt(rustfmt);
     let source = agent_types::generate_with(&doc, &options).map_err(|e| {
-        Failure::input(match e {
+        Failure::usage(match e {
             AgentTypesError::NotADescriptor { .. } => format!("{shown}: not a descriptor: {e}"),
             e => format!("{shown}: {e}"),
         })
@@ -101,8 +95,5 @@ fn agent_types_command(file: &Path, format_types: bool, rustfmt: bool) -> Result
     let mut out = std::io::stdout().lock();
     out.write_all(source.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| Failure {
-            status: 1,
-            message: format!("writing to stdout: {e}"),
-        })
+        .map_err(|e| Failure::new(1, format!("writing to stdout: {e}")))
 }

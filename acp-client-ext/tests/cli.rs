@@ -1,0 +1,458 @@
+//! `acp` driven as a user drives it: the binary against the reference server (started here, on a
+//! runtime thread of its own), each subcommand's text and `--json` output, exit statuses,
+//! credentials kept out of output and traces, `acp check` in both dialects, and the interactive
+//! resume through a pseudo-terminal.
+
+use acp_client_ext::AcpClient;
+use acp_client_ext::types::RunCreateStateful;
+use acp_reference_server::agents::{INTERRUPT, SLOW};
+use acp_reference_server::{Dialect, ReferenceServer, ServerConfig};
+use serde_json::{Value, json};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const ACP: &str = env!("CARGO_BIN_EXE_acp");
+
+/// A reference server that lives as long as the test process, on its own runtime.
+fn server(dialect: Dialect) -> &'static str {
+    static SPEC: OnceLock<String> = OnceLock::new();
+    static WS: OnceLock<String> = OnceLock::new();
+    let cell = match dialect {
+        Dialect::WorkflowServer => &WS,
+        _ => &SPEC,
+    };
+    cell.get_or_init(|| {
+        let rt = Box::leak(Box::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap(),
+        ));
+        let mut config = ServerConfig::for_dialect(dialect);
+        // Keep-alives between the check's slow events, so that their spelling shows.
+        config.keepalive_interval = Duration::from_millis(50);
+        let server = Box::leak(Box::new(rt.block_on(ReferenceServer::start_with(config))));
+        server.url()
+    })
+}
+
+fn spec() -> &'static str {
+    server(Dialect::Spec)
+}
+
+/// Runs `acp` with `args` against `url`, with no credentials from the test's environment.
+fn acp_at(url: &str, args: &[&str]) -> Output {
+    Command::new(ACP)
+        .arg("--url")
+        .arg(url)
+        .args(args)
+        .env_remove("ACP_URL")
+        .env_remove("ACP_API_KEY")
+        .env_remove("ACP_BEARER_TOKEN")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn acp(args: &[&str]) -> Output {
+    acp_at(spec(), args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// Every line of `--json` output, parsed.
+fn ndjson(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+/// A client of the spec server and a runtime to drive it, for set-ups the test makes itself.
+fn with_client<T>(f: impl AsyncFnOnce(AcpClient) -> T) -> T {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { f(AcpClient::new(spec()).unwrap()).await })
+}
+
+#[test]
+fn help_documents_exit_statuses_and_credentials() {
+    let o = Command::new(ACP).arg("--help").output().unwrap();
+    assert_eq!(code(&o), 0);
+    let help = stdout(&o);
+    for needle in [
+        "3  the run is interrupted",
+        "4  the server or the connection failed",
+        "ACP_API_KEY",
+        "check",
+        "completions",
+    ] {
+        assert!(help.contains(needle), "{needle:?} not in {help}");
+    }
+    let o = Command::new(ACP)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    assert!(stdout(&o).contains("_acp()"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = acp(&["run", "echo", "--input", "{not json"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--input: not JSON"));
+    let o = acp(&["run", "no-such-agent"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no agent named \"no-such-agent\""));
+    let o = Command::new(ACP)
+        .args(["agents"])
+        .env_remove("ACP_URL")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("ACP_URL"));
+    let o = acp(&["frobnicate"]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn agents_and_agent_in_text_and_json() {
+    let o = acp(&["agents"]);
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    assert!(
+        text.contains("00000000-0000-4000-8000-000000000057  stream 0.1.0"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 6);
+
+    let o = acp(&["--json", "agents", "--name", "interrupt"]);
+    let lines = ndjson(&o);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["metadata"]["ref"]["name"], "interrupt");
+
+    let o = acp(&["agent", "interrupt"]);
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    for needle in [
+        "name: interrupt",
+        "input schema:",
+        "\"interrupts\": {",
+        "interrupt question:",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in {text}");
+    }
+    let o = acp(&["--json", "agent", &INTERRUPT.to_string()]);
+    let lines = ndjson(&o);
+    assert_eq!(
+        lines[0]["descriptor"]["specs"]["capabilities"]["interrupts"],
+        true
+    );
+}
+
+#[test]
+fn run_streams_events_then_the_outcome() {
+    let o = acp(&["run", "stream", "--input", r#"{"count": 2}"#]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], r#"values [pending] {"i":0,"pad":""}"#);
+    assert_eq!(lines[1], r#"values [pending] {"i":1,"pad":""}"#);
+    assert_eq!(lines[2], r#"values [success] {"count":2}"#);
+    assert!(lines[3].starts_with("run ") && lines[3].ends_with(" completed"));
+
+    let o = acp(&[
+        "--json",
+        "run",
+        "stream",
+        "--new-thread",
+        "--input",
+        r#"{"count": 2}"#,
+    ]);
+    assert_eq!(code(&o), 0);
+    let lines = ndjson(&o);
+    assert!(lines[0]["thread_id"].is_string());
+    assert_eq!(lines[1]["event"], "values");
+    assert_eq!(lines[1]["id"], "1");
+    let last = lines.last().unwrap();
+    assert_eq!(last["outcome"], "completed");
+    assert_eq!(last["values"], json!({"count": 2}));
+    assert_eq!(last["thread_id"], lines[0]["thread_id"]);
+}
+
+#[test]
+fn run_waits_and_exits_by_outcome() {
+    let o = acp(&["run", "echo", "--wait", "30s", "--input", r#"{"q": "hi"}"#]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"q\": \"hi\""));
+    // Not a terminal: no spinner on stderr.
+    assert!(!stderr(&o).contains("waiting"));
+
+    let o = acp(&["--json", "run", "fail", "--wait", "30s"]);
+    assert_eq!(code(&o), 1);
+    let last = ndjson(&o).pop().unwrap();
+    assert_eq!(last["outcome"], "failed");
+    assert_eq!(last["error"]["errcode"], 42);
+
+    let o = acp(&["run", "fail"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("failed (42)"));
+}
+
+#[test]
+fn an_interrupt_without_a_terminal_ends_with_3_then_runs_resume_answers_it() {
+    let o = acp(&["--json", "run", "interrupt", "--new-thread", "--no-input"]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let last = ndjson(&o).pop().unwrap();
+    assert_eq!(last["outcome"], "interrupted");
+    assert!(last["payload"]["question"].is_string());
+    let run = last["run_id"].as_str().unwrap().to_string();
+    let thread = last["thread_id"].as_str().unwrap().to_string();
+
+    let o = acp(&[
+        "runs",
+        "resume",
+        &run,
+        "--thread",
+        &thread,
+        "--payload",
+        r#"{"ok": true}"#,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains(&format!("run {run} resumed")));
+    let o = acp(&["runs", "join", &run, "--thread", &thread]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("success"));
+    let o = acp(&["--json", "runs", "get", &run, "--thread", &thread]);
+    assert_eq!(ndjson(&o)[0]["status"], "success");
+
+    // Text mode, stdin not a terminal: the question and how to answer it.
+    let o = acp(&["run", "interrupt"]);
+    assert_eq!(code(&o), 3);
+    assert!(stdout(&o).contains("acp runs resume "), "{}", stdout(&o));
+}
+
+#[test]
+fn runs_cancel_rollback_delete_and_errors_exit_4() {
+    let ((thread, thread_b), a, b) = with_client(async |c| {
+        let body = || RunCreateStateful {
+            agent_id: Some(SLOW.to_string()),
+            ..Default::default()
+        };
+        // One slow run per thread: a thread with a pending run refuses another.
+        let (t1, t2) = (c.new_thread().await.unwrap(), c.new_thread().await.unwrap());
+        let a = t1.create(body()).await.unwrap().run_id().to_string();
+        let b = t2.create(body()).await.unwrap().run_id().to_string();
+        (
+            (t1.thread_id().to_string(), t2.thread_id().to_string()),
+            a,
+            b,
+        )
+    });
+    let o = acp(&["runs", "cancel", &a, "--thread", &thread]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), format!("run {a} cancelled"));
+    let o = acp(&["--json", "runs", "get", &a, "--thread", &thread]);
+    assert_eq!(ndjson(&o)[0]["status"], "interrupted");
+    let o = acp(&["--json", "runs", "delete", &a, "--thread", &thread]);
+    assert_eq!(ndjson(&o)[0]["done"], "deleted");
+
+    let o = acp(&["runs", "rollback", &b, "--thread", &thread_b]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = acp(&["runs", "get", &b, "--thread", &thread_b]);
+    assert_eq!(code(&o), 4);
+    assert!(stderr(&o).contains("404"), "{}", stderr(&o));
+
+    let o = acp_at("http://127.0.0.1:9", &["agents"]);
+    assert_eq!(code(&o), 4);
+}
+
+#[test]
+fn threads_create_get_list_history_delete() {
+    let o = acp(&[
+        "--json",
+        "threads",
+        "create",
+        "--metadata",
+        r#"{"owner": "cli-test"}"#,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let thread = ndjson(&o)[0]["thread_id"].as_str().unwrap().to_string();
+    let o = acp(&["threads", "get", &thread]);
+    assert!(
+        stdout(&o).contains("\"owner\": \"cli-test\""),
+        "{}",
+        stdout(&o)
+    );
+    let o = acp(&["--json", "threads", "list", "--limit", "100"]);
+    assert!(ndjson(&o).iter().any(|t| t["thread_id"] == thread.as_str()));
+    let o = acp(&["run", "echo", "--thread", &thread, "--input", r#"{"n": 1}"#]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = acp(&["--json", "threads", "history", &thread]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!ndjson(&o).is_empty());
+    let o = acp(&["threads", "delete", &thread]);
+    assert_eq!(stdout(&o).trim(), format!("thread {thread} deleted"));
+    let o = acp(&["threads", "get", &thread]);
+    assert_eq!(code(&o), 4);
+}
+
+#[test]
+fn credentials_never_appear_in_output_or_traces() {
+    const KEY: &str = "sk-cli-test-very-secret";
+    const TOKEN: &str = "tok-cli-test-very-secret";
+    let file = std::env::temp_dir().join(format!("acp-cli-key-{}", std::process::id()));
+    std::fs::write(&file, format!("{KEY}\n")).unwrap();
+    let runs: [Vec<&str>; 3] = [
+        vec!["-vv", "run", "stream", "--input", r#"{"count": 1}"#],
+        vec!["-vv", "--json", "agents"],
+        vec!["-vv", "runs", "get", "00000000-0000-4000-8000-000000000000"],
+    ];
+    for args in runs {
+        for env in [("ACP_API_KEY", KEY), ("ACP_BEARER_TOKEN", TOKEN)] {
+            let o = Command::new(ACP)
+                .args(["--url", spec()])
+                .args(&args)
+                .env(env.0, env.1)
+                .output()
+                .unwrap();
+            let all = format!("{}{}", stdout(&o), stderr(&o));
+            assert!(all.contains("DEBUG"), "-vv traces: {all}");
+            assert!(!all.contains(KEY) && !all.contains(TOKEN), "{all}");
+        }
+        let file_arg = file.to_str().unwrap();
+        let o = Command::new(ACP)
+            .args(["--url", spec(), "--api-key-file", file_arg])
+            .args(&args)
+            .output()
+            .unwrap();
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(!all.contains(KEY), "{all}");
+    }
+    let _ = std::fs::remove_file(file);
+}
+
+/// The check's agent: one that streams several events slowly (so that the SSE probes see
+/// keep-alives and a rejoin mid-run).
+const CHECK_ARGS: [&str; 5] = [
+    "check",
+    "--agent",
+    "stream",
+    "--input",
+    r#"{"count": 4, "delay_ms": 200}"#,
+];
+
+#[test]
+fn check_finds_no_deviation_in_the_spec_dialect() {
+    let o = acp_at(server(Dialect::Spec), &CHECK_ARGS);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let report = stdout(&o);
+    assert!(
+        report.contains("No deviations from the spec found."),
+        "{report}"
+    );
+    for op in [
+        "search_agents",
+        "get_thread_history",
+        "copy_thread",
+        "patch_thread",
+        "cancel_thread_run",
+        "create_and_stream_stateless_run_output",
+        "search_stateless_runs",
+        "delete_stateless_run",
+    ] {
+        assert!(report.contains(op), "{op} not tried: {report}");
+    }
+    let mut args = vec!["--json"];
+    args.extend(CHECK_ARGS);
+    let o = acp_at(server(Dialect::Spec), &args);
+    let lines = ndjson(&o);
+    assert!(lines.iter().all(|l| l.get("deviation").is_none()));
+    let ops: std::collections::HashSet<&str> = lines
+        .iter()
+        .filter_map(|l| l["operation"].as_str())
+        .collect();
+    assert_eq!(ops.len(), 30, "every ACP operation: {ops:?}");
+}
+
+#[test]
+fn check_reports_the_workflow_server_dialects_deviations() {
+    let mut args = vec!["--json"];
+    args.extend(CHECK_ARGS);
+    let o = acp_at(server(Dialect::WorkflowServer), &args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let found: std::collections::BTreeMap<String, String> = ndjson(&o)
+        .into_iter()
+        .filter_map(|l| {
+            Some((
+                l["deviation"].as_str()?.to_string(),
+                l["seen"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let expect = [
+        ("timestamps", "naive"),
+        ("null for absent fields", "is null"),
+        ("error bodies", "{\"detail\""),
+        ("SSE ids", "ids count per connection"),
+        ("SSE keep-alives", "glued"),
+        ("end of a stream", "running"),
+        ("run status", "\"running\""),
+        ("search without filters", "422"),
+        (
+            "operations not implemented",
+            "get_thread_history, copy_thread, cancel_thread_run, cancel_stateless_run, delete_stateless_run",
+        ),
+    ];
+    for (topic, seen) in expect {
+        let got = found
+            .get(topic)
+            .unwrap_or_else(|| panic!("{topic} not reported: {found:#?}"));
+        assert!(got.contains(seen), "{topic}: {got}");
+    }
+    assert_eq!(found.len(), expect.len(), "nothing else: {found:#?}");
+}
+
+#[test]
+fn an_interrupt_is_answered_at_the_prompt_on_a_terminal() {
+    let mut cmd = Command::new(ACP);
+    cmd.args([
+        "--url",
+        spec(),
+        "run",
+        "interrupt",
+        "--input",
+        r#"{"interrupts": 2}"#,
+    ])
+    .env_remove("ACP_API_KEY");
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("? ").unwrap();
+    p.exp_string("answer (a JSON object): ").unwrap();
+    p.send_line("not json").unwrap();
+    p.exp_string("try again").unwrap();
+    p.send_line(r#"{"round": 1, "ok": true}"#).unwrap();
+    p.exp_string("answer (a JSON object): ").unwrap();
+    p.send_line(r#"{"round": 2}"#).unwrap();
+    p.exp_string("completed").unwrap();
+    let rest = p.exp_eof().unwrap();
+    assert!(rest.contains("\"ok\": true"), "{rest}");
+    match p.process.wait().unwrap() {
+        rexpect::process::wait::WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        other => panic!("{other:?}"),
+    }
+}
