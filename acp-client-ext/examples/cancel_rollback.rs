@@ -24,9 +24,10 @@ async fn main() -> ExitCode {
 async fn run() -> Res {
     let setup = support::example::connect("cancel_rollback").await?;
     let runs = setup.client.new_thread().await?;
-    let slow = || setup.stateful("slow", json!({"deadline_ms": 60_000}));
+    let slow = setup.agent("slow").await?.on_thread(&runs)?;
+    let input = json!({"deadline_ms": 60_000});
 
-    let kept = runs.create(slow()).await?;
+    let kept = setup.run(&slow, &input)?.create().await?;
     say(format!(
         "run {} is {}",
         kept.run_id(),
@@ -38,7 +39,7 @@ async fn run() -> Res {
         kept.get().await?.status
     ));
 
-    let gone = runs.create(slow()).await?;
+    let gone = setup.run(&slow, &input)?.create().await?;
     say(format!(
         "run {} is {}",
         gone.run_id(),

@@ -6,6 +6,8 @@
 //!
 //! First by hand (wait, see `Interrupted`, resume with `POST .../runs/{run_id}`), then with the
 //! helper `RunHandle::run_to_completion`, which does the same loop with a bound on the rounds.
+//! The questions and answers are structs of this file (`payload_as::<Question>()`, an `Answer`
+//! that is `Serialize`); the final output is read with `output_as::<Answers>()`.
 
 use std::process::ExitCode;
 
@@ -13,9 +15,29 @@ use std::process::ExitCode;
 mod support;
 
 use acp_client_ext::WaitOutcome;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
 use support::example::{Res, finish, outcome, say, short};
+
+/// What the reference agent `interrupt` asks.
+#[derive(Deserialize)]
+struct Question {
+    question: String,
+    round: u32,
+}
+
+/// What it is answered.
+#[derive(Serialize)]
+struct Answer<'a> {
+    answer: &'a str,
+}
+
+/// Its output: the answers it collected.
+#[derive(Deserialize)]
+struct Answers {
+    answers: Vec<serde_json::Value>,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,8 +47,10 @@ async fn main() -> ExitCode {
 async fn run() -> Res {
     let setup = support::example::connect("human_in_the_loop").await?;
     let runs = setup.client.new_thread().await?;
-    let run = runs
-        .create(setup.stateful("interrupt", json!({"interrupts": 3})))
+    let interrupt = setup.agent("interrupt").await?;
+    let run = setup
+        .run(&interrupt.on_thread(&runs)?, &json!({"interrupts": 3}))?
+        .create()
         .await?;
     say(format!(
         "run {} of `interrupt` asks 3 questions",
@@ -35,9 +59,19 @@ async fn run() -> Res {
 
     // One round by hand.
     match run.wait(Duration::from_secs(10)).await? {
-        WaitOutcome::Interrupted { payload, .. } => {
-            say(format!("by hand: the agent asks {}", short(&payload)));
-            let info = run.resume(json!({"answer": "yes, by hand"})).await?;
+        asked @ WaitOutcome::Interrupted { .. } => {
+            match asked.payload_as::<Question>() {
+                Ok(q) => say(format!(
+                    "by hand: the agent asks {:?} (round {})",
+                    q.question, q.round
+                )),
+                Err(_) => say(format!("by hand: the agent asks {}", outcome(&asked))),
+            }
+            let info = run
+                .resume(Answer {
+                    answer: "yes, by hand",
+                })
+                .await?;
             say(format!("by hand: resumed, run is {}", info.status));
         }
         other => {
@@ -50,16 +84,25 @@ async fn run() -> Res {
     // The callback is an async closure that keeps a transcript across rounds.
     let mut transcript: Vec<String> = Vec::new();
     let done = run
-        .run_to_completion(Duration::from_secs(10), 5, async |question| {
-            say(format!(
-                "helper: the agent asks {}",
-                short(question.payload())
-            ));
-            transcript.push(short(question.payload()));
-            Ok(json!({"answer": "yes, from the helper"}))
+        .run_to_completion(Duration::from_secs(10), 5, async |asked| {
+            let question = match asked.payload_as::<Question>() {
+                Ok(q) => q.question,
+                Err(_) => short(asked.payload()),
+            };
+            say(format!("helper: the agent asks {question:?}"));
+            transcript.push(question);
+            Ok(Answer {
+                answer: "yes, from the helper",
+            })
         })
         .await?;
-    say(outcome(&done));
+    match done.output_as::<Answers>() {
+        Ok(out) => say(format!(
+            "completed; the agent collected {} answers",
+            out.answers.len()
+        )),
+        Err(_) => say(outcome(&done)),
+    }
     say(format!("helper: answered {} questions", transcript.len()));
     Ok(())
 }

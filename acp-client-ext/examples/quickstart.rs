@@ -6,11 +6,17 @@
 //!
 //! Without `ACP_URL` it starts the embedded reference server on a free loopback port. With
 //! `ACP_URL` (and `ACP_API_KEY` or `ACP_BEARER_TOKEN`) it runs the same steps against that
-//! server, with the agent `ACP_AGENT_ID` (default: the first one listed), the input `ACP_INPUT`
-//! (a JSON object, default `{}`) and the config the agent's descriptor asks for (`ACP_CONFIG`).
+//! server, with the agent `ACP_AGENT` (a name) or `ACP_AGENT_ID` (an id; default: the first one
+//! listed), the input `ACP_INPUT` (a JSON object, default `{}`) and the config the agent's
+//! descriptor asks for (`ACP_CONFIG`).
 //! A step the server does not implement (`501`, `405`, `500 Not implemented`, a missing route)
 //! is reported and skipped; any other error ends the example with one sentence and exit
 //! status 1.
+//!
+//! Agents are found by name (`client.agent("stream")`) and what they return is read into small
+//! structs of this file (`values_as::<Tick>()`, `output_as::<Count>()`,
+//! `payload_as::<Question>()`); output that does not fit them (another server's agent) is shown
+//! as JSON.
 //!
 //! 1. list the agents and create a thread;
 //! 2. start a run and stream its events as they arrive (`POST /threads/{id}/runs/stream`);
@@ -23,11 +29,63 @@ use std::process::ExitCode;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use acp_client_ext::CancelAction;
+use acp_client_ext::{CancelAction, RunEvent, WaitOutcome};
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
 use support::example::{Res, describe, finish, outcome, say, short, step, with_progress};
+
+/// The input of the reference agent `stream`.
+#[derive(Serialize)]
+struct StreamInput {
+    count: u32,
+    delay_ms: u64,
+}
+
+/// One `values` update of `stream`.
+#[derive(Deserialize)]
+struct Tick {
+    i: u32,
+}
+
+/// The output of `stream`.
+#[derive(Deserialize)]
+struct Count {
+    count: u32,
+}
+
+/// What `interrupt` asks.
+#[derive(Deserialize)]
+struct Question {
+    question: String,
+    round: u32,
+}
+
+/// What `interrupt` is answered.
+#[derive(Serialize, Clone)]
+struct Answer {
+    answer: String,
+}
+
+/// An event in one line: typed when it is a `stream` update, as JSON otherwise.
+fn event_line(event: &RunEvent) -> String {
+    match event {
+        RunEvent::Values(u) => match u.values_as::<Tick>() {
+            Ok(tick) => format!("update i={} ({})", tick.i, u.status),
+            Err(_) => describe(event),
+        },
+        other => describe(other),
+    }
+}
+
+/// An outcome in one line: typed when it is the output of `stream`, as JSON otherwise.
+fn outcome_line(done: &WaitOutcome) -> String {
+    match done.output_as::<Count>() {
+        Ok(c) => format!("completed with {} updates", c.count),
+        Err(_) => outcome(done),
+    }
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -65,12 +123,18 @@ async fn run() -> Res {
         "2. stream: {}",
         agent("stream", "5 updates, 150 ms apart")
     ));
-    let body = setup.stateful("stream", json!({"count": 5, "delay_ms": 150}));
-    if let Some(mut events) = step("create and stream", runs.stream(body)).await? {
+    let stream = setup.agent("stream").await?;
+    let on_thread = stream.on_thread(&runs)?;
+    let input = StreamInput {
+        count: 5,
+        delay_ms: 150,
+    };
+    let body = setup.run(&on_thread, &input)?;
+    if let Some(mut events) = step("create and stream", body.stream()).await? {
         let mut n = 0;
         while let Some(event) = events.next().await {
             n += 1;
-            say(format!("   event {n}: {}", describe(&event?)));
+            say(format!("   event {n}: {}", event_line(&event?)));
         }
         let status = events.last_status().map(ToString::to_string);
         say(format!(
@@ -85,12 +149,15 @@ async fn run() -> Res {
         "3. wait: {}, deadline 10 s",
         agent("stream", "4 updates, 250 ms apart")
     ));
-    let body = setup.stateful("stream", json!({"count": 4, "delay_ms": 250}));
-    if let Some(run) = step("create run", runs.create(body)).await? {
+    let input = StreamInput {
+        count: 4,
+        delay_ms: 250,
+    };
+    if let Some(run) = step("create run", setup.run(&on_thread, &input)?.create()).await? {
         say(format!("   created run {}", run.run_id()));
         let wait = with_progress("waiting", run.wait(Duration::from_secs(10)));
         if let Some(done) = step("wait", wait).await? {
-            say(format!("   {}", outcome(&done)));
+            say(format!("   {}", outcome_line(&done)));
         }
     }
 
@@ -99,9 +166,10 @@ async fn run() -> Res {
         "4. cancel: {}, cancelled with rollback",
         agent("slow", "runs for a minute")
     ));
-    let body = setup.stateful("slow", json!({"deadline_ms": 60_000}));
+    let slow = setup.agent("slow").await?;
+    let body = setup.run(&slow.on_thread(&runs)?, &json!({"deadline_ms": 60_000}))?;
     let mut rolled_back = false;
-    if let Some(run) = step("create run", runs.create(body)).await? {
+    if let Some(run) = step("create run", body.create()).await? {
         say(format!(
             "   created run {}, status {}",
             run.run_id(),
@@ -138,15 +206,21 @@ async fn run() -> Res {
         "5. resume: {}",
         agent("interrupt", "asks 2 questions")
     ));
-    let body = setup.stateful("interrupt", json!({"interrupts": 2}));
-    if let Some(run) = step("create run", runs.create(body)).await? {
+    let interrupt = setup.agent("interrupt").await?;
+    let body = setup.run(&interrupt.on_thread(&runs)?, &json!({"interrupts": 2}))?;
+    if let Some(run) = step("create run", body.create()).await? {
         // The callback keeps state between rounds: here, the answers given so far.
         let mut answers = Vec::new();
-        let done = run.run_to_completion(Duration::from_secs(10), 5, async |question| {
-            let answer = json!({"answer": format!("yes ({})", question.round())});
+        let done = run.run_to_completion(Duration::from_secs(10), 5, async |asked| {
+            let answer = Answer {
+                answer: format!("yes ({})", asked.round()),
+            };
+            let question = match asked.payload_as::<Question>() {
+                Ok(q) => format!("{:?} (round {})", q.question, q.round),
+                Err(_) => short(asked.payload()),
+            };
             say(format!(
-                "   the agent asks {}; answering {}",
-                short(question.payload()),
+                "   the agent asks {question}; answering {}",
                 short(&answer)
             ));
             answers.push(answer.clone());

@@ -4,18 +4,34 @@
 //! cargo run -p acp-client-ext --example stateless_run
 //! ```
 //!
-//! One run streamed (`POST /runs/stream`), one created and waited for in one call
-//! (`POST /runs/wait`), and a failing run, to show how a failure reads.
+//! Agents found by name (`client.agent("custom")`), run without a thread: one run streamed
+//! (`POST /runs/stream`), one created and waited for in one call (`POST /runs/wait`) with its
+//! output read into a struct (`output_as::<Echoed>()`), and a failing run, to show how a
+//! failure reads.
 
 use std::process::ExitCode;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use acp_client_ext::RunEvent;
 use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
 use support::example::{Res, describe, finish, outcome, say};
+
+/// A custom update of the reference agent `custom`.
+#[derive(Deserialize)]
+struct Step {
+    i: u32,
+}
+
+/// What is sent to `echo`, and what it answers (the same).
+#[derive(Serialize, Deserialize)]
+struct Echoed {
+    hello: String,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -24,29 +40,43 @@ async fn main() -> ExitCode {
 
 async fn run() -> Res {
     let setup = support::example::connect("stateless_run").await?;
-    let runs = setup.client.stateless_runs();
 
     say("stream: a stateless run of `custom` (3 custom updates)");
-    let mut events = runs
-        .stream(setup.stateless("custom", json!({"count": 3, "delay_ms": 100})))
+    let custom = setup.agent("custom").await?.stateless();
+    let mut events = setup
+        .run(&custom, &json!({"count": 3, "delay_ms": 100}))?
+        .stream()
         .await?;
     while let Some(event) = events.try_next().await? {
-        say(format!("   {}", describe(&event)));
+        match &event {
+            RunEvent::Custom(u) => match u.update_as::<Step>() {
+                Ok(step) => say(format!("   custom update, step {}", step.i)),
+                Err(_) => say(format!("   {}", describe(&event))),
+            },
+            other => say(format!("   {}", describe(other))),
+        }
     }
 
     say("wait: a stateless run of `echo`, deadline 10 s");
-    let done = runs
-        .wait(
-            setup.stateless("echo", json!({"hello": "acp"})),
-            Duration::from_secs(10),
-        )
+    let echo = setup.agent("echo").await?.stateless();
+    let input = Echoed {
+        hello: "acp".into(),
+    };
+    let done = setup
+        .run(&echo, &input)?
+        .wait(Duration::from_secs(10))
         .await?;
-    say(format!("   {}", outcome(&done)));
+    match done.output_as::<Echoed>() {
+        Ok(out) => say(format!("   completed, echoed hello={:?}", out.hello)),
+        Err(_) => say(format!("   {}", outcome(&done))),
+    }
 
     if setup.embedded() {
         say("wait: a stateless run of `fail`");
-        let failed = runs
-            .wait(setup.stateless("fail", json!({})), Duration::from_secs(10))
+        let fail = setup.agent("fail").await?.stateless();
+        let failed = setup
+            .run(&fail, &json!({}))?
+            .wait(Duration::from_secs(10))
             .await?;
         say(format!("   {}", outcome(&failed)));
     }

@@ -4,20 +4,45 @@
 //! cargo run -p acp-client-ext --example stream_run
 //! ```
 //!
-//! Creates a thread run and streams it (`POST /threads/{id}/runs/stream`), drops the stream
-//! after three events, then joins the run's stream again with `Last-Event-ID`
-//! (`GET .../runs/{run_id}/stream`): the remaining events arrive, none twice. The run is created
-//! with `on_disconnect: continue` so that closing the first stream does not cancel it.
+//! Finds the agent `stream` by name, creates a run of it on a thread
+//! (`POST /threads/{id}/runs`) and joins its stream (`GET .../runs/{run_id}/stream`), drops the
+//! stream after three events, then joins it again with `Last-Event-ID`: the remaining events
+//! arrive, none twice. Closing a joined stream does not cancel the run. Each update is read
+//! into a struct of this file (`values_as::<Tick>()`).
 
 use std::process::ExitCode;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use acp_client_ext::types::OnDisconnect;
+use acp_client_ext::RunEvent;
 use futures::StreamExt;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use support::example::{Res, describe, finish, say};
+
+/// The input of the reference agent `stream`.
+#[derive(Serialize)]
+struct StreamInput {
+    count: u32,
+    delay_ms: u64,
+}
+
+/// One of its updates.
+#[derive(Deserialize)]
+struct Tick {
+    i: u32,
+}
+
+/// An event in one line: `update i=..` when it is one of `stream`'s, as JSON otherwise.
+fn line(event: &RunEvent) -> String {
+    match event {
+        RunEvent::Values(u) => match u.values_as::<Tick>() {
+            Ok(tick) => format!("update i={} ({})", tick.i, u.status),
+            Err(_) => describe(event),
+        },
+        other => describe(other),
+    }
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,12 +53,20 @@ async fn run() -> Res {
     let setup = support::example::connect("stream_run").await?;
     let runs = setup.client.new_thread().await?;
 
-    let body = acp_client_ext::types::RunCreateStateful {
-        on_disconnect: OnDisconnect::Continue,
-        ..setup.stateful("stream", json!({"count": 6, "delay_ms": 100}))
+    let stream = setup.agent("stream").await?;
+    let input = StreamInput {
+        count: 6,
+        delay_ms: 100,
     };
-    say("streaming a run of `stream` (6 updates, 100 ms apart)");
-    let mut events = runs.stream(body).await?;
+    let run = setup
+        .run(&stream.on_thread(&runs)?, &input)?
+        .create()
+        .await?;
+    say(format!(
+        "streaming run {} of `stream` (6 updates, 100 ms apart)",
+        run.run_id()
+    ));
+    let mut events = run.stream().await?;
     let mut seen = 0;
     while seen < 3 {
         let Some(event) = events.next().await else {
@@ -44,7 +77,7 @@ async fn run() -> Res {
         say(format!(
             "   event id {}: {}",
             events.last_event_id().unwrap_or("-"),
-            describe(&event)
+            line(&event)
         ));
     }
     let (Some(run_id), Some(last_id)) =
@@ -58,14 +91,13 @@ async fn run() -> Res {
         "dropped the stream after event {last_id}; rejoining run {run_id} from there"
     ));
 
-    let run = runs.run(run_id)?;
     let mut rest = run.stream_from(last_id).await?;
     while let Some(event) = rest.next().await {
         let event = event?;
         say(format!(
             "   event id {}: {}",
             rest.last_event_id().unwrap_or("-"),
-            describe(&event)
+            line(&event)
         ));
     }
     say(format!(

@@ -14,9 +14,23 @@ use std::process::ExitCode;
 mod support;
 
 use acp_client_ext::Error;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
 use support::example::{Res, finish, outcome, say, with_progress};
+
+/// The input of the reference agent `stream`.
+#[derive(Serialize)]
+struct StreamInput {
+    count: u32,
+    delay_ms: u64,
+}
+
+/// Its output.
+#[derive(Deserialize)]
+struct Count {
+    count: u32,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,13 +42,27 @@ async fn run() -> Res {
     let runs = setup.client.new_thread().await?;
 
     say("1. create a run of `stream` and wait for it, deadline 10 s");
-    let body = setup.stateful("stream", json!({"count": 3, "delay_ms": 300}));
-    let done = with_progress("waiting", runs.wait(body, Duration::from_secs(10))).await?;
-    say(format!("   run {} {}", done.run().run_id, outcome(&done)));
+    let stream = setup.agent("stream").await?;
+    let input = StreamInput {
+        count: 3,
+        delay_ms: 300,
+    };
+    let request = setup.run(&stream.on_thread(&runs)?, &input)?;
+    let done = with_progress("waiting", request.wait(Duration::from_secs(10))).await?;
+    match done.output_as::<Count>() {
+        Ok(out) => say(format!(
+            "   run {} completed with {} updates",
+            done.run().run_id,
+            out.count
+        )),
+        Err(_) => say(format!("   run {} {}", done.run().run_id, outcome(&done))),
+    }
 
     say("2. create a run of `slow` and wait for it, deadline 1 s");
-    let run = runs
-        .create(setup.stateful("slow", json!({"deadline_ms": 60_000})))
+    let slow = setup.agent("slow").await?;
+    let run = setup
+        .run(&slow.on_thread(&runs)?, &json!({"deadline_ms": 60_000}))?
+        .create()
         .await?;
     match with_progress("waiting", run.wait(Duration::from_secs(1))).await {
         Err(Error::Timeout { after, .. }) => {

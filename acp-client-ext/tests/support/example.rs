@@ -1,23 +1,28 @@
 //! What every example shares: "embedded reference server, or `ACP_URL`", and readable output.
 //!
 //! * Without `ACP_URL`, [`connect`] starts the reference server on a free loopback port and
-//!   points an [`AcpClient`] at it; the server stops when the [`Setup`] is dropped.
+//!   points an [`AcpClient`] at it; the server stops when the [`Setup`] is dropped. An example
+//!   finds the reference agents by name, as any user would: [`Setup::agent`] is
+//!   `client.agent("stream")`.
 //! * With `ACP_URL` (plus `ACP_API_KEY`, `ACP_API_KEY_HEADER` or `ACP_BEARER_TOKEN` as needed),
-//!   the client comes from [`AcpClient::from_env`] and every run uses the agent `ACP_AGENT_ID`
-//!   (looked up with `GET /agents/{id}`; without it, the first agent an unfiltered
-//!   `POST /agents/search` lists, which some servers refuse) with the input `ACP_INPUT` (a JSON
-//!   object, default `{}`), since the reference server's agents and inputs do not exist there.
-//!   The agent's descriptor is read: when it declares a config schema with properties, every run
-//!   sends `ACP_CONFIG` (a JSON object), or else the defaults the schema gives (`{}` without
-//!   any), since servers that validate config refuse a run without it (the Agent Workflow Server
-//!   answers 422).
+//!   the client comes from [`AcpClient::from_env`] and every run uses one agent: `ACP_AGENT`
+//!   (a name) or `ACP_AGENT_ID` (an id), found with `client.agent(..)`; without either, the
+//!   first agent an unfiltered `POST /agents/search` lists (which some servers refuse). Every
+//!   run sends the input `ACP_INPUT` (a JSON object, default `{}`), since the reference
+//!   server's agents and inputs do not exist there. When the agent's descriptor declares a
+//!   config schema with properties, every run sends `ACP_CONFIG` (a JSON object), or else the
+//!   defaults the schema gives (`{}` without any), since servers that validate config refuse
+//!   a run without it (the Agent Workflow Server answers 422).
 //! * Errors print as one sentence each ([`finish`]), and a step the server does not implement
 //!   ([`unsupported`]) is reported and skipped rather than ending the example.
 //! * `RUST_LOG=acp_client_ext=debug` shows every request the client sends.
 
-use acp_client_ext::{AcpClient, Error as AcpError, RunEvent, WaitOutcome, types};
+use acp_client_ext::{
+    AcpClient, Agent, AgentRuns, Error as AcpError, RunEvent, RunRequest, WaitOutcome,
+};
 use acp_reference_server::ReferenceServer;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::error::Error;
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -38,8 +43,8 @@ pub struct Setup {
 
 /// What every run sends to a server given by `ACP_URL`.
 struct Remote {
-    agent_id: String,
-    input: Map<String, Value>,
+    agent: Agent,
+    input: Value,
     config: Option<Value>,
 }
 
@@ -67,51 +72,52 @@ pub async fn connect(example: &str) -> Res<Setup> {
     }
     let client = AcpClient::from_env()?;
     say(format!("{example}: ACP server at {}", client.base_url()));
-    let agent_id = match std::env::var("ACP_AGENT_ID") {
-        Ok(id) if !id.trim().is_empty() => {
-            let id = id.trim().to_string();
-            match client.get_agent(id.as_str()).await {
-                Ok(a) => say(format!("   agent {id}: {}", a.metadata.ref_.name)),
-                Err(e) if unsupported(&e) => {
-                    say(format!("   agent {id} (GET /agents/{{id}}: {e})"))
-                }
-                Err(e) => return Err(e.into()),
-            }
-            id
-        }
-        _ => match client.search_agents().await {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let key = match env("ACP_AGENT").or_else(|| env("ACP_AGENT_ID")) {
+        Some(key) => key,
+        None => match client.search_agents().await {
             Ok(agents) => match agents.first() {
                 Some(a) => a.agent_id.to_string(),
-                None => return Err("the server lists no agent; set ACP_AGENT_ID".into()),
+                None => return Err("the server lists no agent; set ACP_AGENT".into()),
             },
             Err(e) => {
-                return Err(format!("cannot list the agents ({e}); set ACP_AGENT_ID").into());
+                return Err(format!(
+                    "cannot list the agents ({e}); set ACP_AGENT (a name) or ACP_AGENT_ID"
+                )
+                .into());
             }
         },
     };
-    let input = match std::env::var("ACP_INPUT") {
-        Ok(s) => match serde_json::from_str(&s) {
-            Ok(Value::Object(m)) => m,
+    let agent = client.agent(key).await?;
+    say(format!("   agent {} ({})", agent.name(), agent.id()));
+    let input = match env("ACP_INPUT") {
+        Some(s) => match serde_json::from_str(&s) {
+            Ok(v @ Value::Object(_)) => v,
             Ok(_) => return Err("ACP_INPUT must be a JSON object".into()),
             Err(e) => return Err(format!("ACP_INPUT is not JSON: {e}").into()),
         },
-        Err(_) => Map::new(),
+        None => Value::Object(Map::new()),
     };
-    let config = config_for(&client, &agent_id).await?;
+    let config = config_for(&agent)?;
     Ok(Setup {
         client,
         server: None,
         remote: Some(Remote {
-            agent_id,
+            agent,
             input,
             config,
         }),
     })
 }
 
-/// The config every run of `agent_id` sends: `ACP_CONFIG`, else the defaults of the config
-/// schema the agent's descriptor declares, else none.
-async fn config_for(client: &AcpClient, agent_id: &str) -> Res<Option<Value>> {
+/// The config every run of `agent` sends: `ACP_CONFIG`, else the defaults of the config schema
+/// the agent's descriptor declares, else none.
+fn config_for(agent: &Agent) -> Res<Option<Value>> {
     if let Ok(s) = std::env::var("ACP_CONFIG") {
         return match serde_json::from_str(&s) {
             Ok(v @ Value::Object(_)) => Ok(Some(v)),
@@ -119,17 +125,7 @@ async fn config_for(client: &AcpClient, agent_id: &str) -> Res<Option<Value>> {
             Err(e) => Err(format!("ACP_CONFIG is not JSON: {e}").into()),
         };
     }
-    let descriptor = match client.agent_descriptor(agent_id).await {
-        Ok(d) => d,
-        Err(e) if unsupported(&e) => {
-            say(format!("   no descriptor ({e}); runs send no config"));
-            return Ok(None);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    // Through serde: the descriptor's schemas are free-form JSON.
-    let schema = serde_json::to_value(&descriptor.specs.config)?;
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+    let Some(properties) = agent.descriptor()["specs"]["config"]["properties"].as_object() else {
         return Ok(None);
     };
     let defaults: Map<String, Value> = properties
@@ -150,34 +146,28 @@ impl Setup {
         self.server.is_some()
     }
 
-    /// A create body: the reference server's agent `name` with `input`, or the configured
-    /// remote agent, input and config. Built as JSON and read through serde, so it fits the
-    /// generated body types of every ACP release.
-    fn body<T: serde::de::DeserializeOwned>(&self, name: &str, input: Value) -> T {
-        let body = match &self.remote {
-            None => json!({"agent_id": super::agent_id(name), "input": input}),
-            Some(r) => {
-                let mut body = json!({"agent_id": r.agent_id, "input": r.input});
-                if let Some(config) = &r.config {
-                    body["config"] = json!({"configurable": config});
-                }
-                body
-            }
-        };
-        match serde_json::from_value(body) {
-            Ok(b) => b,
-            Err(e) => panic!("a create body of this shape always decodes: {e}"),
+    /// The agent a step runs: the reference server's agent `name`, found by name
+    /// (`client.agent(name)`), or the agent configured for `ACP_URL`.
+    pub async fn agent(&self, name: &str) -> Res<Agent> {
+        match &self.remote {
+            None => Ok(self.client.agent(name).await?),
+            Some(r) => Ok(r.agent.clone()),
         }
     }
 
-    /// A thread run of the reference agent `name` with `input` (or of the remote agent).
-    pub fn stateful(&self, name: &str, input: Value) -> types::RunCreateStateful {
-        self.body(name, input)
-    }
-
-    /// A stateless run of the reference agent `name` with `input` (or of the remote agent).
-    pub fn stateless(&self, name: &str, input: Value) -> types::RunCreateStateless {
-        self.body(name, input)
+    /// A run of `runs` with `input` (any `Serialize`); with `ACP_URL`, with the configured
+    /// input and config instead.
+    pub fn run<I: Serialize>(&self, runs: &AgentRuns, input: &I) -> Res<RunRequest> {
+        Ok(match &self.remote {
+            None => runs.run(&serde_json::to_value(input)?),
+            Some(r) => {
+                let run = runs.run(&r.input);
+                match &r.config {
+                    Some(config) => run.config(config),
+                    None => run,
+                }
+            }
+        })
     }
 }
 
@@ -267,8 +257,8 @@ pub fn describe(event: &RunEvent) -> String {
         .status()
         .map_or_else(|| "-".to_string(), |s| s.to_string());
     match event {
-        RunEvent::Values(u) => format!("values  {status:<11} {}", short(&u.values)),
-        RunEvent::Custom(u) => format!("custom  {status:<11} {}", short(&u.update)),
+        RunEvent::Values(u) => format!("values  {status:<11} {}", shorten(u.values().get())),
+        RunEvent::Custom(u) => format!("custom  {status:<11} {}", shorten(u.update().get())),
         RunEvent::Other(raw) => format!(
             "{:<7} {status:<11} {}",
             raw.payload_type().unwrap_or(raw.event_type()),
