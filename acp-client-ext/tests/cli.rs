@@ -189,6 +189,12 @@ fn run_streams_events_then_the_outcome() {
     assert!(lines[0]["thread_id"].is_string());
     assert_eq!(lines[1]["event"], "values");
     assert_eq!(lines[1]["id"], "1");
+    // Every line is a thread, an event or the outcome: nothing else on stdout.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.get("thread_id").is_some() || l.get("event").is_some())
+    );
     let last = lines.last().unwrap();
     assert_eq!(last["outcome"], "completed");
     assert_eq!(last["values"], json!({"count": 2}));

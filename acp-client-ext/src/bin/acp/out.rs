@@ -60,6 +60,13 @@ impl Out {
         }
     }
 
+    /// Pretty JSON (text mode only).
+    pub fn pretty(&self, v: &Value) {
+        if !self.json {
+            emit(&serde_json::to_string_pretty(v).unwrap_or_default());
+        }
+    }
+
     /// A value: pretty JSON in text mode, one line in JSON mode.
     pub fn value(&self, v: &Value) {
         if self.json {

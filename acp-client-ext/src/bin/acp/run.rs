@@ -173,7 +173,7 @@ fn finish(out: &Out, outcome: &WaitOutcome) -> Result<(), Failure> {
             record["outcome"] = json!("completed");
             record["values"] = to_json(values);
             out.text(format!("run {} completed", run.run_id));
-            out.value(&to_json(values));
+            out.pretty(&to_json(values));
             Ok(())
         }
         WaitOutcome::Failed { error, .. } => {
@@ -189,7 +189,7 @@ fn finish(out: &Out, outcome: &WaitOutcome) -> Result<(), Failure> {
             record["outcome"] = json!("interrupted");
             record["payload"] = payload.clone();
             out.text(format!("run {} is interrupted and asks:", run.run_id));
-            out.value(payload);
+            out.pretty(payload);
             let thread = run
                 .thread_id
                 .map(|t| format!(" --thread {t}"))
