@@ -21,30 +21,37 @@
 //! * input is kept in one [`bytes::BytesMut`] and consumed by moving an index;
 //!   nothing is allocated per line or per event: `event` and `id` values are
 //!   [`FieldStr`]s, stored inline when short;
-//! * the data of the common single-`data:`-line event is a [`Bytes`] slice of
-//!   the input (no copy); only multi-line data is copied (to join the lines
-//!   with `\n`); UTF-8 validation has an ASCII fast path.
+//! * a field line only records where its value is in the input (after the
+//!   UTF-8 check, with an ASCII fast path); the frame is built once, at the
+//!   blank line: `event` and `id` copied inline from the input, `data` a
+//!   [`Bytes`] slice of it (no copy) for the common single-`data:`-line event.
+//!   Only multi-line data is copied (to join the lines with `\n`), and only an
+//!   event split across two chunks has its values detached from the input
+//!   before the consumed input is dropped.
 //!
-//! Measured on the 2-core build machine (Xeon at 2.1 GHz, shared with
-//! parallel builds: load 3–5), 1 MiB of input per run, best of 2000 runs
-//! (`cargo bench -p acp-client-ext --bench sse` medians under that load were
-//! 1.5–2.5 times lower for every contender):
+//! Building each `FieldStr` per line, storing it in the pending event and
+//! moving it into the frame cost, on 150 B events, more than the rest of the
+//! decoding: `perf annotate` put 30–40 % of the decoder's samples on the
+//! moves of those 24-byte values (16-byte loads of bytes just written by
+//! narrower stores: store-forwarding stalls), and as much again on cloning
+//! the `id` into [`Decoder::last_event_id`]. Recording ranges instead, and
+//! building the last event ID from the input rather than by a clone, took
+//! 150 B events from 5.2–7 M to 8.3–9.4 M events/s in criterion runs on the
+//! shared 2-core machine (load 4–5; a memchr newline scan of the same input
+//! ran at 21–34 GB/s meanwhile): see docs/BENCHMARKS.md for the figures of
+//! one run, side by side.
+//!
+//! Earlier measurements (before that change), best of 2000 runs of 1 MiB:
 //!
 //! | input, 16 KiB chunks          | this decoder               | `eventsource-stream` 0.2 (criterion median) | memchr `\n` scan |
 //! |-------------------------------|----------------------------|---------------------------------------------|------------------|
 //! | 1 KiB `data:` events          | 11.3 GB/s, 11.0 M events/s | 0.42–0.51 GiB/s          | 24–30 GB/s       |
 //! | 150 B events (event, id, data)| 1.26 GB/s, 8.4 M events/s  | 0.10–0.12 GiB/s          | 25–31 GB/s       |
 //!
-//! With 1 KiB chunks: 9.8 GB/s and 8.2 M events/s. On small events the cost
-//! is per event, not per byte. Since `event` and `id` became [`FieldStr`]
-//! (inline up to 23 bytes, else shared with the input) instead of `String`,
-//! a frame allocates nothing but the reference count of its `data`: 20 %
-//! fewer instructions per 150 B event (cachegrind: about 1,340 against
-//! 1,670), but the best time did not move on that machine (8.0 M events/s
-//! both, best of 400 alternating runs at load 3.5, memchr at 29 GB/s); the
-//! criterion medians under load improved by 12–40 % (noisy). What is left
-//! is mostly the atomic reference count of `data` (`split_to` and its drop)
-//! and store-forwarding stalls when the frame is moved.
+//! On small events the cost is per event, not per byte; what is left per
+//! event is mostly the atomic reference count of `data` (the split off the
+//! input and the drop of the frame: 12–15 % of the samples) and the line
+//! scan.
 //!
 //! # Policy decisions
 //!
@@ -180,8 +187,8 @@ pub struct FieldStr(Repr);
 #[derive(Clone)]
 enum Repr {
     Inline {
-        len: u8,
         bytes: [u8; FieldStr::INLINE_CAPACITY],
+        len: u8,
     },
     Shared(Bytes),
 }
@@ -480,10 +487,36 @@ enum Data {
     /// No `data` field yet: the event will not be dispatched.
     #[default]
     None,
+    /// Exactly one `data` line, still in the input buffer: `buf[start..end]`
+    /// (valid until the consumed input is dropped, see [`Decoder::own_pending`]).
+    At(usize, usize),
     /// Exactly one `data` line: a zero-copy slice of the input.
     One(Bytes),
     /// Several lines, joined with `\n`.
     Many(BytesMut),
+}
+
+/// The pending `event` or `id` value.
+#[derive(Debug, Default)]
+enum Value {
+    /// None (for `event`, also an empty value).
+    #[default]
+    None,
+    /// `buf[start..end]`, checked as UTF-8, still in the input buffer (as
+    /// [`Data::At`]). The frame's [`FieldStr`] is built once, at dispatch:
+    /// building it per line and moving it into the frame cost more than the
+    /// rest of a small event (store-forwarding stalls on the moves).
+    At(usize, usize),
+    /// A value whose line was dropped from the input buffer.
+    Owned(FieldStr),
+}
+
+impl Value {
+    /// Whether the value is (still) a range of the input longer than the
+    /// inline capacity, which needs the input buffer split to share it.
+    fn is_long_range(&self) -> bool {
+        matches!(self, Value::At(start, end) if end - start > FieldStr::INLINE_CAPACITY)
+    }
 }
 
 /// The fields that matter; the others are ignored.
@@ -498,9 +531,9 @@ enum Field {
 /// The event being assembled (the standard's buffers).
 #[derive(Debug, Default)]
 struct Pending {
-    event: Option<FieldStr>,
+    event: Value,
     data: Data,
-    id: Option<FieldStr>,
+    id: Value,
     retry: Option<Duration>,
     /// Sum of the lengths of the non-comment lines, without line ends.
     size: usize,
@@ -773,6 +806,7 @@ impl Decoder {
         self.max_event_size
     }
 
+    #[cold]
     fn fail(&mut self) -> SseError {
         let err = SseError::EventTooLarge {
             limit: self.max_event_size,
@@ -870,6 +904,7 @@ impl Decoder {
 
     /// Drops the consumed input before waiting for more.
     fn need_input(&mut self) -> Option<Frame> {
+        self.own_pending();
         self.buf.advance(self.pos);
         self.scanned -= self.pos;
         self.pos = 0;
@@ -900,9 +935,16 @@ impl Decoder {
                 }
                 match &mut self.pending.data {
                     Data::None => {
-                        // Zero-copy: split the value off the input buffer.
-                        let data = self.split_value(start + value_start, end);
-                        self.pending.data = Data::One(data);
+                        // Zero-copy, and the slice is only taken at dispatch.
+                        self.pending.data = Data::At(start + value_start, end);
+                    }
+                    Data::At(from, to) => {
+                        let first = &self.buf[*from..*to];
+                        let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
+                        joined.extend_from_slice(first);
+                        joined.put_u8(b'\n');
+                        joined.extend_from_slice(value);
+                        self.pending.data = Data::Many(joined);
                     }
                     Data::One(first) => {
                         let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
@@ -919,9 +961,9 @@ impl Decoder {
             }
             Field::Event => {
                 if value.is_empty() {
-                    self.pending.event = None;
+                    self.pending.event = Value::None;
                 } else if is_utf8(value) {
-                    self.pending.event = Some(self.field_str(start + value_start, end));
+                    self.pending.event = Value::At(start + value_start, end);
                 } else {
                     self.pending.invalid.get_or_insert("event");
                 }
@@ -930,7 +972,7 @@ impl Decoder {
                 if value.contains(&0) {
                     // Ignored entirely.
                 } else if is_utf8(value) {
-                    self.pending.id = Some(self.field_str(start + value_start, end));
+                    self.pending.id = Value::At(start + value_start, end);
                 } else {
                     self.pending.invalid.get_or_insert("id");
                 }
@@ -949,31 +991,59 @@ impl Decoder {
         }
     }
 
-    /// The value `buf[from..to]` of a consumed line, checked as UTF-8: copied
-    /// inline if short, else split off the input buffer.
-    fn field_str(&mut self, from: usize, to: usize) -> FieldStr {
-        const CAP: usize = FieldStr::INLINE_CAPACITY;
-        let len = to - from;
-        if len > CAP {
-            return FieldStr(Repr::Shared(self.split_value(from, to)));
+    /// Detaches the values of the pending event from the consumed input,
+    /// which is about to be dropped (an event split across chunks; rare with
+    /// chunks larger than events).
+    #[cold]
+    fn own_pending(&mut self) {
+        for value in [&mut self.pending.event, &mut self.pending.id] {
+            if let Value::At(from, to) = *value {
+                // Copied, not split off: a split would move the other ranges.
+                let bytes = &self.buf[from..to];
+                let owned = FieldStr::inline(bytes)
+                    .unwrap_or_else(|| FieldStr(Repr::Shared(Bytes::copy_from_slice(bytes))));
+                *value = Value::Owned(owned);
+            }
         }
+        if let Data::At(from, to) = self.pending.data {
+            self.pending.data = Data::One(self.split_value(from, to));
+        }
+    }
+
+    /// The value `buf[from..to]` of a consumed line, checked as UTF-8, copied
+    /// inline (it must fit).
+    #[inline(always)]
+    fn inline_str(&self, from: usize, to: usize) -> FieldStr {
+        const CAP: usize = FieldStr::INLINE_CAPACITY;
         // A copy of fixed size is much cheaper than one of `len` bytes: take
         // the bytes after the value too when the buffer has them.
-        let bytes = match self.buf.get(from..from + CAP) {
-            Some(window) => window.try_into().ok(),
-            None => None,
-        };
-        match bytes {
-            Some(bytes) => FieldStr(Repr::Inline {
-                len: len as u8,
+        match self.buf.get(from..).and_then(<[u8]>::first_chunk::<CAP>) {
+            Some(&bytes) => FieldStr(Repr::Inline {
                 bytes,
+                len: (to - from) as u8,
             }),
             None => FieldStr::inline(&self.buf[from..to]).unwrap_or_default(),
         }
     }
 
+    /// A value of the dispatched event: inline, or shared with `head`, the
+    /// consumed input split off the buffer.
+    #[inline(always)]
+    fn value(&self, value: Value, head: Option<&Bytes>) -> Option<FieldStr> {
+        match (value, head) {
+            (Value::None, _) => None,
+            (Value::At(from, to), None) => Some(self.inline_str(from, to)),
+            (Value::At(from, to), Some(head)) => Some(
+                FieldStr::inline(&head[from..to])
+                    .unwrap_or_else(|| FieldStr(Repr::Shared(head.slice(from..to)))),
+            ),
+            (Value::Owned(s), _) => Some(s),
+        }
+    }
+
     /// Splits the value `buf[from..to]` of a consumed line off the input
     /// buffer, without copying it.
+    #[inline(always)]
     fn split_value(&mut self, from: usize, to: usize) -> Bytes {
         let mut head = self.buf.split_to(to);
         head.advance(from);
@@ -983,15 +1053,40 @@ impl Decoder {
     }
 
     /// The blank line: dispatches the pending event, if it has data.
+    #[inline(always)]
     fn dispatch(&mut self) -> Result<Option<Frame>, SseError> {
         let pending = &mut self.pending;
         pending.size = 0;
-        let event = pending.event.take();
-        let id = pending.id.take();
         let retry = pending.retry.take();
-        let data = std::mem::take(&mut pending.data);
         let invalid = pending.invalid.take();
-        if let Some(id) = &id {
+        let event = std::mem::take(&mut pending.event);
+        let id = std::mem::take(&mut pending.id);
+        let data = std::mem::take(&mut pending.data);
+        // Values to share with the input (rare: long ids) get one slice of the
+        // consumed input, shared by all.
+        let head = (event.is_long_range() || id.is_long_range()).then(|| {
+            let head = self.buf.split_to(self.pos).freeze();
+            self.scanned -= self.pos;
+            self.pos = 0;
+            head
+        });
+        // An inline id is built again from the input rather than cloned from
+        // `id`: the clone would read the value back right after its stores (a
+        // store-forwarding stall, measured as ~10 % of a small event).
+        let id_inline = match (&id, &head) {
+            (&Value::At(from, to), None) => {
+                self.last_event_id = Some(self.inline_str(from, to));
+                true
+            }
+            _ => false,
+        };
+        let (event, id) = (
+            self.value(event, head.as_ref()),
+            self.value(id, head.as_ref()),
+        );
+        if let Some(id) = &id
+            && !id_inline
+        {
             self.last_event_id = Some(id.clone());
         }
         if let Some(field) = invalid {
@@ -999,6 +1094,11 @@ impl Decoder {
         }
         let data = match data {
             Data::None => return Ok(None),
+            Data::At(from, to) => match head {
+                Some(head) => head.slice(from..to),
+                // Zero-copy: split the value off the input buffer.
+                None => self.split_value(from, to),
+            },
             Data::One(data) => data,
             Data::Many(data) => data.freeze(),
         };
