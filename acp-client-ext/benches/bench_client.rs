@@ -5,16 +5,27 @@
 //! bench_client URL typed RUN_ID [STREAMS]  # join the run's stream through acp-client-ext
 //! bench_client URL bytes RUN_ID [STREAMS]  # the same GET with bare reqwest, counting bytes
 //! bench_client URL overhead N [CLIENT] [SIDES]  # echo create+wait: acp-client-ext vs bare reqwest
+//! bench_client serve PAD COUNT...  # in-memory SSE server: prints its URL, serves until killed
 //! ```
 //!
 //! Without arguments (as `.ci/run` runs every example), each mode runs once, tiny, against an
-//! embedded reference server.
+//! embedded reference server and an in-memory server.
 //!
 //! Every mode prints one JSON object on stdout. `typed` and `bytes` join (replay) a settled run,
 //! so the server only encodes its log; `STREAMS` > 1 joins that many streams at once on one
 //! client. Memory figures are this process's `VmRSS` / `VmHWM` from `/proc/self/status` (KiB),
-//! read before the first request and after the last event.
+//! read before the first request and after the last event; CPU time is this process's (all its
+//! threads, `/proc/self/task/*/schedstat`), over the same span.
+//!
+//! `serve` is the server that measures the client, not the server: it renders, before it prints
+//! its URL, the body of a settled `stream` run of each `COUNT` (the reference server's bytes:
+//! `id`, `event: agent_event`, a `values` update with `PAD` bytes of padding, the final
+//! `success` update), and answers `GET .../runs/{mem_run_id(COUNT)}/stream` with it (one
+//! `content-length` response, written from memory) and `GET .../runs/{id}` with the run's
+//! count; so on loopback the only work per event is the client's.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use acp_client_ext::{AcpClient, RunEvent, types};
@@ -37,6 +48,168 @@ fn mem_kib() -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time of this process so far, in seconds: the sum over its live threads of the time they
+/// ran (`/proc/self/task/*/schedstat`, nanoseconds), or `/proc/self/stat` (utime + stime, in
+/// clock ticks, taken as 100 Hz) where schedstat is missing. The threads of a tokio runtime live
+/// as long as the process, so none is missed by the sum.
+fn cpu_secs() -> f64 {
+    let tasks = std::fs::read_dir("/proc/self/task").into_iter().flatten();
+    let ns: Option<u64> = tasks
+        .map(|t| {
+            let path = t.ok()?.path().join("schedstat");
+            std::fs::read_to_string(path)
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    if let Some(ns) = ns.filter(|&ns| ns > 0) {
+        return ns as f64 / 1e9;
+    }
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3 (state).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15: indices 11 and 12 after the state.
+    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) as f64 / 100.0
+}
+
+/// The run id under which `serve` answers with the stream of `count` events.
+fn mem_run_id(count: u64) -> String {
+    format!("00000000-0000-4000-8000-{count:012}")
+}
+
+/// The body the reference server sends for a settled `stream` run of `count` updates with
+/// `pad` bytes of padding (its exact bytes, see `acp-reference-server`).
+fn render_stream(run_id: &str, count: u64, pad: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let padding = "x".repeat(pad);
+    let mut body = Vec::with_capacity((count as usize + 1) * (pad + 160));
+    for i in 0..count {
+        let _ = write!(
+            body,
+            "id: {}\nevent: agent_event\ndata: {{\"type\":\"values\",\"run_id\":\"{run_id}\",\
+             \"status\":\"pending\",\"values\":{{\"i\":{i},\"pad\":\"{padding}\"}}}}\n\n",
+            i + 1
+        );
+    }
+    let _ = write!(
+        body,
+        "id: {}\nevent: agent_event\ndata: {{\"run_id\":\"{run_id}\",\"status\":\"success\",\
+         \"type\":\"values\",\"values\":{{\"count\":{count}}}}}\n\n",
+        count + 1
+    );
+    body
+}
+
+/// Writes all of `buf` (tokio's `net` feature only: no `AsyncWriteExt` here).
+async fn write_all(sock: &tokio::net::TcpStream, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        sock.writable().await?;
+        match sock.try_write(buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+type Bodies = Arc<Mutex<HashMap<u64, bytes::Bytes>>>;
+
+/// One connection of `serve`: GET requests (keep-alive), answered from memory.
+async fn serve_conn(sock: tokio::net::TcpStream, bodies: Bodies, pad: usize) -> Res {
+    sock.set_nodelay(true)?;
+    let mut req = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let head_end = loop {
+            if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            sock.readable().await?;
+            match sock.try_read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => req.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let head = String::from_utf8_lossy(&req[..head_end]).into_owned();
+        req.drain(..head_end);
+        let path = head.split_whitespace().nth(1).unwrap_or("/");
+        let path = path.split('?').next().unwrap_or(path);
+        // `.../runs/{run_id}[/stream]`: the count is the run id's last 12 digits.
+        let mut segs = path.rsplit('/');
+        let stream = path.ends_with("/stream");
+        if stream {
+            segs.next();
+        }
+        let run_id = segs.next().unwrap_or("").to_owned();
+        let count = run_id
+            .get(run_id.len().saturating_sub(12)..)
+            .and_then(|c| c.parse::<u64>().ok());
+        let Some(count) = count else {
+            write_all(
+                &sock,
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+            )
+            .await?;
+            continue;
+        };
+        let (ctype, body) = if stream {
+            let body = bodies
+                .lock()
+                .map_err(|_| "poisoned")?
+                .entry(count)
+                .or_insert_with(|| render_stream(&run_id, count, pad).into())
+                .clone();
+            ("text/event-stream", body)
+        } else {
+            let info = json!({"run_id": run_id, "status": "success",
+                              "creation": {"input": {"count": count, "size": pad}}});
+            ("application/json", bytes::Bytes::from(info.to_string()))
+        };
+        let header = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: {ctype}\r\ncache-control: no-cache\r\n\
+             content-length: {}\r\n\r\n",
+            body.len()
+        );
+        write_all(&sock, header.as_bytes()).await?;
+        write_all(&sock, &body).await?;
+    }
+}
+
+/// Starts the in-memory server on loopback with the bodies of `counts` rendered; its URL.
+async fn serve_mem(pad: usize, counts: &[u64]) -> Res<String> {
+    let bodies: Bodies = Arc::default();
+    for &n in counts {
+        let body = render_stream(&mem_run_id(n), n, pad);
+        bodies
+            .lock()
+            .map_err(|_| "poisoned")?
+            .insert(n, body.into());
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let bodies = bodies.clone();
+            tokio::spawn(async move {
+                if let Err(e) = serve_conn(sock, bodies, pad).await {
+                    eprintln!("serve: {e}");
+                }
+            });
+        }
+    });
+    Ok(url)
+}
+
 fn arg(args: &[String], i: usize, what: &str) -> Res<String> {
     args.get(i)
         .cloned()
@@ -48,6 +221,15 @@ async fn main() -> Res {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 1 {
         return smoke().await;
+    }
+    if args[1] == "serve" {
+        let pad: usize = arg(&args, 2, "PAD")?.parse()?;
+        let counts = args[3..]
+            .iter()
+            .map(|c| c.parse())
+            .collect::<Result<Vec<u64>, _>>()?;
+        println!("{}", serve_mem(pad, &counts).await?);
+        std::future::pending::<()>().await;
     }
     let url = arg(&args, 1, "URL")?;
     let mode = arg(&args, 2, "MODE")?;
@@ -129,7 +311,20 @@ async fn prepare(url: &str, count: u64, size: u64, thread: bool) -> Res<Value> {
     )
 }
 
-/// One stream through acp-client-ext: events received (typed), and how many were values updates.
+/// The `values` of the `stream` agent's updates, as a user would type them: the size of the
+/// payload (`pad` owns its bytes). The final update has only `count`.
+#[derive(serde::Deserialize)]
+struct StreamValues {
+    #[serde(default)]
+    i: u64,
+    #[serde(default)]
+    pad: String,
+    #[serde(default)]
+    count: Option<u64>,
+}
+
+/// One stream through acp-client-ext: events received, and how many were values updates,
+/// each decoded into [`StreamValues`] (`values_as`).
 async fn typed_stream(client: AcpClient, run_id: String) -> Res<(u64, u64)> {
     let run = client.stateless_runs().run(run_id.as_str())?;
     let mut events = run.stream().await?;
@@ -138,9 +333,8 @@ async fn typed_stream(client: AcpClient, run_id: String) -> Res<(u64, u64)> {
         match ev? {
             RunEvent::Values(v) => {
                 n += 1;
-                // Keep the decoded values alive to the end of the loop body (without depending
-                // on their Rust shape, which changes between spec versions).
-                std::hint::black_box(&v.values);
+                let values: StreamValues = v.values_as()?;
+                std::hint::black_box((values.i, &values.pad, values.count));
                 data += 1;
             }
             _ => n += 1,
@@ -181,6 +375,7 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, typed: bool) -> R
         .ok_or("run has no count")?
         + 1;
     let (rss0, hwm0) = mem_kib();
+    let cpu0 = cpu_secs();
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..streams {
@@ -203,6 +398,7 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, typed: bool) -> R
         bytes += b;
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     let (rss1, hwm1) = mem_kib();
     Ok(json!({
         "mode": if typed { "typed" } else { "bytes" },
@@ -211,6 +407,8 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, typed: bool) -> R
         "bytes": bytes,
         "secs": secs,
         "events_per_s": events as f64 / secs,
+        "cpu_secs": cpu,
+        "cpu_ns_per_event": cpu * 1e9 / events as f64,
         "rss_before_kib": rss0, "hwm_before_kib": hwm0,
         "rss_after_kib": rss1, "hwm_after_kib": hwm1,
     }))
@@ -293,5 +491,8 @@ async fn smoke() -> Res {
     println!("{}", streams_mode(&url, run_id, 2, false).await?);
     println!("{}", overhead(&url, 5, "shared", "both").await?);
     println!("{}", prepare(&url, 3, 0, true).await?);
+    let mem = serve_mem(64, &[20]).await?;
+    println!("{}", streams_mode(&mem, &mem_run_id(20), 1, true).await?);
+    println!("{}", streams_mode(&mem, &mem_run_id(20), 1, false).await?);
     Ok(())
 }
