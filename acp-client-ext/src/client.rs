@@ -3,6 +3,7 @@
 
 use crate::config::{ClientBuilder, Config};
 use crate::error::{Error, Result};
+use crate::ops::Operation;
 use crate::options::RequestOptions;
 use crate::retry::RetryPolicy;
 use reqwest::header::HeaderMap;
@@ -201,6 +202,99 @@ impl AcpClient {
         match req {
             Ok(req) => crate::Call::new(self.clone(), move |c| async move { c.json(&req).await }),
             Err(e) => crate::Call::fail(e),
+        }
+    }
+
+    /// Send any ACP operation by its `operationId` (see [`Operation::all`]): `path_params` fill
+    /// the path template by name (`("thread_id", "…")`), `query` is added as is, `body` is sent
+    /// as JSON. The request goes through the same transport as every call of this client
+    /// (credentials, retries by the operation's idempotency, redirects, timeouts, errors); the
+    /// answer is the server's success response, unread (for an operation that
+    /// [streams](Operation::streams), checked to be an event stream). For scripts and tools that
+    /// reach operations the typed calls do not cover, such as the `acp op` command.
+    ///
+    /// Refused before anything is sent, as [`Error::InvalidInput`]: an unknown `operationId`, a
+    /// path parameter missing, unknown to the template or given twice, or a value that is not
+    /// one path segment (empty, `.`, `..`, or holding a `/`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let answer = client
+    ///     .send_operation("get_thread", &[("thread_id", "5b2c…")], &[], None)
+    ///     .await?;
+    /// let thread: serde_json::Value = serde_json::from_slice(&answer.bytes().await?)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_operation(
+        &self,
+        operation_id: &str,
+        path_params: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::Response> {
+        let op = Operation::find(operation_id).ok_or_else(|| {
+            Error::invalid(
+                "operation_id",
+                format!("{operation_id:?} is not an ACP operation"),
+            )
+        })?;
+        let names: Vec<&str> = op.path_params().collect();
+        for (i, (name, value)) in path_params.iter().enumerate() {
+            if !names.contains(name) {
+                return Err(Error::invalid(
+                    "path_params",
+                    format!(
+                        "{name:?} is not a parameter of {} {} (it has: {})",
+                        op.id(),
+                        op.path(),
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                ));
+            }
+            if path_params[..i].iter().any(|(n, _)| n == name) {
+                return Err(Error::invalid(
+                    "path_params",
+                    format!("{name:?} is given twice"),
+                ));
+            }
+            if value.is_empty() || *value == "." || *value == ".." || value.contains('/') {
+                return Err(Error::invalid(
+                    "path_params",
+                    format!("{name} = {value:?} is not one path segment"),
+                ));
+            }
+        }
+        let mut args: Vec<&dyn std::fmt::Display> = Vec::with_capacity(names.len());
+        for name in &names {
+            let value = path_params.iter().find(|(n, _)| n == name).ok_or_else(|| {
+                Error::invalid(
+                    "path_params",
+                    format!(
+                        "{} needs the path parameter {name} ({})",
+                        op.id(),
+                        op.path()
+                    ),
+                )
+            })?;
+            args.push(&value.1);
+        }
+        let mut req = crate::transport::Req::new(op.0, &args);
+        req.query = query
+            .iter()
+            .map(|(k, v)| (std::borrow::Cow::Owned(k.to_string()), v.to_string()))
+            .collect();
+        if let Some(body) = body {
+            req = req.json_body(body)?;
+        }
+        if op.streams() {
+            self.open_stream(&req).await
+        } else {
+            self.execute(&req).await
         }
     }
 

@@ -42,6 +42,7 @@ pub use error::{
 };
 pub use event::{CustomUpdate, RawEvent, RunEvent, ValuesUpdate};
 pub use ids::IntoId;
+pub use ops::Operation;
 pub use options::{Call, RequestOptions};
 /// The HTTP client this crate is built on, re-exported so that
 /// [`ClientBuilder::http_client`] and the error sources need no version match.

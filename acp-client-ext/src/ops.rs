@@ -37,6 +37,7 @@ pub(crate) enum TimeoutClass {
 pub(crate) enum Verb {
     Get,
     Post,
+    Patch,
     Delete,
 }
 
@@ -45,6 +46,7 @@ impl Verb {
         match self {
             Verb::Get => Method::GET,
             Verb::Post => Method::POST,
+            Verb::Patch => Method::PATCH,
             Verb::Delete => Method::DELETE,
         }
     }
@@ -85,6 +87,75 @@ impl Op {
     }
 }
 
+/// An ACP operation of this crate's table, as [`AcpClient::send_operation`] sends it: the
+/// spec's `operationId`, its HTTP method and path template. [`Operation::all`] lists every
+/// operation of the spec, in the table's order.
+///
+/// ```
+/// use acp_client_ext::Operation;
+/// let op = Operation::find("get_thread_run").expect("in the table");
+/// assert_eq!((op.method(), op.path()), ("GET", "/threads/{thread_id}/runs/{run_id}"));
+/// assert_eq!(op.path_params().collect::<Vec<_>>(), ["thread_id", "run_id"]);
+/// assert!(!op.streams());
+/// assert_eq!(Operation::all().count(), 30);
+/// ```
+///
+/// [`AcpClient::send_operation`]: crate::AcpClient::send_operation
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation(pub(crate) &'static Op);
+
+impl Operation {
+    /// Every operation of the spec.
+    pub fn all() -> impl Iterator<Item = Operation> {
+        ALL.iter().map(Operation)
+    }
+
+    /// The operation with this `operationId`.
+    pub fn find(operation_id: &str) -> Option<Operation> {
+        ALL.iter().find(|op| op.id == operation_id).map(Operation)
+    }
+
+    /// The spec's `operationId`.
+    pub fn id(&self) -> &'static str {
+        self.0.id
+    }
+
+    /// The HTTP method (`GET`, `POST`, `PATCH`, `DELETE`).
+    pub fn method(&self) -> &'static str {
+        match self.0.verb {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
+        }
+    }
+
+    /// The path template, as in the spec (`/threads/{thread_id}`).
+    pub fn path(&self) -> &'static str {
+        self.0.path
+    }
+
+    /// The names of the path's `{...}` parameters, in order.
+    pub fn path_params(&self) -> impl Iterator<Item = &'static str> {
+        self.0
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+    }
+
+    /// Whether the answer is an event stream (`text/event-stream`).
+    pub fn streams(&self) -> bool {
+        self.0.timeout == TimeoutClass::Stream
+    }
+
+    /// Whether it creates something (a run, a thread) or moves a run on: such a request is not
+    /// sent again after a failure that may have reached the server, unless the client was built
+    /// with [`retry_creates`](crate::ClientBuilder::retry_creates).
+    pub fn creates(&self) -> bool {
+        self.0.creates()
+    }
+}
+
 macro_rules! ops {
     ($($name:ident = $id:literal, $verb:ident $path:literal, $idem:ident, $class:ident;)*) => {
         $(
@@ -97,7 +168,6 @@ macro_rules! ops {
             };
         )*
         /// Every operation of the table.
-        #[cfg(test)]
         pub(crate) const ALL: &[Op] = &[$($name),*];
     };
 }
@@ -111,6 +181,9 @@ ops! {
     SEARCH_THREADS = "search_threads", Post "/threads/search", Idempotent, Request;
     GET_THREAD = "get_thread", Get "/threads/{thread_id}", Idempotent, Request;
     DELETE_THREAD = "delete_thread", Delete "/threads/{thread_id}", Idempotent, Request;
+    PATCH_THREAD = "patch_thread", Patch "/threads/{thread_id}", Idempotent, Request;
+    COPY_THREAD = "copy_thread", Post "/threads/{thread_id}/copy", Create, Request;
+    GET_THREAD_HISTORY = "get_thread_history", Get "/threads/{thread_id}/history", Idempotent, Request;
 
     LIST_THREAD_RUNS = "list_thread_runs", Get "/threads/{thread_id}/runs", Idempotent, Request;
     CREATE_THREAD_RUN = "create_thread_run", Post "/threads/{thread_id}/runs", Create, Request;
@@ -124,6 +197,7 @@ ops! {
     WAIT_THREAD_RUN = "wait_for_thread_run_output", Get "/threads/{thread_id}/runs/{run_id}/wait", Idempotent, LongPoll;
 
     CREATE_STATELESS_RUN = "create_stateless_run", Post "/runs", Create, Request;
+    SEARCH_STATELESS_RUNS = "search_stateless_runs", Post "/runs/search", Idempotent, Request;
     CREATE_STREAM_STATELESS_RUN = "create_and_stream_stateless_run_output", Post "/runs/stream", Create, Stream;
     CREATE_WAIT_STATELESS_RUN = "create_and_wait_for_stateless_run_output", Post "/runs/wait", Create, LongPoll;
     GET_STATELESS_RUN = "get_stateless_run", Get "/runs/{run_id}", Idempotent, Request;
@@ -181,6 +255,11 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), ALL.len(), "each operation once");
+        assert_eq!(
+            ALL.len(),
+            routes.len(),
+            "every operation of the spec in the table"
+        );
     }
 
     #[test]

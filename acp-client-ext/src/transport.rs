@@ -57,6 +57,7 @@ use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::time::Duration;
 use tracing::Instrument;
@@ -68,7 +69,7 @@ const MAX_REDIRECTS: usize = 10;
 pub(crate) struct Req {
     pub(crate) op: &'static Op,
     pub(crate) path: String,
-    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) query: Vec<(Cow<'static, str>, String)>,
     pub(crate) body: Option<Bytes>,
     pub(crate) headers: HeaderMap,
 }
@@ -99,7 +100,7 @@ impl Req {
     }
 
     pub(crate) fn query(mut self, key: &'static str, value: impl ToString) -> Self {
-        self.query.push((key, value.to_string()));
+        self.query.push((Cow::Borrowed(key), value.to_string()));
         self
     }
 }
@@ -204,7 +205,7 @@ impl AcpClient {
         }
         if !req.query.is_empty() {
             url.query_pairs_mut()
-                .extend_pairs(req.query.iter().map(|(k, v)| (*k, v.as_str())));
+                .extend_pairs(req.query.iter().map(|(k, v)| (k.as_ref(), v.as_str())));
         }
         let method = req.op.verb.method();
         let mut cross_origin = false;
