@@ -5,7 +5,7 @@
 
 use acp_client_ext::AcpClient;
 use acp_client_ext::types::RunCreateStateful;
-use acp_reference_server::agents::{INTERRUPT, SLOW};
+use acp_reference_server::agents::{INTERRUPT, SLOW, STREAM};
 use acp_reference_server::{Dialect, ReferenceServer, ServerConfig};
 use serde_json::{Value, json};
 use std::process::{Command, Output};
@@ -461,4 +461,219 @@ fn an_interrupt_is_answered_at_the_prompt_on_a_terminal() {
         rexpect::process::wait::WaitStatus::Exited(_, code) => assert_eq!(code, 0),
         other => panic!("{other:?}"),
     }
+}
+
+/// `acp op --list --json`: every operation of the table as `(operation_id, method, path)`.
+fn op_table() -> Vec<(String, String, String)> {
+    let o = Command::new(ACP)
+        .args(["--json", "op", "--list"])
+        .env_remove("ACP_URL")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "--list needs no server: {}", stderr(&o));
+    ndjson(&o)
+        .iter()
+        .map(|l| {
+            let s = |k: &str| l[k].as_str().unwrap().to_string();
+            (s("operation_id"), s("method"), s("path"))
+        })
+        .collect()
+}
+
+#[test]
+fn op_list_prints_every_operation_of_the_table() {
+    let table = op_table();
+    let expected: Vec<(String, String, String)> = acp_client_ext::Operation::all()
+        .map(|o| (o.id().into(), o.method().into(), o.path().into()))
+        .collect();
+    assert_eq!(table, expected);
+    // The whole spec: 30 operations, the ones without a typed call too.
+    assert_eq!(table.len(), 30);
+    for id in [
+        "patch_thread",
+        "copy_thread",
+        "get_thread_history",
+        "search_stateless_runs",
+    ] {
+        assert!(table.iter().any(|(i, ..)| i == id), "{id}");
+    }
+    let o = acp(&["op", "--list"]);
+    assert_eq!(code(&o), 0);
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), 30);
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [
+                    "get_thread_run",
+                    "GET",
+                    "/threads/{thread_id}/runs/{run_id}"
+                ]),
+        "{text}"
+    );
+    let help = stdout(&Command::new(ACP).arg("--help").output().unwrap());
+    assert!(help.contains("acp op get_thread thread_id=ID"), "{help}");
+}
+
+#[test]
+fn op_sends_a_body_and_fills_path_parameters() {
+    // POST with a body: create_thread, its answer pretty-printed.
+    let o = acp(&[
+        "op",
+        "create_thread",
+        "--body",
+        r#"{"metadata": {"by": "acp op"}}"#,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let created: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(stdout(&o).lines().count() > 1, "pretty JSON");
+    let thread_id = created["thread_id"].as_str().unwrap().to_string();
+    assert_eq!(created["metadata"]["by"], "acp op");
+
+    // GET with a path parameter, as one NDJSON line.
+    let o = acp(&[
+        "--json",
+        "op",
+        "get_thread",
+        &format!("thread_id={thread_id}"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = ndjson(&o);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["thread_id"], thread_id.as_str());
+    assert_eq!(lines[0]["metadata"]["by"], "acp op");
+
+    // A body from a file, and the search finds the thread.
+    let file = std::env::temp_dir().join(format!("acp-op-search-{}.json", std::process::id()));
+    std::fs::write(&file, r#"{"metadata": {"by": "acp op"}, "limit": 100}"#).unwrap();
+    let o = acp(&[
+        "--json",
+        "op",
+        "search_threads",
+        "--body",
+        &format!("@{}", file.display()),
+    ]);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let found = &ndjson(&o)[0];
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["thread_id"] == thread_id.as_str()),
+        "{found}"
+    );
+
+    // An error status is the library's error, exit 4.
+    let o = acp(&[
+        "op",
+        "get_thread",
+        "thread_id=00000000-0000-4000-8000-00000000dead",
+    ]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("get_thread"), "{}", stderr(&o));
+
+    // A delete answers 204: nothing printed, exit 0.
+    let o = acp(&["op", "delete_thread", &format!("thread_id={thread_id}")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn op_streams_events_line_by_line() {
+    let body = json!({"agent_id": STREAM.to_string(), "input": {"count": 3}}).to_string();
+    let o = acp(&[
+        "--json",
+        "op",
+        "create_and_stream_stateless_run_output",
+        "--body",
+        &body,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = ndjson(&o);
+    // Three updates and the final values, each its own line with its SSE id, as the server
+    // sent them (the raw events, not the library's typed ones).
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines.iter().all(|l| l["event"] == "agent_event"));
+    assert_eq!(lines[3]["data"]["values"], json!({"count": 3}));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["id"].is_string() && l["data"].is_object())
+    );
+
+    let o = acp(&[
+        "op",
+        "create_and_stream_stateless_run_output",
+        "--body",
+        &body,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("agent_event {"))
+            .count(),
+        4,
+        "{text}"
+    );
+}
+
+#[test]
+fn op_refuses_bad_input_before_any_request() {
+    // A server of its own, so that its request counter sees only this test.
+    let url = {
+        let rt = Box::leak(Box::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap(),
+        ));
+        let server: &'static ReferenceServer =
+            Box::leak(Box::new(rt.block_on(ReferenceServer::start())));
+        (server, server.url())
+    };
+    let (server, url) = url;
+    let id = "thread_id=00000000-0000-4000-8000-000000000001";
+    let cases: &[(&[&str], &str)] = &[
+        (&["op", "get_thred", id], "did you mean get_thread?"),
+        (&["op", "get_thread"], "needs the path parameter thread_id"),
+        (
+            &["op", "get_thread_run", id],
+            "needs the path parameter run_id",
+        ),
+        (
+            &["op", "get_thread", id, "run_id=1"],
+            "\"run_id\" is not a path parameter",
+        ),
+        (
+            &["op", "search_threads", "--body", "{\n \"limit\": 1,\n}"],
+            "--body:3:1: not JSON",
+        ),
+        (
+            &["op", "search_threads", "--query", "limit"],
+            "expected NAME=VALUE",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = acp_at(&url, args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "", "{args:?}");
+    }
+    // Not one request reached the server, for any operation of the table.
+    for (_, method, path) in op_table() {
+        let pattern: String = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "*" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        assert_eq!(server.requests(&method, &pattern), 0, "{method} {path}");
+    }
+    // The same server answers a well-formed call (the counter counts).
+    let o = acp_at(&url, &["op", "search_agents", "--body", "{}"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(server.requests("POST", "/agents/search"), 1);
 }

@@ -10,6 +10,12 @@ Credentials come only from the environment or a file, never from the command lin
 printed: ACP_API_KEY (sent in the header ACP_API_KEY_HEADER, default x-api-key), ACP_BEARER_TOKEN,
 or --api-key-file FILE.
 
+Any ACP operation, by the spec's operationId (`acp op --list` prints the table):
+  acp op get_thread thread_id=ID
+  acp op search_threads --body '{\"limit\": 5}'
+  acp op cancel_thread_run thread_id=ID run_id=ID --query action=interrupt
+  acp op stream_stateless_run_output run_id=ID     (events, one a line)
+
 Exit status:
   0  success (the run completed)
   1  the run failed (status error or timeout, or it was cancelled)
@@ -68,6 +74,13 @@ pub enum Command {
     /// Try every ACP operation against the server (on a scratch thread and runs) and report
     /// what it does that the spec does not say.
     Check(CheckArgs),
+    /// Send any ACP operation by its operationId, from the table of the spec's operations.
+    ///
+    /// Path parameters are NAME=VALUE pairs named as in the path template (`acp op --list`):
+    /// `acp op get_thread_run thread_id=ID run_id=ID`. The answer is printed as JSON (pretty, or
+    /// one line with --json); an event stream's events one a line. The request goes through the
+    /// library (credentials, retries, redirects, errors and exit statuses as every command).
+    Op(OpArgs),
     /// Print the Rust types (Input, Output, Config, ThreadState, interrupt payloads) of an
     /// agent's ACP descriptor.
     ///
@@ -200,6 +213,25 @@ pub enum ThreadsCommand {
         /// The thread's id.
         thread: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct OpArgs {
+    /// The operationId (e.g. get_thread); `--list` prints them all.
+    #[arg(required_unless_present = "list", value_name = "OPERATION_ID")]
+    pub operation: Option<String>,
+    /// Path parameters, named as in the path template: thread_id=ID run_id=ID.
+    #[arg(value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// The request body: JSON, or @FILE (`@-`: stdin).
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub body: Option<String>,
+    /// A query parameter, repeatable: --query action=interrupt --query wait=true.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub query: Vec<String>,
+    /// Print the table of operations (operationId, method, path) and exit.
+    #[arg(long, conflicts_with_all = ["operation", "params", "body", "query"])]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]

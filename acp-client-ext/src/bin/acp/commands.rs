@@ -38,6 +38,10 @@ pub fn client(cli: &Cli) -> Result<AcpClient, Failure> {
 }
 
 pub async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
+    // `acp op` checks its arguments before it needs a server (`--list` needs none).
+    if let Command::Op(args) = &cli.command {
+        return crate::op::op(cli, out, args).await;
+    }
     let client = client(cli)?;
     match &cli.command {
         Command::Agents { name } => agents(&client, out, name.as_deref()).await,
@@ -46,7 +50,7 @@ pub async fn dispatch(cli: &Cli, out: &Out) -> Result<(), Failure> {
         Command::Runs { command } => runs(&client, out, command).await,
         Command::Threads { command } => threads(&client, out, command).await,
         Command::Check(args) => crate::check::check(&client, out, args).await,
-        Command::AgentTypes { .. } | Command::Completions { .. } => Ok(()),
+        Command::Op(_) | Command::AgentTypes { .. } | Command::Completions { .. } => Ok(()),
     }
 }
 

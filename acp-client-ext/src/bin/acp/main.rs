@@ -1,6 +1,6 @@
 //! `acp`: the Agent Connect Protocol command-line tool (feature `cli`).
 //!
-//! Subcommands: `agents`, `agent`, `run`, `runs`, `threads`, `check`, `agent-types`,
+//! Subcommands: `agents`, `agent`, `run`, `runs`, `threads`, `op`, `check`, `agent-types`,
 //! `completions`; `acp --help` lists them with the exit statuses. The library does the work:
 //! every subcommand is a few calls of `acp_client_ext` and printing.
 
@@ -11,6 +11,7 @@
 mod args;
 mod check;
 mod commands;
+mod op;
 mod out;
 mod run;
 
