@@ -5,11 +5,21 @@
 //! directory, adds `tests/samples.rs` (from [`sample_tests`]: run outputs and stream events of
 //! that version, plus what the version must reject) and runs `cargo test --test samples` in it.
 //! All trial crates build into `target/sweep`, so dependencies are compiled once.
+//!
+//! Then it checks that `acp-client-ext` — its library with every library feature, and its
+//! examples — compiles unchanged against that version's client ([`check_ext`]): a spec bump must
+//! not reach users' code through run data. The trial workspace (`target/sweep/ext-<version>`)
+//! holds a copy of `acp-client` whose `generated.rs` is that version's, and `acp-client-ext`
+//! itself (a symbolic link, so nothing is copied or edited); it takes the workspace's manifest
+//! and `Cargo.lock` and checks into the workspace's own target directory (`cargo check` only),
+//! where `cargo clippy`/`cargo check` of the workspace already built the dependencies: only
+//! `acp-client`, `acp-client-ext` and, once, a few dev-dependencies of the examples are checked
+//! per version (about 15 s each on 2 cores, against minutes for a target directory of its own).
 
 use crate::codegen;
 use crate::spec::{self, KNOWN, Known};
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -27,7 +37,7 @@ pub fn run(root: &Path, spec_dir: Option<&Path>) -> Result<()> {
         let one = Instant::now();
         match sweep_one(root, dir, known, work.path(), &target_dir) {
             Ok(passed) => println!(
-                "{} ok: {passed} sample tests passed ({:.0?})",
+                "{} ok: {passed} sample tests passed, acp-client-ext and its examples compile ({:.0?})",
                 known.version,
                 one.elapsed()
             ),
@@ -85,7 +95,128 @@ fn sweep_one(
             tail(&format!("{stdout}{stderr}"), 30)
         );
     }
+    check_ext(
+        root,
+        known.version,
+        &generated.source,
+        &workspace_target(root),
+    )?;
     Ok(passed(&stdout))
+}
+
+/// The workspace's target directory: `$CARGO_TARGET_DIR` when set, else `target/`.
+fn workspace_target(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// The library features of `acp-client-ext` the check enables (not `cli`: the binary is not
+/// run data's way into users' code, and it would add clap to every version's check).
+const EXT_FEATURES: &str = "blocking,agent-types,validate";
+
+/// `cargo check` of `acp-client-ext` (library and examples) against the client generated from
+/// `source`, in the trial workspace `target/sweep/ext-<version>`, checked into `target_dir` (the
+/// workspace's: see the module docs).
+fn check_ext(root: &Path, version: &str, source: &str, target_dir: &Path) -> Result<()> {
+    let ws = root.join("target/sweep").join(format!("ext-{version}"));
+    write_ext_workspace(root, &ws, source)?;
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "check",
+            "--quiet",
+            "-p",
+            "acp-client-ext",
+            "--lib",
+            "--examples",
+        ])
+        .args(["--features", EXT_FEATURES])
+        .current_dir(&ws)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .output()
+        .context("running cargo check")?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        bail!(
+            "acp-client-ext does not compile against the ACP {version} client \
+             (trial workspace {}):\n{}",
+            ws.display(),
+            tail(&stderr, 40)
+        );
+    }
+    Ok(())
+}
+
+/// The trial workspace of [`check_ext`]: the workspace manifest with the members `acp-client`
+/// (a copy, with `source` as its `generated.rs`) and `acp-client-ext` (a link to the real one),
+/// and the workspace's lock file.
+fn write_ext_workspace(root: &Path, ws: &Path, source: &str) -> Result<()> {
+    if ws.exists() {
+        std::fs::remove_dir_all(ws).with_context(|| format!("clearing {}", ws.display()))?;
+    }
+    let client = ws.join("acp-client");
+    std::fs::create_dir_all(client.join("src"))?;
+    for file in ["Cargo.toml", "README.md"] {
+        std::fs::copy(root.join("acp-client").join(file), client.join(file))
+            .with_context(|| format!("copying acp-client/{file}"))?;
+    }
+    for entry in std::fs::read_dir(root.join("acp-client/src"))? {
+        let path = entry?.path();
+        if let Some(name) = path.file_name()
+            && path.extension().is_some_and(|e| e == "rs")
+        {
+            std::fs::copy(&path, client.join("src").join(name))?;
+        }
+    }
+    std::fs::write(client.join("src/generated.rs"), source)?;
+    link_dir(&root.join("acp-client-ext"), &ws.join("acp-client-ext"))?;
+
+    let mut manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml"))?)
+            .context("parsing the workspace's Cargo.toml")?;
+    let workspace = manifest
+        .get_mut("workspace")
+        .and_then(toml::Value::as_table_mut)
+        .context("the workspace's Cargo.toml has no [workspace]")?;
+    workspace.insert(
+        "members".into(),
+        toml::Value::Array(vec!["acp-client".into(), "acp-client-ext".into()]),
+    );
+    // Path dependencies outside the trial workspace point back into the real one.
+    if let Some(deps) = workspace
+        .get_mut("dependencies")
+        .and_then(toml::Value::as_table_mut)
+    {
+        for (name, dep) in deps.iter_mut() {
+            if name == "acp-client" || name == "acp-client-ext" {
+                continue;
+            }
+            if let Some(path) = dep.get_mut("path") {
+                let real: PathBuf = root.join(path.as_str().unwrap_or_default());
+                *path = toml::Value::String(real.display().to_string());
+            }
+        }
+    }
+    std::fs::write(ws.join("Cargo.toml"), toml::to_string(&manifest)?)?;
+    if root.join("Cargo.lock").is_file() {
+        std::fs::copy(root.join("Cargo.lock"), ws.join("Cargo.lock"))?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn link_dir(from: &Path, to: &Path) -> Result<()> {
+    std::os::unix::fs::symlink(from, to)
+        .with_context(|| format!("linking {} to {}", to.display(), from.display()))
+}
+
+#[cfg(not(unix))]
+fn link_dir(from: &Path, _to: &Path) -> Result<()> {
+    bail!(
+        "the sweep links {} into its trial workspace: supported on Unix only",
+        from.display()
+    )
 }
 
 /// Sum of `N passed` over the `test result:` lines of libtest's output.
