@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::ids::IntoId;
 use crate::ops;
 use crate::options::{Call, Customize, RequestOptions};
-use crate::run::{RunHandle, RunScope, create_run};
+use crate::run::{RunHandle, RunScope, create_call, create_run};
 use crate::stream::{RunStream, create_stream};
 use crate::transport::Req;
 use crate::wait::{WaitOutcome, create_and_wait};
@@ -642,15 +642,13 @@ impl<O> RunRequest<O> {
         F: FnOnce(AcpClient, RunScope, Bytes, Checks) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        match self.body() {
-            Ok(body) => {
-                let (scope, checks) = (self.scope, self.agent.checks.clone());
-                Call::new(self.agent.client.clone(), move |c| {
-                    f(c, scope, body, checks)
-                })
-            }
-            Err(e) => Call::fail(e),
-        }
+        let checks = self.agent.checks.clone();
+        create_call(
+            &self.agent.client,
+            self.scope,
+            self.body(),
+            move |c, scope, body| f(c, scope, body, checks),
+        )
     }
 
     /// Create the run (`POST /runs` or `POST /threads/{thread_id}/runs`). The handle it returns
@@ -665,7 +663,7 @@ impl<O> RunRequest<O> {
     /// ```
     pub fn create(self) -> Call<RunHandle> {
         self.call(|c, scope, body, checks| async move {
-            let mut run = create_run(&c, scope, &body).await?;
+            let mut run = create_run(c, scope, body).await?;
             run.checks = checks;
             Ok(run)
         })
@@ -686,7 +684,7 @@ impl<O> RunRequest<O> {
     /// ```
     pub fn stream(self) -> Call<RunStream> {
         self.call(|c, scope, body, checks| async move {
-            let mut stream = create_stream(&c, scope, &body).await?;
+            let mut stream = create_stream(c, scope, body).await?;
             stream.checks = checks;
             Ok(stream)
         })
@@ -703,9 +701,7 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn wait(self, deadline: Duration) -> Call<WaitOutcome> {
-        self.call(move |c, scope, body, _| async move {
-            create_and_wait(&c, scope, &body, deadline).await
-        })
+        self.call(move |c, scope, body, _| create_and_wait(c, scope, body, deadline))
     }
 }
 
@@ -728,7 +724,7 @@ impl<O: DeserializeOwned + Send + 'static> RunRequest<O> {
     /// ```
     pub fn output(self, deadline: Duration) -> Call<O> {
         self.call(move |c, scope, body, _| async move {
-            create_and_wait(&c, scope, &body, deadline)
+            create_and_wait(c, scope, body, deadline)
                 .await?
                 .output_as::<O>()
         })

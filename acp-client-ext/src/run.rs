@@ -462,6 +462,27 @@ where
         .map_err(|e| Error::invalid("run create body", format!("cannot be serialized: {e}")))
 }
 
+/// The one path of every run-creating call (`create`, `stream` and `wait` of [`ThreadRuns`],
+/// [`StatelessRuns`] and agent handles): the create body is already written (an error in it
+/// fails the call before any request); when the call is awaited, `send` sends it in `scope`
+/// with `client` customized by the call's options.
+pub(crate) fn create_call<T, F, Fut>(
+    client: &AcpClient,
+    scope: RunScope,
+    body: Result<Bytes>,
+    send: F,
+) -> Call<T>
+where
+    T: Send + 'static,
+    F: FnOnce(AcpClient, RunScope, Bytes) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+{
+    match body {
+        Ok(body) => Call::new(client.clone(), move |c| send(c, scope, body)),
+        Err(e) => Call::fail(e),
+    }
+}
+
 impl ThreadRuns {
     /// The thread these runs belong to.
     ///
@@ -503,14 +524,10 @@ impl ThreadRuns {
     /// ```
     pub fn create<B>(&self, body: B) -> Call<RunHandle>
     where
-        B: TryInto<types::RunCreateStateful>,
-        B::Error: fmt::Display,
+        B: TryInto<types::RunCreateStateful, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateful, B>(body);
-        let scope = self.scope();
-        Call::new(self.clone(), move |runs| async move {
-            create_run(&runs.client, scope, &body?).await
-        })
+        create_call(&self.client, self.scope(), body, create_run)
     }
 
     /// The thread's runs, newest first as the server orders them (`limit`, `offset` paginate).
@@ -576,13 +593,10 @@ impl StatelessRuns {
     /// ```
     pub fn create<B>(&self, body: B) -> Call<RunHandle>
     where
-        B: TryInto<types::RunCreateStateless>,
-        B::Error: fmt::Display,
+        B: TryInto<types::RunCreateStateless, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateless, B>(body);
-        Call::new(self.clone(), move |runs| async move {
-            create_run(&runs.client, RunScope::Stateless, &body?).await
-        })
+        create_call(&self.client, RunScope::Stateless, body, create_run)
     }
 
     /// A handle on an existing stateless run.
@@ -600,11 +614,11 @@ impl StatelessRuns {
 }
 
 pub(crate) async fn create_run(
-    client: &AcpClient,
+    client: AcpClient,
     scope: RunScope,
-    body: &Bytes,
+    body: Bytes,
 ) -> Result<RunHandle> {
-    let req = scope.req(RunOp::Create, None).json_bytes(body);
+    let req = scope.req(RunOp::Create, None).json_bytes(&body);
     let v: serde_json::Value = client.json(&req).await?;
     let info = RunInfo::from_value(req.op.id, v)?;
     Ok(RunHandle {

@@ -108,7 +108,8 @@ use crate::error::{Error, Result, StreamCause, TimeoutKind};
 use crate::event::RunEvent;
 use crate::options::Call;
 use crate::run::{
-    RunHandle, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body, fetch_run,
+    RunHandle, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body, create_call,
+    fetch_run,
 };
 use crate::sse::{Decoder, FieldStr, Frame, SseError};
 use crate::transport::Req;
@@ -890,19 +891,19 @@ async fn open(client: &AcpClient, req: &Req) -> Result<Body> {
 }
 
 pub(crate) async fn create_stream(
-    client: &AcpClient,
+    client: AcpClient,
     scope: RunScope,
-    body: &Bytes,
+    body: Bytes,
 ) -> Result<RunStream> {
-    let mut req = scope.req(RunOp::CreateStream, None).json_bytes(body);
+    let mut req = scope.req(RunOp::CreateStream, None).json_bytes(&body);
     req.headers = sse_headers(None);
     let span = tracing::info_span!(
         "acp",
         operation = req.op.id,
         thread_id = scope.thread_id().map(display)
     );
-    let body = tracing::Instrument::instrument(open(client, &req), span).await?;
-    Ok(RunStream::new(client, scope, None, body))
+    let body = tracing::Instrument::instrument(open(&client, &req), span).await?;
+    Ok(RunStream::new(&client, scope, None, body))
 }
 
 impl ThreadRuns {
@@ -932,14 +933,10 @@ impl ThreadRuns {
     /// cannot be built.
     pub fn stream<B>(&self, body: B) -> Call<RunStream>
     where
-        B: TryInto<types::RunCreateStateful>,
-        B::Error: fmt::Display,
+        B: TryInto<types::RunCreateStateful, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateful, B>(body);
-        let scope = self.scope();
-        Call::new(self.clone(), move |runs| async move {
-            create_stream(&runs.client, scope, &body?).await
-        })
+        create_call(&self.client, self.scope(), body, create_stream)
     }
 }
 
@@ -965,13 +962,10 @@ impl StatelessRuns {
     /// As [`ThreadRuns::stream`].
     pub fn stream<B>(&self, body: B) -> Call<RunStream>
     where
-        B: TryInto<types::RunCreateStateless>,
-        B::Error: fmt::Display,
+        B: TryInto<types::RunCreateStateless, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateless, B>(body);
-        Call::new(self.clone(), move |runs| async move {
-            create_stream(&runs.client, RunScope::Stateless, &body?).await
-        })
+        create_call(&self.client, RunScope::Stateless, body, create_stream)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::options::Call;
 use crate::retry::Backoff;
 use crate::run::{
     RunHandle, RunInfo, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body,
-    fetch_run,
+    create_call, fetch_run,
 };
 use acp_client::types;
 use bytes::Bytes;
@@ -494,12 +494,12 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
 
 /// Create a run with `POST .../runs/wait` and wait for it, within `deadline`.
 pub(crate) async fn create_and_wait(
-    client: &AcpClient,
+    client: AcpClient,
     scope: RunScope,
-    body: &Bytes,
+    body: Bytes,
     deadline: Duration,
 ) -> Result<WaitOutcome> {
-    let req = scope.req(RunOp::CreateWait, None).json_bytes(body);
+    let req = scope.req(RunOp::CreateWait, None).json_bytes(&body);
     let op = req.op.id;
     let span = tracing::info_span!(
         "acp",
@@ -563,13 +563,11 @@ impl ThreadRuns {
     /// ```
     pub fn wait<B>(&self, body: B, deadline: Duration) -> Call<WaitOutcome>
     where
-        B: TryInto<types::RunCreateStateful>,
-        B::Error: fmt::Display,
+        B: TryInto<types::RunCreateStateful, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateful, B>(body);
-        let scope = self.scope();
-        Call::new(self.clone(), move |runs| async move {
-            create_and_wait(&runs.client, scope, &body?, deadline).await
+        create_call(&self.client, self.scope(), body, move |c, scope, body| {
+            create_and_wait(c, scope, body, deadline)
         })
     }
 }
@@ -592,13 +590,15 @@ impl StatelessRuns {
     /// ```
     pub fn wait<B>(&self, body: B, deadline: Duration) -> Call<WaitOutcome>
     where
-        B: TryInto<types::RunCreateStateless>,
-        B::Error: fmt::Display,
+        B: TryInto<types::RunCreateStateless, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateless, B>(body);
-        Call::new(self.clone(), move |runs| async move {
-            create_and_wait(&runs.client, RunScope::Stateless, &body?, deadline).await
-        })
+        create_call(
+            &self.client,
+            RunScope::Stateless,
+            body,
+            move |c, scope, body| create_and_wait(c, scope, body, deadline),
+        )
     }
 }
 
