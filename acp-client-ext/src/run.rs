@@ -189,9 +189,10 @@ fn lenient_string<'de, D: Deserializer<'de>>(
 /// ```no_run
 /// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
 /// use acp_client::types::RunCreateStateful;
+/// let echo = client.agent("echo").await?; // runs take its id; found by name
 /// let run = client
 ///     .thread_runs(thread_id)?
-///     .create(RunCreateStateful { agent_id: Some("echo".into()), ..Default::default() })
+///     .create(RunCreateStateful { agent_id: Some(echo.id().into()), ..Default::default() })
 ///     .await?;
 /// println!("run {} is {}", run.run_id(), run.get().await?.status);
 /// # Ok(())
@@ -514,9 +515,10 @@ impl ThreadRuns {
     /// ```no_run
     /// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
     /// use acp_client::types::RunCreateStateful;
+    /// let echo = client.agent("echo").await?; // runs take its id; found by name
     /// let run = client
     ///     .thread_runs(thread_id)?
-    ///     .create(RunCreateStateful { agent_id: Some("echo".into()), ..Default::default() })
+    ///     .create(RunCreateStateful { agent_id: Some(echo.id().into()), ..Default::default() })
     ///     .await?;
     /// assert_eq!(run.thread_id(), Some(thread_id));
     /// # Ok(())
@@ -583,9 +585,10 @@ impl StatelessRuns {
     /// ```no_run
     /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
     /// use acp_client::types::RunCreateStateless;
+    /// let echo = client.agent("echo").await?; // runs take its id; found by name
     /// let run = client
     ///     .stateless_runs()
-    ///     .create(RunCreateStateless { agent_id: Some("echo".into()), ..Default::default() })
+    ///     .create(RunCreateStateless { agent_id: Some(echo.id().into()), ..Default::default() })
     ///     .await?;
     /// assert_eq!(run.thread_id(), None);
     /// # Ok(())

@@ -137,7 +137,8 @@ type Body = BoxStream<'static, reqwest::Result<Bytes>>;
 /// use acp_client_ext::RunEvent;
 /// use futures::TryStreamExt;
 ///
-/// let body = RunCreateStateless { agent_id: Some("stream".into()), ..Default::default() };
+/// let stream = client.agent("stream").await?; // runs take its id; found by name
+/// let body = RunCreateStateless { agent_id: Some(stream.id().into()), ..Default::default() };
 /// let mut events = client.stateless_runs().stream(body).await?;
 /// while let Some(event) = events.try_next().await? {
 ///     match event {
@@ -915,8 +916,9 @@ impl ThreadRuns {
     /// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
     /// use acp_client::types::RunCreateStateful;
     /// use futures::TryStreamExt;
+    /// let stream = client.agent("stream").await?; // runs take its id; found by name
     /// let body = RunCreateStateful {
-    ///     agent_id: Some("stream".into()),
+    ///     agent_id: Some(stream.id().into()),
     ///     on_disconnect: acp_client::types::OnDisconnect::Continue,
     ///     ..Default::default()
     /// };
@@ -948,7 +950,8 @@ impl StatelessRuns {
     /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
     /// use acp_client::types::RunCreateStateless;
     /// use futures::StreamExt;
-    /// let body = RunCreateStateless { agent_id: Some("stream".into()), ..Default::default() };
+    /// let stream = client.agent("stream").await?; // runs take its id; found by name
+    /// let body = RunCreateStateless { agent_id: Some(stream.id().into()), ..Default::default() };
     /// let mut events = client.stateless_runs().stream(body).await?;
     /// while let Some(event) = events.next().await {
     ///     println!("{:?}", event?.status());

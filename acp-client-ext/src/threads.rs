@@ -49,8 +49,9 @@ impl AcpClient {
     /// ```no_run
     /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
     /// use acp_client::types::RunCreateStateful;
+    /// let echo = client.agent("echo").await?; // runs take its id; found by name
     /// let runs = client.new_thread().await?;
-    /// let run = runs.create(RunCreateStateful { agent_id: Some("echo".into()), ..Default::default() }).await?;
+    /// let run = runs.create(RunCreateStateful { agent_id: Some(echo.id().into()), ..Default::default() }).await?;
     /// println!("run {} on thread {}", run.run_id(), runs.thread_id());
     /// # Ok(())
     /// # }

@@ -552,10 +552,11 @@ impl ThreadRuns {
     /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
     /// use acp_client::types::RunCreateStateful;
     /// use std::time::Duration;
+    /// let echo = client.agent("echo").await?; // runs take its id; found by name
     /// let outcome = client
     ///     .new_thread()
     ///     .await?
-    ///     .wait(RunCreateStateful { agent_id: Some("echo".into()), ..Default::default() }, Duration::from_secs(30))
+    ///     .wait(RunCreateStateful { agent_id: Some(echo.id().into()), ..Default::default() }, Duration::from_secs(30))
     ///     .await?;
     /// println!("{outcome}");
     /// # Ok(())
@@ -580,9 +581,10 @@ impl StatelessRuns {
     /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
     /// use acp_client::types::RunCreateStateless;
     /// use std::time::Duration;
+    /// let echo = client.agent("echo").await?; // runs take its id; found by name
     /// let outcome = client
     ///     .stateless_runs()
-    ///     .wait(RunCreateStateless { agent_id: Some("echo".into()), ..Default::default() }, Duration::from_secs(30))
+    ///     .wait(RunCreateStateless { agent_id: Some(echo.id().into()), ..Default::default() }, Duration::from_secs(30))
     ///     .await?;
     /// assert!(outcome.is_completed());
     /// # Ok(())
