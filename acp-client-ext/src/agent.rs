@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+use crate::checks::Checks;
 use crate::client::AcpClient;
 use crate::error::{Error, Result};
 use crate::ids::IntoId;
@@ -52,59 +53,6 @@ struct AgentInfo {
     name: String,
     version: Option<String>,
     descriptor: Value,
-}
-
-/// The checks a handle applies to what it sends (feature `validate`; none otherwise).
-#[derive(Clone, Default)]
-pub(crate) struct Checks {
-    #[cfg(feature = "validate")]
-    validator: Option<Arc<crate::validate::Validator>>,
-}
-
-impl fmt::Debug for Checks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.active() {
-            "Checks(validating)"
-        } else {
-            "Checks(none)"
-        })
-    }
-}
-
-impl Checks {
-    fn active(&self) -> bool {
-        #[cfg(feature = "validate")]
-        {
-            self.validator.is_some()
-        }
-        #[cfg(not(feature = "validate"))]
-        {
-            false
-        }
-    }
-
-    /// Check `input` (and `configurable`) before a run is created.
-    #[cfg_attr(not(feature = "validate"), allow(unused_variables))]
-    fn run(&self, input: &RawValue, configurable: Option<&RawValue>) -> Result<()> {
-        #[cfg(feature = "validate")]
-        if let Some(v) = &self.validator {
-            v.check_input(&serde_json::from_str(input.get())?)?;
-            if let Some(c) = configurable {
-                v.check_config(&serde_json::from_str(c.get())?)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Check a resume payload before it is sent.
-    #[cfg_attr(not(feature = "validate"), allow(unused_variables))]
-    pub(crate) fn resume(&self, payload: &Value) -> Result<()> {
-        #[cfg(feature = "validate")]
-        if let Some(v) = &self.validator {
-            v.check_resume(None, payload)?;
-        }
-        Ok(())
-    }
 }
 
 /// An agent of the server, found by [`AcpClient::agent`]: its id, name and descriptor, and the
@@ -317,7 +265,7 @@ impl<I, O> Agent<I, O> {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when a schema of the descriptor does not compile.
+    /// [`Error::Descriptor`] when a schema of the descriptor does not compile.
     ///
     /// ```no_run
     /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
@@ -332,7 +280,10 @@ impl<I, O> Agent<I, O> {
     pub fn validating(mut self, on: bool) -> Result<Self> {
         self.checks.validator = if on {
             let v = crate::validate::Validator::new(&self.info.descriptor).map_err(|e| {
-                Error::Config(format!("the descriptor of agent {}: {e}", self.info.name))
+                Error::Descriptor {
+                    agent: self.info.name.clone(),
+                    reason: e.to_string(),
+                }
             })?;
             Some(Arc::new(v))
         } else {
@@ -604,17 +555,14 @@ impl<O> RunRequest<O> {
         self
     }
 
-    /// The create body, checked (when the handle validates) and serialized.
-    fn body(&self) -> Result<Bytes> {
-        let input = self.input.as_deref().map_err(clone_err)?;
-        let configurable = match &self.config {
-            Some(c) => Some(c.as_deref().map_err(clone_err)?),
-            None => None,
-        };
-        let metadata = match &self.metadata {
-            Some(m) => Some(m.as_deref().map_err(clone_err)?),
-            None => None,
-        };
+    /// The create body, checked (when the handle validates) and serialized. Takes the parts
+    /// (a request is sent once).
+    fn take_body(&mut self) -> Result<Bytes> {
+        let input = std::mem::replace(&mut self.input, Err(Error::invalid("input", "taken")))?;
+        let configurable = self.config.take().transpose()?;
+        let metadata = self.metadata.take().transpose()?;
+        let (input, configurable, metadata) =
+            (&*input, configurable.as_deref(), metadata.as_deref());
         self.agent.checks.run(input, configurable)?;
         let declares_config = self
             .agent
@@ -636,17 +584,18 @@ impl<O> RunRequest<O> {
             .into())
     }
 
-    fn call<T, F, Fut>(self, f: F) -> Call<T>
+    fn call<T, F, Fut>(mut self, f: F) -> Call<T>
     where
         T: Send + 'static,
         F: FnOnce(AcpClient, RunScope, Bytes, Checks) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         let checks = self.agent.checks.clone();
+        let body = self.take_body();
         create_call(
             &self.agent.client,
             self.scope,
-            self.body(),
+            body,
             move |c, scope, body| f(c, scope, body, checks),
         )
     }
@@ -728,13 +677,5 @@ impl<O: DeserializeOwned + Send + 'static> RunRequest<O> {
                 .await?
                 .output_as::<O>()
         })
-    }
-}
-
-/// Errors are not `Clone`; a stored serialization error is re-made from its message.
-fn clone_err(e: &Error) -> Error {
-    match e {
-        Error::InvalidInput { field, reason } => Error::invalid(field, reason.clone()),
-        other => Error::Config(other.to_string()),
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! Every call returns the async client's [`Error`]. Called from inside an async runtime (a
 //! tokio task, `#[tokio::main]`, `spawn_blocking`), where blocking would stall the runtime or
-//! nest one runtime in another, a call does nothing and returns [`Error::Config`] saying so;
+//! nest one runtime in another, a call does nothing and returns [`Error::BlockingInRuntime`];
 //! it never panics. Use [`AcpClient`] there.
 //!
 //! ```no_run
@@ -48,10 +48,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// What a call made inside an async runtime says.
-const IN_RUNTIME: &str = "the blocking client was called from inside an async runtime, where \
-     blocking would stall it: use acp_client_ext::AcpClient (async) there";
-
 /// The runtime a blocking client owns.
 struct Runtime {
     rt: Option<tokio::runtime::Runtime>,
@@ -64,20 +60,20 @@ impl Runtime {
             .thread_name("acp-blocking")
             .enable_all()
             .build()
-            .map_err(|e| Error::Config(format!("starting the blocking client's runtime: {e}")))?;
+            .map_err(Error::Runtime)?;
         Ok(Runtime { rt: Some(rt) })
     }
 
     /// Run `f` to completion on this runtime, unless the caller is itself inside one.
     fn block_on<F: Future>(&self, f: F) -> Result<F::Output> {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(Error::Config(IN_RUNTIME.into()));
+            return Err(Error::BlockingInRuntime);
         }
         match &self.rt {
             Some(rt) => Ok(rt.block_on(f)),
-            None => Err(Error::Config(
-                "the blocking client's runtime is gone".into(),
-            )),
+            None => Err(Error::Runtime(std::io::Error::other(
+                "the blocking client's runtime is gone",
+            ))),
         }
     }
 
@@ -889,7 +885,8 @@ mod tests {
     async fn inside_a_runtime_a_call_is_an_error_not_a_panic() {
         let client = Client::new("http://127.0.0.1:9").unwrap();
         let err = client.search_agents().unwrap_err();
-        assert!(matches!(err, Error::Config(ref m) if m.contains("inside an async runtime")));
+        assert!(matches!(err, Error::BlockingInRuntime));
+        assert!(err.to_string().contains("inside an async runtime"));
         drop(client); // dropping its runtime here must not panic either
     }
 }

@@ -1,14 +1,17 @@
-//! [`AcpClient`]: built once from a [`ClientBuilder`] into a private [`Config`], cheap to
-//! clone. Requests are sent by [`crate::transport`].
+//! [`AcpClient`]: a thin, cheap-to-clone handle on the [transport core](crate::transport), built
+//! once from a [`ClientBuilder`]. The operations it offers live with what they operate on
+//! (agents, threads, runs); this file has construction, options and the escape hatches.
 
-use crate::config::{ClientBuilder, Config};
+use crate::config::ClientBuilder;
 use crate::error::{Error, Result};
 use crate::ops::Operation;
-use crate::options::RequestOptions;
+use crate::options::{Call, Customize, RequestOptions};
 use crate::retry::RetryPolicy;
-use reqwest::header::HeaderMap;
+use crate::transport::{Req, Settings, Transport};
+use bytes::Bytes;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
 use std::fmt;
-use std::sync::Arc;
 
 /// An ACP client: cheap to clone (one connection pool), safe to share between tasks.
 ///
@@ -22,31 +25,13 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone)]
 pub struct AcpClient {
-    pub(crate) inner: Arc<Inner>,
-    /// Options of every call made through this clone ([`AcpClient::with_options`]).
-    options: Option<Arc<RequestOptions>>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) config: Config,
-    /// Carries the plain headers and the credentials as default headers (when this crate built
-    /// it), so the generated client sends the same headers.
-    pub(crate) http: reqwest::Client,
-    /// The same settings without credential headers: for a redirect to another origin and for
-    /// per-call credentials that remove the client's.
-    pub(crate) bare: reqwest::Client,
-    pub(crate) generated: acp_client::Client,
+    transport: Transport,
 }
 
 impl fmt::Debug for AcpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The resolved config's Debug names credential headers, never their values; reqwest's
-        // clients are left out.
-        f.debug_struct("AcpClient")
-            .field("base_url", &self.inner.config.base)
-            .field("config", &self.inner.config)
-            .field("options", &self.options)
-            .finish()
+        // Never a credential: see the transport's Debug.
+        self.transport.fmt(f)
     }
 }
 
@@ -89,82 +74,6 @@ impl AcpClient {
         ClientBuilder::from_env()?.build()
     }
 
-    pub(crate) fn from_builder(b: ClientBuilder) -> Result<AcpClient> {
-        let base = validate_base_url(&b.base_url)?;
-        for (field, d) in [
-            ("connect_timeout", b.connect_timeout),
-            ("request_timeout", b.request_timeout),
-            ("idle_timeout", b.idle_timeout),
-        ] {
-            if d.is_zero() {
-                return Err(Error::invalid(field, "must be greater than zero"));
-            }
-        }
-        if b.max_event_size == 0 {
-            return Err(Error::invalid(
-                "max_event_size",
-                "must be greater than zero",
-            ));
-        }
-        let (plain, creds) = b.resolve_headers()?;
-        let api_key_header = crate::config::header_name("api_key_header", &b.api_key_header)?;
-        let url = url::Url::parse(&base).map_err(|e| Error::invalid("base_url", e.to_string()))?;
-        let (http, bare, per_request) = match &b.http {
-            Some(http) => {
-                let mut all = plain.clone();
-                all.extend(creds.clone());
-                let headers = crate::config::PerRequestHeaders { all, plain };
-                (http.clone(), http.clone(), Some(headers))
-            }
-            None => {
-                let build = |headers: HeaderMap| -> Result<reqwest::Client> {
-                    let builder = reqwest::Client::builder()
-                        .default_headers(headers)
-                        .connect_timeout(b.connect_timeout)
-                        // Redirects are followed by the transport (see its docs).
-                        .redirect(reqwest::redirect::Policy::none());
-                    let builder = tls(builder, &b)?;
-                    builder
-                        .build()
-                        .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))
-                };
-                let mut all = plain.clone();
-                all.extend(creds.clone());
-                (build(all)?, build(plain)?, None)
-            }
-        };
-        let generated = acp_client::Client::new_with_client(&base, http.clone());
-        let config = Config {
-            origin: url.origin(),
-            base_path: url.path().trim_end_matches('/').to_string(),
-            base_url: url,
-            base,
-            connect_timeout: b.connect_timeout,
-            request_timeout: b.request_timeout,
-            idle_timeout: b.idle_timeout,
-            retry: b.retry.clone(),
-            retry_creates: b.retry_creates,
-            stream_reconnects: b.stream_reconnects,
-            max_event_size: b.max_event_size,
-            credential_names: creds.keys().cloned().collect(),
-            api_key_header,
-            per_request,
-            custom_http_client: b.http.is_some(),
-            danger_accept_invalid_certs: b.danger_accept_invalid_certs,
-            has_api_key: b.api_key.is_some(),
-            has_bearer: b.bearer.is_some(),
-        };
-        Ok(AcpClient {
-            inner: Arc::new(Inner {
-                config,
-                http,
-                bare,
-                generated,
-            }),
-            options: None,
-        })
-    }
-
     /// This client with `options` applied to every call it makes (merged with options it
     /// already had; a call's own options win). Shares the connection pool: cheap.
     ///
@@ -176,32 +85,26 @@ impl AcpClient {
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
     pub fn with_options(&self, options: RequestOptions) -> AcpClient {
-        let options = match &self.options {
-            Some(mine) => mine.merged(options),
-            None => options,
-        };
         AcpClient {
-            inner: self.inner.clone(),
-            options: Some(Arc::new(options)),
+            transport: self.transport.with_options(options),
         }
     }
 
     /// This client without per-call options (for the handles a call returns).
     pub(crate) fn plain(&self) -> AcpClient {
         AcpClient {
-            inner: self.inner.clone(),
-            options: None,
+            transport: self.transport.plain(),
         }
     }
 
     /// A call that sends `req` (or fails with its error) and decodes the JSON answer.
-    pub(crate) fn json_call<T>(&self, req: Result<crate::transport::Req>) -> crate::Call<T>
+    pub(crate) fn json_call<T>(&self, req: Result<Req>) -> Call<T>
     where
-        T: serde::de::DeserializeOwned + Send + 'static,
+        T: DeserializeOwned + Send + 'static,
     {
         match req {
-            Ok(req) => crate::Call::new(self.clone(), move |c| async move { c.json(&req).await }),
-            Err(e) => crate::Call::fail(e),
+            Ok(req) => Call::new(self.clone(), move |c| async move { c.json(&req).await }),
+            Err(e) => Call::fail(e),
         }
     }
 
@@ -283,7 +186,7 @@ impl AcpClient {
             })?;
             args.push(&value.1);
         }
-        let mut req = crate::transport::Req::new(op.0, &args);
+        let mut req = Req::new(op.0, &args);
         req.query = query
             .iter()
             .map(|(k, v)| (std::borrow::Cow::Owned(k.to_string()), v.to_string()))
@@ -298,10 +201,6 @@ impl AcpClient {
         }
     }
 
-    pub(crate) fn options(&self) -> Option<&RequestOptions> {
-        self.options.as_deref()
-    }
-
     /// The server's base URL, without a trailing slash.
     ///
     /// ```
@@ -310,7 +209,7 @@ impl AcpClient {
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
     pub fn base_url(&self) -> &str {
-        &self.inner.config.base
+        self.transport.base_url()
     }
 
     /// The generated low-level client, sharing this client's connections and credentials (when
@@ -323,10 +222,10 @@ impl AcpClient {
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
     pub fn generated(&self) -> &acp_client::Client {
-        &self.inner.generated
+        self.transport.generated()
     }
 
-    /// The retry policy in force.
+    /// The retry policy in force (the client's, or the one of its [options](Self::with_options)).
     ///
     /// ```
     /// use acp_client_ext::{AcpClient, RetryPolicy};
@@ -335,84 +234,56 @@ impl AcpClient {
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.inner.config.retry
+        &self.transport.settings().retry
     }
 
-    pub(crate) fn config(&self) -> &Config {
-        &self.inner.config
+    /// The settings in force for calls made through this client: its configuration with its
+    /// options merged in.
+    pub(crate) fn settings(&self) -> &Settings {
+        self.transport.settings()
+    }
+
+    /// Send `req` through the transport ([`Transport::execute`]).
+    pub(crate) async fn execute(&self, req: &Req) -> Result<reqwest::Response> {
+        self.transport.execute(req).await
+    }
+
+    /// Send and decode a JSON response into `T`.
+    pub(crate) async fn json<T: DeserializeOwned>(&self, req: &Req) -> Result<T> {
+        self.transport.json(req).await
+    }
+
+    /// Send and read the whole success body.
+    pub(crate) async fn bytes(&self, req: &Req) -> Result<(StatusCode, Bytes)> {
+        self.transport.bytes(req).await
+    }
+
+    /// Send a stream request and check that the answer is an event stream.
+    pub(crate) async fn open_stream(&self, req: &Req) -> Result<reqwest::Response> {
+        self.transport.open_stream(req).await
     }
 }
 
-/// The TLS settings of the builder: certificate validation, extra roots.
-fn tls(builder: reqwest::ClientBuilder, b: &ClientBuilder) -> Result<reqwest::ClientBuilder> {
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
-    {
-        let mut builder = builder.tls_danger_accept_invalid_certs(b.danger_accept_invalid_certs);
-        if let Some(path) = &b.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::Config(format!("reading the CA file {}: {e}", path.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::Config(format!("the CA file {} is not PEM: {e}", path.display()))
-            })?;
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        Ok(builder)
-    }
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    {
-        if let Some(path) = &b.ca_file {
-            return Err(Error::Config(format!(
-                "CA file {}: this build has no TLS (enable the `rustls` or `native-tls` feature)",
-                path.display()
-            )));
-        }
-        Ok(builder)
+impl Customize for AcpClient {
+    fn customized(self, options: RequestOptions) -> Self {
+        self.with_options(options)
     }
 }
 
-fn validate_base_url(raw: &str) -> Result<String> {
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| Error::invalid("base_url", format!("{raw:?} is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::invalid(
-            "base_url",
-            format!("scheme {:?} is not http or https", url.scheme()),
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::invalid("base_url", format!("{raw:?} has no host")));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid(
-            "base_url",
-            "must not have a query or fragment",
-        ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid(
-            "base_url",
-            "must not carry credentials; use api_key or bearer_token",
-        ));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_are_checked_and_normalized() {
-        assert_eq!(validate_base_url("http://h:1/").unwrap(), "http://h:1");
-        assert_eq!(
-            validate_base_url("https://h/api/").unwrap(),
-            "https://h/api"
-        );
-        for bad in ["", "h:1", "ftp://h", "http://u:p@h", "http://h/?q=1"] {
-            assert!(validate_base_url(bad).is_err(), "{bad}");
-        }
+impl ClientBuilder {
+    /// Check the configuration and build the client. Every bad value is refused here, before any
+    /// request, with an error naming it.
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123/").build()?;
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8123");
+    /// let err = acp_client_ext::AcpClient::builder("ftp://example.com").build().unwrap_err();
+    /// assert!(err.to_string().contains("base_url"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn build(self) -> Result<AcpClient> {
+        Ok(AcpClient {
+            transport: Transport::new(self.resolve()?),
+        })
     }
 }

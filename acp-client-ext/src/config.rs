@@ -4,9 +4,9 @@
 //! resolves them into a private [`Config`] (as `reqwest`'s `ClientBuilder` does): the built
 //! client keeps header values ready to send, not the builder.
 
-use crate::client::AcpClient;
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
+use crate::secret::{Secret, bearer, header_name, sensitive};
 use crate::sse::DEFAULT_MAX_EVENT_SIZE;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use std::fmt;
@@ -25,49 +25,6 @@ pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
 /// assert!(acp_client_ext::USER_AGENT_VALUE.starts_with("acp-client-ext/"));
 /// ```
 pub const USER_AGENT_VALUE: &str = concat!("acp-client-ext/", env!("CARGO_PKG_VERSION"));
-
-/// A credential. Its `Debug` and `Display` print `<redacted>`, never the value.
-///
-/// ```
-/// let s = acp_client_ext::Secret::new("sk-123");
-/// assert_eq!(s.to_string(), "<redacted>");
-/// assert_eq!(s, acp_client_ext::Secret::new("sk-123"));
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wrap a credential.
-    ///
-    /// ```
-    /// let s = acp_client_ext::Secret::new("sk-123");
-    /// assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
-    /// ```
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The credential itself, for the one place that sends it.
-    ///
-    /// ```
-    /// assert_eq!(acp_client_ext::Secret::new("sk-123").expose(), "sk-123");
-    /// ```
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// Configuration of an [`AcpClient`]; start from [`AcpClient::builder`].
 ///
@@ -174,7 +131,7 @@ impl ClientBuilder {
     /// `API_KEY_HEADER`, `BEARER_TOKEN`, `CONNECT_TIMEOUT`, `REQUEST_TIMEOUT`, `IDLE_TIMEOUT`
     /// (seconds, or with a unit: `500ms`, `2s`, `1m`), `MAX_RETRIES` and `CA_FILE` (a PEM file of
     /// extra root certificates). Empty variables count as unset; a malformed value is an
-    /// [`Error::Config`] naming the variable (never echoing a credential).
+    /// [`Error::Environment`] naming the variable (never echoing a credential).
     ///
     /// ```
     /// # unsafe {
@@ -195,7 +152,11 @@ impl ClientBuilder {
                 .ok()
                 .filter(|v| !v.is_empty())
         };
-        let url = var("URL").ok_or_else(|| Error::Config(format!("{prefix}URL is not set")))?;
+        let env_error = |name: &str, reason: String| Error::Environment {
+            variable: format!("{prefix}{name}"),
+            reason,
+        };
+        let url = var("URL").ok_or_else(|| env_error("URL", "is not set".into()))?;
         let mut b = ClientBuilder::new(url);
         if let Some(k) = var("API_KEY") {
             b = b.api_key(k);
@@ -210,9 +171,10 @@ impl ClientBuilder {
             var(name)
                 .map(|v| {
                     parse_duration(&v).ok_or_else(|| {
-                        Error::Config(format!(
-                            "{prefix}{name}={v:?} is not a duration (seconds, or 500ms, 2s, 1m)"
-                        ))
+                        env_error(
+                            name,
+                            format!("={v:?} is not a duration (seconds, or 500ms, 2s, 1m)"),
+                        )
                     })
                 })
                 .transpose()
@@ -227,9 +189,9 @@ impl ClientBuilder {
             b = b.idle_timeout(d);
         }
         if let Some(v) = var("MAX_RETRIES") {
-            let n = v.parse().map_err(|_| {
-                Error::Config(format!("{prefix}MAX_RETRIES={v:?} is not a whole number"))
-            })?;
+            let n = v
+                .parse()
+                .map_err(|_| env_error("MAX_RETRIES", format!("={v:?} is not a whole number")))?;
             b.retry.max_retries = n;
         }
         if let Some(f) = var("CA_FILE") {
@@ -312,7 +274,7 @@ impl ClientBuilder {
 
     /// Trust the root certificates of this PEM file too (a private CA), besides the TLS
     /// backend's defaults. Read at [`build`](Self::build); a missing or malformed file is an
-    /// [`Error::Config`]. Needs a TLS feature (`rustls`, the default, or `native-tls`).
+    /// [`Error::CaFile`]. Needs a TLS feature (`rustls`, the default, or `native-tls`).
     ///
     /// ```
     /// let b = acp_client_ext::AcpClient::builder("https://127.0.0.1:8443");
@@ -484,18 +446,72 @@ impl ClientBuilder {
         self
     }
 
-    /// Check the configuration and build the client. Every bad value is refused here, before any
-    /// request, with an error naming it.
-    ///
-    /// ```
-    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123/").build()?;
-    /// assert_eq!(client.base_url(), "http://127.0.0.1:8123");
-    /// let err = acp_client_ext::AcpClient::builder("ftp://example.com").build().unwrap_err();
-    /// assert!(err.to_string().contains("base_url"));
-    /// # Ok::<(), acp_client_ext::Error>(())
-    /// ```
-    pub fn build(self) -> Result<AcpClient> {
-        AcpClient::from_builder(self)
+    /// Check every setting once and resolve them into what requests need: the [`Config`] and
+    /// the two `reqwest` clients (with and without the credential headers).
+    pub(crate) fn resolve(self) -> Result<Resolved> {
+        let b = self;
+        let base = validate_base_url(&b.base_url)?;
+        for (field, d) in [
+            ("connect_timeout", b.connect_timeout),
+            ("request_timeout", b.request_timeout),
+            ("idle_timeout", b.idle_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(Error::invalid(field, "must be greater than zero"));
+            }
+        }
+        if b.max_event_size == 0 {
+            return Err(Error::invalid(
+                "max_event_size",
+                "must be greater than zero",
+            ));
+        }
+        let (plain, creds) = b.resolve_headers()?;
+        let api_key_header = header_name("api_key_header", &b.api_key_header)?;
+        let url = url::Url::parse(&base).map_err(|e| Error::invalid("base_url", e.to_string()))?;
+        let (http, bare, per_request) = match &b.http {
+            Some(http) => {
+                let mut all = plain.clone();
+                all.extend(creds.clone());
+                let headers = PerRequestHeaders { all, plain };
+                (http.clone(), http.clone(), Some(headers))
+            }
+            None => {
+                let build = |headers: HeaderMap| -> Result<reqwest::Client> {
+                    let builder = reqwest::Client::builder()
+                        .default_headers(headers)
+                        .connect_timeout(b.connect_timeout)
+                        // Redirects are followed by the transport (see its docs).
+                        .redirect(reqwest::redirect::Policy::none());
+                    let builder = tls(builder, &b)?;
+                    builder.build().map_err(Error::HttpClient)
+                };
+                let mut all = plain.clone();
+                all.extend(creds.clone());
+                (build(all)?, build(plain)?, None)
+            }
+        };
+        let config = Config {
+            origin: url.origin(),
+            base_path: url.path().trim_end_matches('/').to_string(),
+            base_url: url,
+            base,
+            connect_timeout: b.connect_timeout,
+            request_timeout: b.request_timeout,
+            idle_timeout: b.idle_timeout,
+            retry: b.retry.clone(),
+            retry_creates: b.retry_creates,
+            stream_reconnects: b.stream_reconnects,
+            max_event_size: b.max_event_size,
+            credential_names: creds.keys().cloned().collect(),
+            api_key_header,
+            per_request,
+            custom_http_client: b.http.is_some(),
+            danger_accept_invalid_certs: b.danger_accept_invalid_certs,
+            has_api_key: b.api_key.is_some(),
+            has_bearer: b.bearer.is_some(),
+        };
+        Ok(Resolved { config, http, bare })
     }
 
     /// The headers every request carries, resolved once: the plain ones (user agent, extra
@@ -528,18 +544,6 @@ impl ClientBuilder {
     }
 }
 
-pub(crate) fn header_name(field: &'static str, name: &str) -> Result<HeaderName> {
-    HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| Error::invalid(field, format!("{name:?} is not a valid HTTP header name")))
-}
-
-pub(crate) fn bearer(token: &Secret) -> Result<HeaderValue> {
-    if token.expose().trim().is_empty() {
-        return Err(Error::invalid("bearer_token", "is empty"));
-    }
-    sensitive("bearer_token", &format!("Bearer {}", token.expose()))
-}
-
 /// `"30"` (seconds), `"500ms"`, `"2s"`, `"1m"`.
 fn parse_duration(v: &str) -> Option<Duration> {
     let v = v.trim();
@@ -555,6 +559,18 @@ fn parse_duration(v: &str) -> Option<Duration> {
         _ => return None,
     };
     Duration::try_from_secs_f64(secs).ok()
+}
+
+/// What [`ClientBuilder::resolve`] made of a builder: the configuration and the `reqwest`
+/// clients a [`Transport`](crate::transport::Transport) sends with.
+pub(crate) struct Resolved {
+    pub(crate) config: Config,
+    /// Carries the plain headers and the credentials as default headers (when this crate built
+    /// it), so the generated client sends the same headers.
+    pub(crate) http: reqwest::Client,
+    /// The same settings without credential headers: for a redirect to another origin and for
+    /// per-call credentials that remove the client's.
+    pub(crate) bare: reqwest::Client,
 }
 
 /// What [`ClientBuilder::build`] resolved: everything a request needs, checked once.
@@ -620,17 +636,79 @@ impl fmt::Debug for Config {
     }
 }
 
-fn sensitive(field: &'static str, value: &str) -> Result<HeaderValue> {
-    if value.trim().is_empty() {
-        return Err(Error::invalid(field, "is empty"));
+/// The TLS settings of the builder: certificate validation, extra roots.
+fn tls(builder: reqwest::ClientBuilder, b: &ClientBuilder) -> Result<reqwest::ClientBuilder> {
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    {
+        let mut builder = builder.tls_danger_accept_invalid_certs(b.danger_accept_invalid_certs);
+        if let Some(path) = &b.ca_file {
+            let pem = std::fs::read(path).map_err(|e| Error::CaFile {
+                path: path.clone(),
+                reason: format!("cannot be read: {e}"),
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| Error::CaFile {
+                path: path.clone(),
+                reason: format!("is not PEM: {e}"),
+            })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        Ok(builder)
     }
-    let mut v = HeaderValue::from_str(value).map_err(|_| {
-        // Never echo the value: it is a secret.
-        Error::invalid(
-            field,
-            "contains characters not allowed in HTTP headers (value not shown)",
-        )
-    })?;
-    v.set_sensitive(true);
-    Ok(v)
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    {
+        if let Some(path) = &b.ca_file {
+            return Err(Error::CaFile {
+                path: path.clone(),
+                reason: "this build has no TLS (enable the `rustls` or `native-tls` feature)"
+                    .into(),
+            });
+        }
+        Ok(builder)
+    }
+}
+
+fn validate_base_url(raw: &str) -> Result<String> {
+    let url = url::Url::parse(raw.trim())
+        .map_err(|e| Error::invalid("base_url", format!("{raw:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid(
+            "base_url",
+            format!("scheme {:?} is not http or https", url.scheme()),
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid("base_url", format!("{raw:?} has no host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "must not have a query or fragment",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "must not carry credentials; use api_key or bearer_token",
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_checked_and_normalized() {
+        assert_eq!(validate_base_url("http://h:1/").unwrap(), "http://h:1");
+        assert_eq!(
+            validate_base_url("https://h/api/").unwrap(),
+            "https://h/api"
+        );
+        for bad in ["", "h:1", "ftp://h", "http://u:p@h", "http://h/?q=1"] {
+            assert!(validate_base_url(bad).is_err(), "{bad}");
+        }
+    }
 }

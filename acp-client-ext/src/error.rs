@@ -46,7 +46,12 @@ pub enum Error {
     },
 
     /// The server answered with a non-success status.
-    #[error("{operation} ({endpoint}): server answered {status}: {message}")]
+    ///
+    /// `Display` is one line: a multi-line server message (a Python traceback, FastAPI's list
+    /// of validation errors) is cut at its first line, the whole of it is in `message` and
+    /// [`Error::server_message`]. A 401 or 403 to a call that sent no credential says so, and
+    /// names what sets one.
+    #[error("{operation} ({endpoint}): server answered {status}: {}{}", one_line(message), credential_hint(*status, *credentials_sent))]
     Api {
         /// The operation (the spec's `operationId`, e.g. `get_thread_run`).
         operation: &'static str,
@@ -58,6 +63,9 @@ pub enum Error {
         message: String,
         /// The server's `Retry-After`, when it sent one (seconds or an HTTP date).
         retry_after: Option<Duration>,
+        /// Whether the request carried credentials (an API key, a bearer token or a sensitive
+        /// header).
+        credentials_sent: bool,
     },
 
     /// The request could not be sent or its response not read (connection refused, reset, ...).
@@ -164,9 +172,59 @@ pub enum Error {
         outcome: String,
     },
 
-    /// The client could not be configured (bad URL, bad header value, ...).
-    #[error("configuration: {0}")]
-    Config(String),
+    /// A variable of the environment ([`ClientBuilder::from_env_prefix`](crate::ClientBuilder::from_env_prefix))
+    /// is missing or malformed. The message names the variable, never a credential's value.
+    #[error("environment: {variable} {reason}")]
+    Environment {
+        /// The variable (`ACP_URL`, `MYAPP_REQUEST_TIMEOUT`, ...).
+        variable: String,
+        /// What is wrong with it (`is not set`, `="x" is not a duration ...`).
+        reason: String,
+    },
+
+    /// The CA file of [`ClientBuilder::ca_file`](crate::ClientBuilder::ca_file) cannot be used:
+    /// unreadable, not PEM, or this build has no TLS.
+    #[error("CA file {}: {reason}", path.display())]
+    CaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+
+    /// `reqwest` could not build its client from the configuration (a TLS backend that fails
+    /// to initialize, for example).
+    #[error("building the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+
+    /// A schema of an agent's descriptor cannot be compiled (feature `validate`, with
+    /// [`Agent::validating`](crate::Agent::validating)).
+    #[error("the descriptor of agent {agent}: {reason}")]
+    Descriptor {
+        /// The agent's name.
+        agent: String,
+        /// The schema compiler's complaint.
+        reason: String,
+    },
+
+    /// A call of the [blocking client](crate::blocking) was made inside an async runtime, where
+    /// blocking would stall it: nothing was done. Use the async [`AcpClient`](crate::AcpClient)
+    /// there.
+    #[cfg(feature = "blocking")]
+    #[error(
+        "a blocking call inside an async runtime would stall it; use the async AcpClient there"
+    )]
+    BlockingInRuntime,
+
+    /// The blocking client could not start its runtime.
+    #[cfg(feature = "blocking")]
+    #[error("starting the blocking client's runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+
+    /// An error of the generated client that none of the other variants describes (progenitor's
+    /// `Error::Custom`, from client hooks, which this crate never installs).
+    #[error("generated client: {0}")]
+    Generated(String),
 }
 
 /// How far a request got before the transport failed ([`Error::Transport`]).
@@ -245,6 +303,67 @@ pub enum StreamCause {
     },
 }
 
+/// The first line of a server's message, marked when more followed.
+fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    let message = message.trim();
+    match message.find(['\n', '\r']) {
+        Some(i) => format!("{} …", message[..i].trim_end()).into(),
+        None => message.into(),
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_print_one_line_and_a_credential_hint() {
+        let api = |status: u16, message: &str, credentials_sent| Error::Api {
+            operation: "search_agents",
+            endpoint: "127.0.0.1:1".into(),
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            message: message.into(),
+            retry_after: None,
+            credentials_sent,
+        };
+        let e = api(
+            422,
+            "1 validation error\n  body: Value error, at least one",
+            true,
+        );
+        assert_eq!(
+            e.to_string(),
+            "search_agents (127.0.0.1:1): server answered 422 Unprocessable Entity: 1 validation error …"
+        );
+        let e = api(401, "Unauthorized", false);
+        assert!(e.to_string().contains("no credential was sent"), "{e}");
+        assert!(e.to_string().contains("ACP_API_KEY"), "{e}");
+        let e = api(401, "Unauthorized", true);
+        assert!(!e.to_string().contains("no credential"), "{e}");
+        let e = api(404, "gone", false);
+        assert!(!e.to_string().contains("no credential"), "{e}");
+    }
+
+    #[test]
+    fn a_validation_error_without_a_location_has_no_stray_separator() {
+        let body = br#"{"detail":[{"type":"value_error","loc":[],"msg":"Value error, At least one of 'name' or 'version' must be provided","input":{}}]}"#;
+        assert_eq!(
+            server_message(reqwest::StatusCode::UNPROCESSABLE_ENTITY, body),
+            "Value error, At least one of 'name' or 'version' must be provided"
+        );
+    }
+}
+
+/// What a 401 or 403 to a request without credentials adds to its message.
+fn credential_hint(status: reqwest::StatusCode, credentials_sent: bool) -> &'static str {
+    match status.as_u16() {
+        401 | 403 if !credentials_sent => {
+            " (no credential was sent: set ACP_API_KEY or ACP_BEARER_TOKEN, or ClientBuilder::api_key / bearer_token)"
+        }
+        _ => "",
+    }
+}
+
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     let mut text = cur.to_string();
@@ -292,6 +411,7 @@ impl Error {
     ///     status: StatusCode::from_u16(code).unwrap(),
     ///     message: String::new(),
     ///     retry_after: None,
+    ///     credentials_sent: true,
     /// };
     /// assert!(api(503).is_retryable());
     /// assert!(!api(404).is_retryable());
@@ -336,7 +456,7 @@ impl Error {
     /// use std::time::Duration;
     /// let e = Error::Timeout { operation: "wait_for_thread_run_output", kind: TimeoutKind::WaitDeadline, after: Duration::from_secs(1) };
     /// assert!(e.is_timeout());
-    /// assert!(!Error::Config("x".into()).is_timeout());
+    /// assert!(!Error::Generated("x".into()).is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout { .. })
@@ -353,14 +473,75 @@ impl Error {
     ///     status: StatusCode::NOT_FOUND,
     ///     message: "gone".into(),
     ///     retry_after: None,
+    ///     credentials_sent: true,
     /// };
     /// assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
-    /// assert_eq!(Error::Config("bad".into()).status(), None);
+    /// assert_eq!(Error::Generated("bad".into()).status(), None);
     /// ```
     pub fn status(&self) -> Option<reqwest::StatusCode> {
         match self {
             Error::Api { status, .. } | Error::Redirect { status, .. } => Some(*status),
             Error::Transport { source, .. } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// Whether the server says it does not implement the operation: `501 Not Implemented`,
+    /// `405 Method Not Allowed`, a `404` whose message is FastAPI's bare `Not Found` (the
+    /// answer for a route the server does not have, as opposed to a resource it does not
+    /// know), or a `500` whose message is `Not implemented` (the Agent Workflow Server's stubs,
+    /// `raise HTTPException(500, "Not implemented")` in `agntcy/workflow-srv`'s `apis/*.py`).
+    ///
+    /// ```
+    /// use acp_client_ext::Error;
+    /// use reqwest::StatusCode;
+    /// let api = |code, message: &str| Error::Api {
+    ///     operation: "cancel_thread_run",
+    ///     endpoint: "127.0.0.1:8123".into(),
+    ///     status: StatusCode::from_u16(code).unwrap(),
+    ///     message: message.into(),
+    ///     retry_after: None,
+    ///     credentials_sent: true,
+    /// };
+    /// assert!(api(500, "Not implemented").is_unsupported());
+    /// assert!(api(501, "").is_unsupported());
+    /// assert!(api(404, "Not Found").is_unsupported());
+    /// assert!(!api(404, "run 42 not found").is_unsupported());
+    /// assert!(!api(500, "Internal Server Error").is_unsupported());
+    /// ```
+    pub fn is_unsupported(&self) -> bool {
+        match self {
+            Error::Api {
+                status, message, ..
+            } => match status.as_u16() {
+                501 | 405 => true,
+                500 => message.trim().eq_ignore_ascii_case("not implemented"),
+                404 => message.trim() == "Not Found",
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The whole message of the server, for an [`Error::Api`] (its `Display` shows the first
+    /// line only).
+    ///
+    /// ```
+    /// use acp_client_ext::Error;
+    /// let err = Error::Api {
+    ///     operation: "search_agents",
+    ///     endpoint: "127.0.0.1:8123".into(),
+    ///     status: reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+    ///     message: "body: Field required\nbody.name: Input should be a valid string".into(),
+    ///     retry_after: None,
+    ///     credentials_sent: true,
+    /// };
+    /// assert!(!err.to_string().contains('\n'));
+    /// assert!(err.server_message().unwrap().contains("body.name"));
+    /// ```
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Error::Api { message, .. } => Some(message),
             _ => None,
         }
     }
@@ -382,6 +563,31 @@ impl Error {
 
     pub(crate) fn stream(operation: &'static str, cause: StreamCause) -> Error {
         Error::Stream { operation, cause }
+    }
+
+    /// An [`Error::Transport`] or [`Error::Timeout`] from a `reqwest` error.
+    pub(crate) fn transport(
+        operation: &'static str,
+        endpoint: &str,
+        creates: bool,
+        source: reqwest::Error,
+    ) -> Error {
+        let kind = if source.is_connect() {
+            TransportKind::Connect
+        } else if source.is_body() || source.is_decode() {
+            TransportKind::Body
+        } else {
+            TransportKind::Request
+        };
+        Error::Transport {
+            operation,
+            endpoint: endpoint.to_string(),
+            kind,
+            may_have_created: creates && kind != TransportKind::Connect,
+            // The URL never holds a secret (the base URL may not carry credentials), but it is in
+            // the message already as `host:port`.
+            source: source.without_url(),
+        }
     }
 }
 
@@ -415,12 +621,13 @@ impl From<acp_client::Error<acp_client::types::ErrorResponse>> for Error {
                     status,
                     message,
                     retry_after: None,
+                    credentials_sent: true,
                 }
             }
             acp_client::Error::CommunicationError(source)
             | acp_client::Error::InvalidUpgrade(source)
             | acp_client::Error::ResponseBodyError(source) => {
-                crate::transport::transport_error(OP, &endpoint(source.url()), false, source)
+                Error::transport(OP, &endpoint(source.url()), false, source)
             }
             acp_client::Error::InvalidResponsePayload(bytes, err) => {
                 Error::decode(format!("{OP} response"), err, &bytes)
@@ -431,8 +638,9 @@ impl From<acp_client::Error<acp_client::types::ErrorResponse>> for Error {
                 status: resp.status(),
                 message: format!("unexpected status {}", resp.status()),
                 retry_after: None,
+                credentials_sent: true,
             },
-            other => Error::Config(format!("{OP}: {other}")),
+            acp_client::Error::Custom(message) => Error::Generated(message),
         }
     }
 }
@@ -518,7 +726,7 @@ fn json_message(v: &serde_json::Value) -> Option<String> {
                                     .collect::<Vec<_>>()
                                     .join(".")
                             });
-                            match (loc, msg) {
+                            match (loc.filter(|l| !l.is_empty()), msg) {
                                 (Some(l), Some(m)) => format!("{l}: {m}"),
                                 (None, Some(m)) => m.to_string(),
                                 _ => i.to_string(),
@@ -600,6 +808,7 @@ mod tests {
                 status: StatusCode::from_u16(code).unwrap(),
                 message: String::new(),
                 retry_after: None,
+                credentials_sent: true,
             };
             assert_eq!(e.is_retryable(), retry, "{code}");
         }

@@ -13,9 +13,10 @@
 //! A payload whose `type` is known but whose body does not match (or that is not JSON at all) is
 //! an [`Error::Decode`] carrying an excerpt of the raw data.
 
+use crate::decode::decode_raw;
 use crate::error::{Error, Result};
-use crate::run::RunStatus;
 use crate::sse::Frame;
+use acp_client::types::RunStatus;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -218,20 +219,6 @@ impl CustomUpdate {
             None => "custom update".to_string(),
         })
     }
-}
-
-/// Decode raw JSON into `T`; the error names `T` and what was decoded, with an excerpt.
-pub(crate) fn decode_raw<T: DeserializeOwned>(
-    raw: &RawValue,
-    what: impl FnOnce() -> String,
-) -> Result<T> {
-    serde_json::from_str(raw.get()).map_err(|e| {
-        Error::decode(
-            format!("{} as {}", what(), std::any::type_name::<T>()),
-            e,
-            raw.get().as_bytes(),
-        )
-    })
 }
 
 /// An event kept as received, for events this version does not decode.

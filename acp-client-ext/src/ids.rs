@@ -52,11 +52,3 @@ impl IntoId for String {
         self.as_str().into_id(field)
     }
 }
-
-/// The thread of a [`ThreadRuns`](crate::ThreadRuns), e.g. for
-/// [`Agent::on_thread`](crate::Agent::on_thread).
-impl IntoId for &crate::ThreadRuns {
-    fn into_id(self, _field: &'static str) -> Result<Uuid> {
-        Ok(self.thread_id())
-    }
-}

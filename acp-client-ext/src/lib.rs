@@ -14,8 +14,10 @@ mod agents;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod cancel;
+mod checks;
 mod client;
 mod config;
+mod decode;
 mod error;
 pub mod event;
 mod ids;
@@ -24,6 +26,7 @@ pub mod options;
 mod resume;
 mod retry;
 mod run;
+mod secret;
 pub mod sse;
 pub mod stream;
 mod threads;
@@ -36,7 +39,7 @@ pub use acp_client::types;
 pub use agent::{Agent, AgentRuns, RunRequest};
 pub use cancel::CancelAction;
 pub use client::AcpClient;
-pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, Secret, USER_AGENT_VALUE};
+pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, USER_AGENT_VALUE};
 pub use error::{
     EXCERPT_LEN, Error, Result, StreamCause, TimeoutKind, TransportKind, server_message,
 };
@@ -50,5 +53,6 @@ pub use reqwest;
 pub use resume::Interrupt;
 pub use retry::RetryPolicy;
 pub use run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns};
+pub use secret::Secret;
 pub use stream::RunStream;
 pub use wait::WaitOutcome;

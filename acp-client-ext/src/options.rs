@@ -1,5 +1,5 @@
-//! Per-call options: a timeout, extra headers, other credentials for one call, on the client's
-//! own connection pool.
+//! Per-call options: timeouts, retries, stream reconnects, extra headers, other credentials for
+//! one call, on the client's own connection pool.
 //!
 //! Every operation returns a [`Call`]: await it as is, or set options first, as with the AWS
 //! SDK's `customize()` or a `reqwest::RequestBuilder`:
@@ -19,30 +19,23 @@
 //! ```
 //!
 //! A [`RequestOptions`] value holds the same settings, to apply to many calls
-//! ([`Call::options`]) or to everything a client or handle does ([`AcpClient::with_options`],
+//! ([`Call::options`]) or to everything a client or handle does ([`AcpClient::with_options`](crate::AcpClient::with_options),
 //! [`RunHandle::with_options`](crate::RunHandle::with_options): a stream keeps them for its
 //! rejoins, a wait for its polls). Options cost a clone of the client (an `Arc`) and reuse its
 //! connection pool; only credentials that remove one of the client's credential headers are sent
 //! through the client's second, credential-free `reqwest::Client`.
 
-use crate::client::AcpClient;
-use crate::config::Secret;
 use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::secret::{Credentials, Secret};
 use futures::future::BoxFuture;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
-/// Credentials for one call, in place of the client's.
-#[derive(Clone)]
-pub(crate) enum Credentials {
-    ApiKey(Secret),
-    Bearer(Secret),
-    None,
-}
-
-/// Options for one call (or, with [`AcpClient::with_options`], for every call of a client).
+/// Options for one call (or, with [`AcpClient::with_options`](crate::AcpClient::with_options),
+/// for every call of a client). Each setting left unset is the client's.
 ///
 /// ```
 /// use acp_client_ext::RequestOptions;
@@ -53,6 +46,10 @@ pub(crate) enum Credentials {
 #[derive(Clone, Default)]
 pub struct RequestOptions {
     pub(crate) timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) stream_reconnects: Option<u32>,
+    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) retry_creates: Option<bool>,
     pub(crate) headers: HeaderMap,
     pub(crate) credentials: Option<Credentials>,
     /// The first invalid setting: the call fails with it before any request.
@@ -63,6 +60,10 @@ impl fmt::Debug for RequestOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestOptions")
             .field("timeout", &self.timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("stream_reconnects", &self.stream_reconnects)
+            .field("retry", &self.retry)
+            .field("retry_creates", &self.retry_creates)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field(
                 "credentials",
@@ -103,6 +104,61 @@ impl RequestOptions {
             self.refuse("timeout", "must be greater than zero".into());
         }
         self.timeout = Some(t);
+        self
+    }
+
+    /// The idle timeout of this call's streams, in place of
+    /// [`idle_timeout`](crate::ClientBuilder::idle_timeout): how long a stream may receive
+    /// nothing at all (not even a keep-alive) before it is rejoined, and the wait for a stream's
+    /// response headers. Kept by the stream for its rejoins. Zero is refused when the call runs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let o = acp_client_ext::RequestOptions::new().idle_timeout(Duration::from_secs(5));
+    /// assert!(format!("{o:?}").contains("idle_timeout: Some(5s)"));
+    /// ```
+    pub fn idle_timeout(mut self, t: Duration) -> Self {
+        if t.is_zero() {
+            self.refuse("idle_timeout", "must be greater than zero".into());
+        }
+        self.idle_timeout = Some(t);
+        self
+    }
+
+    /// How many times in a row this call's streams rejoin a lost or idle connection, in place
+    /// of [`stream_reconnects`](crate::ClientBuilder::stream_reconnects) (0: never).
+    ///
+    /// ```
+    /// let o = acp_client_ext::RequestOptions::new().stream_reconnects(0);
+    /// assert!(format!("{o:?}").contains("stream_reconnects: Some(0)"));
+    /// ```
+    pub fn stream_reconnects(mut self, n: u32) -> Self {
+        self.stream_reconnects = Some(n);
+        self
+    }
+
+    /// The retry policy of this call (its requests, its stream's rejoins, its wait's polls), in
+    /// place of [`retry`](crate::ClientBuilder::retry).
+    ///
+    /// ```
+    /// use acp_client_ext::{RequestOptions, RetryPolicy};
+    /// let o = RequestOptions::new().retry(RetryPolicy::none());
+    /// assert!(format!("{o:?}").contains("max_retries: 0"));
+    /// ```
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Whether this call's creates are sent again after a retryable failure, in place of
+    /// [`retry_creates`](crate::ClientBuilder::retry_creates).
+    ///
+    /// ```
+    /// let o = acp_client_ext::RequestOptions::new().retry_creates(true);
+    /// assert!(format!("{o:?}").contains("retry_creates: Some(true)"));
+    /// ```
+    pub fn retry_creates(mut self, yes: bool) -> Self {
+        self.retry_creates = Some(yes);
         self
     }
 
@@ -193,8 +249,12 @@ impl RequestOptions {
             .map(|(field, reason)| Error::invalid(field, reason.clone()))
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.timeout.is_none()
+            && self.idle_timeout.is_none()
+            && self.stream_reconnects.is_none()
+            && self.retry.is_none()
+            && self.retry_creates.is_none()
             && self.headers.is_empty()
             && self.credentials.is_none()
             && self.invalid.is_none()
@@ -208,6 +268,10 @@ impl RequestOptions {
         }
         RequestOptions {
             timeout: over.timeout.or(self.timeout),
+            idle_timeout: over.idle_timeout.or(self.idle_timeout),
+            stream_reconnects: over.stream_reconnects.or(self.stream_reconnects),
+            retry: over.retry.or_else(|| self.retry.clone()),
+            retry_creates: over.retry_creates.or(self.retry_creates),
             headers,
             credentials: over.credentials.or_else(|| self.credentials.clone()),
             invalid: self.invalid.clone().or(over.invalid),
@@ -220,14 +284,10 @@ pub(crate) trait Customize: Sized {
     fn customized(self, options: RequestOptions) -> Self;
 }
 
-impl Customize for AcpClient {
-    fn customized(self, options: RequestOptions) -> Self {
-        self.with_options(options)
-    }
-}
-
 /// One call to the server, not sent yet: `.await` it, after setting options if you like
-/// ([`timeout`](Call::timeout), [`header`](Call::header), [`api_key`](Call::api_key),
+/// ([`timeout`](Call::timeout), [`idle_timeout`](Call::idle_timeout),
+/// [`stream_reconnects`](Call::stream_reconnects), [`retry`](Call::retry),
+/// [`retry_creates`](Call::retry_creates), [`header`](Call::header), [`api_key`](Call::api_key),
 /// [`bearer_token`](Call::bearer_token), [`no_credentials`](Call::no_credentials),
 /// [`options`](Call::options)). See the [module docs](self).
 ///
@@ -309,9 +369,60 @@ impl<T: Send + 'static> Call<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn timeout(mut self, t: Duration) -> Self {
-        self.options = self.options.timeout(t);
-        self
+    pub fn timeout(self, t: Duration) -> Self {
+        self.with(|o| o.timeout(t))
+    }
+
+    /// See [`RequestOptions::idle_timeout`].
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// let events = run.stream().idle_timeout(std::time::Duration::from_secs(5)).await?;
+    /// # let _ = events;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn idle_timeout(self, t: Duration) -> Self {
+        self.with(|o| o.idle_timeout(t))
+    }
+
+    /// See [`RequestOptions::stream_reconnects`].
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// let events = run.stream().stream_reconnects(0).await?;
+    /// # let _ = events;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn stream_reconnects(self, n: u32) -> Self {
+        self.with(|o| o.stream_reconnects(n))
+    }
+
+    /// See [`RequestOptions::retry`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// use acp_client_ext::RetryPolicy;
+    /// client.search_agents().retry(RetryPolicy::none()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        self.with(|o| o.retry(policy))
+    }
+
+    /// See [`RequestOptions::retry_creates`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// let thread = client.new_thread().retry_creates(true).await?;
+    /// # let _ = thread;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retry_creates(self, yes: bool) -> Self {
+        self.with(|o| o.retry_creates(yes))
     }
 
     /// See [`RequestOptions::header`].
@@ -322,9 +433,8 @@ impl<T: Send + 'static> Call<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
-        self.options = self.options.header(name, value);
-        self
+    pub fn header(self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        self.with(|o| o.header(name, value))
     }
 
     /// See [`RequestOptions::sensitive_header`].
@@ -335,9 +445,8 @@ impl<T: Send + 'static> Call<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn sensitive_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
-        self.options = self.options.sensitive_header(name, value);
-        self
+    pub fn sensitive_header(self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        self.with(|o| o.sensitive_header(name, value))
     }
 
     /// See [`RequestOptions::api_key`].
@@ -348,9 +457,8 @@ impl<T: Send + 'static> Call<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.options = self.options.api_key(key);
-        self
+    pub fn api_key(self, key: impl Into<String>) -> Self {
+        self.with(|o| o.api_key(key))
     }
 
     /// See [`RequestOptions::bearer_token`].
@@ -361,9 +469,8 @@ impl<T: Send + 'static> Call<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.options = self.options.bearer_token(token);
-        self
+    pub fn bearer_token(self, token: impl Into<String>) -> Self {
+        self.with(|o| o.bearer_token(token))
     }
 
     /// See [`RequestOptions::no_credentials`].
@@ -374,8 +481,13 @@ impl<T: Send + 'static> Call<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn no_credentials(mut self) -> Self {
-        self.options = self.options.no_credentials();
+    pub fn no_credentials(self) -> Self {
+        self.with(RequestOptions::no_credentials)
+    }
+
+    /// This call with one more option set.
+    fn with(mut self, set: impl FnOnce(RequestOptions) -> RequestOptions) -> Self {
+        self.options = set(self.options);
         self
     }
 }

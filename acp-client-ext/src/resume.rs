@@ -1,6 +1,7 @@
 //! Resuming interrupted runs, one answer at a time ([`RunHandle::resume`]) or as a
 //! human-in-the-loop conversation ([`RunHandle::run_to_completion`]).
 
+use crate::decode::decode_value;
 use crate::error::{Error, Result};
 use crate::options::Call;
 use crate::run::{RunHandle, RunInfo, RunOp};
@@ -95,22 +96,8 @@ impl Interrupt {
     }
 }
 
-/// Decode a JSON tree into `T`; the error names `T`.
-pub(crate) fn decode_value<T: DeserializeOwned>(
-    v: &Value,
-    what: impl FnOnce() -> String,
-) -> Result<T> {
-    T::deserialize(v).map_err(|e| {
-        Error::decode(
-            format!("{} as {}", what(), std::any::type_name::<T>()),
-            e,
-            v.to_string().as_bytes(),
-        )
-    })
-}
-
 /// A resume payload as JSON, refused unless it is an object or when the handle's checks fail.
-fn resume_payload<P: Serialize>(payload: P, checks: &crate::agent::Checks) -> Result<Value> {
+fn resume_payload<P: Serialize>(payload: P, checks: &crate::checks::Checks) -> Result<Value> {
     let payload = serde_json::to_value(payload)
         .map_err(|e| Error::invalid("resume payload", format!("cannot be serialized: {e}")))?;
     if !payload.is_object() {

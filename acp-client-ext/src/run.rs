@@ -205,7 +205,7 @@ pub struct RunHandle {
     pub(crate) run_id: Uuid,
     pub(crate) created: Option<RunInfo>,
     /// What is checked before a resume (an agent handle's validation).
-    pub(crate) checks: crate::agent::Checks,
+    pub(crate) checks: crate::checks::Checks,
 }
 
 impl RunHandle {
@@ -631,4 +631,12 @@ pub(crate) async fn create_run(
         created: Some(info),
         checks: Default::default(),
     })
+}
+
+/// The thread of a [`ThreadRuns`](crate::ThreadRuns), e.g. for
+/// [`Agent::on_thread`](crate::Agent::on_thread).
+impl IntoId for &ThreadRuns {
+    fn into_id(self, _field: &'static str) -> Result<Uuid> {
+        Ok(self.thread_id())
+    }
 }

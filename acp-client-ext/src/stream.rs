@@ -164,7 +164,7 @@ pub struct RunStream {
     finished: bool,
     span: tracing::Span,
     /// What a resume from this stream checks (an agent handle's validation).
-    pub(crate) checks: crate::agent::Checks,
+    pub(crate) checks: crate::checks::Checks,
 }
 
 impl fmt::Debug for RunStream {
@@ -304,7 +304,7 @@ impl RunStream {
         if let Some(id) = run_id {
             span.record("run_id", display(id));
         }
-        let config = client.config();
+        let config = client.settings();
         let machine = Machine {
             client: client.clone(),
             scope,
@@ -523,7 +523,7 @@ impl Machine {
                 self.eof = false;
                 Lost::Ended
             } else {
-                let idle = self.client.config().idle_timeout;
+                let idle = self.client.settings().idle_timeout;
                 let mut deadline = tokio::time::Instant::now() + idle;
                 if let Some(event_deadline) = self.final_join {
                     deadline = deadline.min(event_deadline);
@@ -644,7 +644,8 @@ impl Machine {
             }
         }
         if self.final_join.is_some() {
-            self.final_join = Some(tokio::time::Instant::now() + self.client.config().idle_timeout);
+            self.final_join =
+                Some(tokio::time::Instant::now() + self.client.settings().idle_timeout);
         }
         Some(self.step(Some(item)))
     }
@@ -704,7 +705,7 @@ impl Machine {
                     return match open(&self.client, &req).await {
                         Ok(body) => {
                             self.body = body;
-                            let idle = self.client.config().idle_timeout;
+                            let idle = self.client.settings().idle_timeout;
                             self.final_join = Some(tokio::time::Instant::now() + idle);
                             Ok(true)
                         }
@@ -719,7 +720,7 @@ impl Machine {
                 Err(e) => return Err(e),
             }
         }
-        let config = self.client.config();
+        let config = self.client.settings();
         let max = config.stream_reconnects;
         let mut last_error = None;
         loop {

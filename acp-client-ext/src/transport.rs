@@ -1,6 +1,14 @@
-//! The one place a request is sent: [`AcpClient::execute`] owns retries, timeouts, redirects,
-//! server hints, the tracing span and the construction of errors. The user-facing modules only
-//! build a [`Req`] from the [operations table](crate::ops) and decode the answer.
+//! The transport core: the one place a request is sent. A [`Transport`] holds the client's
+//! resolved configuration and connection pools (shared by every clone) and the [`Settings`] of
+//! the calls made through it: the configuration merged, once, with the options of the call
+//! (timeouts, retries, stream reconnects, headers, credentials). [`Transport::execute`] owns
+//! retries, timeouts, redirects, server hints, the tracing span and the construction of
+//! errors; streams and waits read their limits from [`Transport::settings`]. The user-facing
+//! modules only build a [`Req`] from the [operations table](crate::ops) and decode the answer.
+//!
+//! The shape is `reqwest`'s: `ClientBuilder` → a private `Config` → `Arc<ClientRef>`; here
+//! [`ClientBuilder`](crate::ClientBuilder) → [`Config`] → `Arc<Shared>`, with the per-call
+//! [`Settings`] beside it.
 //!
 //! # Why not the generated client's hooks
 //!
@@ -48,22 +56,169 @@
 //!
 //! [`RetryPolicy::max_backoff`]: crate::RetryPolicy::max_backoff
 
-use crate::client::AcpClient;
-use crate::error::{Error, Result, StreamCause, TimeoutKind, TransportKind, endpoint_of};
+use crate::config::{Config, Resolved};
+use crate::decode::decode_json;
+use crate::error::{Error, Result, StreamCause, TimeoutKind, endpoint_of};
 use crate::ops::{Op, TimeoutClass};
-use crate::options::Credentials;
-use crate::retry::{Backoff, retry_after};
+use crate::options::RequestOptions;
+use crate::retry::{Backoff, RetryPolicy, retry_after};
+use crate::secret::Credentials;
 use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
-use std::fmt::Display;
+use std::fmt::{self, Display};
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
 /// Redirects followed for one request, at most.
 const MAX_REDIRECTS: usize = 10;
+
+/// What every clone of a client shares: the configuration and the connection pools.
+pub(crate) struct Shared {
+    config: Config,
+    /// Carries the plain headers and the credentials as default headers (when this crate built
+    /// it), so the generated client sends the same headers.
+    http: reqwest::Client,
+    /// The same settings without credential headers: for a redirect to another origin and for
+    /// per-call credentials that remove the client's.
+    bare: reqwest::Client,
+    generated: acp_client::Client,
+}
+
+/// The settings of the calls made through one [`Transport`]: the client's configuration with
+/// the options of the call (and of the client clone or handle it was made through) merged in,
+/// once, when the options were given. Every loop (requests, stream rejoins, wait polls) reads
+/// its limits here, never from the configuration.
+pub(crate) struct Settings {
+    pub(crate) request_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) retry_creates: bool,
+    pub(crate) stream_reconnects: u32,
+    pub(crate) max_event_size: usize,
+    /// Extra headers of the options (added after the client's).
+    headers: HeaderMap,
+    /// Credentials in place of the client's.
+    credentials: Option<Credentials>,
+    /// The options merged in (for `Debug`, and to merge more).
+    options: Option<RequestOptions>,
+}
+
+impl Settings {
+    fn new(config: &Config, options: Option<RequestOptions>) -> Settings {
+        let o = options.as_ref();
+        Settings {
+            request_timeout: o.and_then(|o| o.timeout).unwrap_or(config.request_timeout),
+            idle_timeout: o
+                .and_then(|o| o.idle_timeout)
+                .unwrap_or(config.idle_timeout),
+            retry: o
+                .and_then(|o| o.retry.clone())
+                .unwrap_or_else(|| config.retry.clone()),
+            retry_creates: o
+                .and_then(|o| o.retry_creates)
+                .unwrap_or(config.retry_creates),
+            stream_reconnects: o
+                .and_then(|o| o.stream_reconnects)
+                .unwrap_or(config.stream_reconnects),
+            max_event_size: config.max_event_size,
+            headers: o.map(|o| o.headers.clone()).unwrap_or_default(),
+            credentials: o.and_then(|o| o.credentials.clone()),
+            options,
+        }
+    }
+}
+
+/// A handle on the transport: the shared configuration and pools, and the settings of the
+/// calls made through it. Cheap to clone (two `Arc`s).
+#[derive(Clone)]
+pub(crate) struct Transport {
+    shared: Arc<Shared>,
+    settings: Arc<Settings>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The resolved config's Debug names credential headers, never their values; reqwest's
+        // clients are left out.
+        f.debug_struct("AcpClient")
+            .field("base_url", &self.shared.config.base)
+            .field("config", &self.shared.config)
+            .field("options", &self.settings.options)
+            .finish()
+    }
+}
+
+impl Transport {
+    /// The transport of a newly built client.
+    pub(crate) fn new(resolved: Resolved) -> Transport {
+        let Resolved { config, http, bare } = resolved;
+        let generated = acp_client::Client::new_with_client(&config.base, http.clone());
+        let settings = Arc::new(Settings::new(&config, None));
+        Transport {
+            shared: Arc::new(Shared {
+                config,
+                http,
+                bare,
+                generated,
+            }),
+            settings,
+        }
+    }
+
+    /// This transport with `options` merged over the ones it has (theirs win).
+    pub(crate) fn with_options(&self, options: RequestOptions) -> Transport {
+        let options = match &self.settings.options {
+            Some(mine) => mine.merged(options),
+            None => options,
+        };
+        Transport {
+            shared: self.shared.clone(),
+            settings: Arc::new(Settings::new(&self.shared.config, Some(options))),
+        }
+    }
+
+    /// This transport without any options: the client's settings.
+    pub(crate) fn plain(&self) -> Transport {
+        Transport {
+            shared: self.shared.clone(),
+            settings: Arc::new(Settings::new(&self.shared.config, None)),
+        }
+    }
+
+    /// The settings in force for calls made through this transport.
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The options merged into [`settings`](Self::settings), if any.
+    pub(crate) fn options(&self) -> Option<&RequestOptions> {
+        self.settings.options.as_ref()
+    }
+
+    /// The base URL, without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.shared.config.base
+    }
+
+    /// The generated client on the same pool.
+    pub(crate) fn generated(&self) -> &acp_client::Client {
+        &self.shared.generated
+    }
+
+    /// Whether the client sends credentials of its own (an API key, a bearer token or a
+    /// sensitive header), or this call brings some.
+    pub(crate) fn has_credentials(&self) -> bool {
+        match &self.settings.credentials {
+            Some(Credentials::None) => false,
+            Some(_) => true,
+            None => !self.shared.config.credential_names.is_empty(),
+        }
+    }
+}
 
 /// One request, described before it is sent (so that it can be sent again).
 pub(crate) struct Req {
@@ -120,32 +275,7 @@ fn hint(e: &Error) -> Option<Duration> {
     }
 }
 
-/// An [`Error::Transport`] or [`Error::Timeout`] from a `reqwest` error.
-pub(crate) fn transport_error(
-    operation: &'static str,
-    endpoint: &str,
-    creates: bool,
-    source: reqwest::Error,
-) -> Error {
-    let kind = if source.is_connect() {
-        TransportKind::Connect
-    } else if source.is_body() || source.is_decode() {
-        TransportKind::Body
-    } else {
-        TransportKind::Request
-    };
-    Error::Transport {
-        operation,
-        endpoint: endpoint.to_string(),
-        kind,
-        may_have_created: creates && kind != TransportKind::Connect,
-        // The URL never holds a secret (the base URL may not carry credentials), but it is in
-        // the message already as `host:port`.
-        source: source.without_url(),
-    }
-}
-
-impl AcpClient {
+impl Transport {
     /// Send `req`, following redirects and retrying per policy; a non-2xx answer is an
     /// [`Error::Api`] with the server's message.
     pub(crate) async fn execute(&self, req: &Req) -> Result<reqwest::Response> {
@@ -157,21 +287,21 @@ impl AcpClient {
         if let Some(e) = self.options().and_then(|o| o.error()) {
             return Err(e);
         }
-        let config = self.config();
-        let policy = &config.retry;
+        let settings = self.settings();
+        let policy = &settings.retry;
         let mut backoff = Backoff::new();
         let mut attempt = 0u32;
         loop {
             let result = match req.op.timeout {
                 // The wait for a stream's headers is bounded by the idle timeout.
                 TimeoutClass::Stream => {
-                    tokio::time::timeout(config.idle_timeout, self.send_following(req))
+                    tokio::time::timeout(settings.idle_timeout, self.send_following(req))
                         .await
                         .unwrap_or_else(|_| {
                             Err(Error::Timeout {
                                 operation: req.op.id,
                                 kind: TimeoutKind::IdleStream,
-                                after: config.idle_timeout,
+                                after: settings.idle_timeout,
                             })
                         })
                 }
@@ -180,7 +310,7 @@ impl AcpClient {
             match result {
                 Err(e)
                     if attempt < policy.max_retries
-                        && retry_decision(&e, req.op, config.retry_creates) =>
+                        && retry_decision(&e, req.op, settings.retry_creates) =>
                 {
                     attempt += 1;
                     let pause = backoff.next(policy, hint(&e));
@@ -194,7 +324,7 @@ impl AcpClient {
 
     /// One attempt: the request and the redirects it is answered with.
     async fn send_following(&self, req: &Req) -> Result<reqwest::Response> {
-        let config = self.config();
+        let config = &self.shared.config;
         // The base URL parsed at build, with the operation's path (whose parameters are ids:
         // nothing to escape); no URL parse per request.
         let mut url = config.base_url.clone();
@@ -209,7 +339,8 @@ impl AcpClient {
         }
         let method = req.op.verb.method();
         let mut cross_origin = false;
-        for hop in 0..=MAX_REDIRECTS {
+        let mut hops = 0;
+        loop {
             let resp = self.send_one(&method, url, req, cross_origin).await?;
             let status = resp.status();
             let location = resp.headers().get(LOCATION).cloned();
@@ -238,16 +369,14 @@ impl AcpClient {
                     "it would send the request again as a GET without its body",
                 ));
             }
-            if hop == MAX_REDIRECTS {
+            if hops == MAX_REDIRECTS {
                 return Err(refuse("too many redirects"));
             }
+            hops += 1;
             cross_origin |= next.origin() != config.origin;
             tracing::debug!(%status, to = %endpoint_of(&next), cross_origin, "following a redirect");
             url = next;
         }
-        Err(Error::Config(
-            "unreachable: the redirect loop ends by returning".into(),
-        ))
     }
 
     /// Send one HTTP request. `cross_origin`: the URL is not on the base URL's origin, so no
@@ -259,10 +388,10 @@ impl AcpClient {
         req: &Req,
         cross_origin: bool,
     ) -> Result<reqwest::Response> {
-        let config = self.config();
-        let inner = &self.inner;
-        let options = self.options();
-        let creds_override = options.and_then(|o| o.credentials.as_ref());
+        let config = &self.shared.config;
+        let inner = &self.shared;
+        let settings = self.settings();
+        let creds_override = settings.credentials.as_ref();
         // The main client carries the credentials as default headers (so that `generated()`
         // sends them too); a request that must go without them, or with others in their place,
         // goes through the client without credentials.
@@ -293,10 +422,8 @@ impl AcpClient {
         if !req.headers.is_empty() {
             rb = rb.headers(req.headers.clone());
         }
-        if let Some(o) = options
-            && !o.headers.is_empty()
-        {
-            let mut extra = o.headers.clone();
+        if !settings.headers.is_empty() {
+            let mut extra = settings.headers.clone();
             if cross_origin {
                 strip_sensitive(&mut extra);
             }
@@ -308,11 +435,7 @@ impl AcpClient {
                 .body(body.clone());
         }
         let timeout = match req.op.timeout {
-            TimeoutClass::Request => Some(
-                options
-                    .and_then(|o| o.timeout)
-                    .unwrap_or(config.request_timeout),
-            ),
+            TimeoutClass::Request => Some(settings.request_timeout),
             _ => None,
         };
         if let Some(t) = timeout {
@@ -331,11 +454,11 @@ impl AcpClient {
     fn send_error(&self, op: &Op, e: reqwest::Error, timeout: Option<Duration>) -> Error {
         if e.is_timeout() {
             let (kind, after) = if e.is_connect() {
-                (TimeoutKind::Connect, self.config().connect_timeout)
+                (TimeoutKind::Connect, self.shared.config.connect_timeout)
             } else {
                 (
                     TimeoutKind::Request,
-                    timeout.unwrap_or(self.config().request_timeout),
+                    timeout.unwrap_or(self.settings().request_timeout),
                 )
             };
             return Error::Timeout {
@@ -344,8 +467,8 @@ impl AcpClient {
                 after,
             };
         }
-        let endpoint = endpoint_of(e.url().unwrap_or(&self.config().base_url));
-        transport_error(op.id, &endpoint, op.creates(), e)
+        let endpoint = endpoint_of(e.url().unwrap_or(&self.shared.config.base_url));
+        Error::transport(op.id, &endpoint, op.creates(), e)
     }
 
     /// A success response as is; any other status as an [`Error::Api`].
@@ -363,6 +486,7 @@ impl AcpClient {
             status,
             message: crate::error::server_message(status, &body),
             retry_after,
+            credentials_sent: self.has_credentials(),
         })
     }
 
@@ -415,42 +539,5 @@ fn strip_sensitive(headers: &mut HeaderMap) {
         .collect();
     for n in names {
         headers.remove(n);
-    }
-}
-
-/// Decode a JSON body, with an excerpt of it in the error.
-pub(crate) fn decode_json<T: DeserializeOwned>(
-    operation: &'static str,
-    status: StatusCode,
-    body: &[u8],
-) -> Result<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("{operation} response ({status})"), e, body))
-}
-
-impl Credentials {
-    /// The headers of these credentials (empty for "none").
-    pub(crate) fn headers(&self, api_key_header: &HeaderName) -> Result<HeaderMap> {
-        let mut h = HeaderMap::new();
-        match self {
-            Credentials::ApiKey(key) => {
-                let mut v = HeaderValue::from_str(key.expose()).map_err(|_| {
-                    Error::invalid(
-                        "api_key",
-                        "contains characters not allowed in HTTP headers (value not shown)",
-                    )
-                })?;
-                v.set_sensitive(true);
-                h.insert(api_key_header.clone(), v);
-            }
-            Credentials::Bearer(token) => {
-                h.insert(
-                    reqwest::header::AUTHORIZATION,
-                    crate::config::bearer(token)?,
-                );
-            }
-            Credentials::None => {}
-        }
-        Ok(h)
     }
 }

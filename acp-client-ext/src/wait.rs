@@ -152,7 +152,7 @@ impl WaitOutcome {
     pub fn output_as<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         match self {
             WaitOutcome::Completed { run, values, .. } => {
-                crate::resume::decode_value(values, || format!("output of run {}", run.run_id))
+                crate::decode::decode_value(values, || format!("output of run {}", run.run_id))
             }
             other => Err(other.unexpected("a result")),
         }
@@ -177,7 +177,7 @@ impl WaitOutcome {
     pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         match self {
             WaitOutcome::Interrupted { run, payload } => {
-                crate::resume::decode_value(payload, || {
+                crate::decode::decode_value(payload, || {
                     format!("interrupt payload of run {}", run.run_id)
                 })
             }
@@ -294,7 +294,7 @@ impl RunHandle {
     /// The wait loop, without a deadline (the caller wraps it in one).
     async fn wait_unbounded(&self) -> Result<WaitOutcome> {
         let mut backoff = Backoff::new();
-        let policy = &self.client.config().retry;
+        let policy = &self.client.settings().retry;
         loop {
             match self.wait_once().await {
                 Ok(Answer::Settled(outcome)) => return Ok(*outcome),
@@ -364,7 +364,7 @@ impl RunHandle {
     /// Poll `GET .../runs/{run_id}` until the run settles.
     async fn poll_until_settled(&self) -> Result<WaitOutcome> {
         let mut backoff = Backoff::new();
-        let policy = &self.client.config().retry;
+        let policy = &self.client.settings().retry;
         loop {
             let run = fetch_run(&self.client, self.scope, self.run_id).await?;
             // Some servers include the output in the run object; use it when present.
@@ -428,7 +428,7 @@ struct WaitAnswer {
 
 impl WaitAnswer {
     fn decode(operation: &'static str, status: StatusCode, body: &[u8]) -> Result<WaitAnswer> {
-        crate::transport::decode_json(operation, status, body)
+        crate::decode::decode_json(operation, status, body)
     }
 }
 

@@ -199,9 +199,10 @@ async fn inside_an_async_runtime_every_call_is_a_clear_error() {
             .wait(RunCreateStateless::default(), LONG)
             .unwrap_err(),
     ] {
-        let Error::Config(message) = &err else {
+        let Error::BlockingInRuntime = &err else {
             panic!("{err:?}")
         };
+        let message = err.to_string();
         assert!(message.contains("inside an async runtime"), "{message}");
         assert!(message.contains("AcpClient"), "{message}");
     }

@@ -525,7 +525,7 @@ async fn from_env_reads_url_and_credentials() {
     }
     let err = AcpClient::from_env().expect_err("no ACP_URL");
     assert!(
-        matches!(&err, Error::Config(m) if m.contains("ACP_URL")),
+        matches!(&err, Error::Environment { variable, .. } if variable.contains("ACP_URL")),
         "{err:?}"
     );
 }

@@ -33,7 +33,7 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
         let status = match e {
-            Error::InvalidInput { .. } | Error::Config(_) => USAGE,
+            Error::InvalidInput { .. } | Error::Environment { .. } => USAGE,
             _ => SERVER,
         };
         Failure::new(status, e.to_string())
