@@ -28,11 +28,12 @@
 
 use crate::checks::Checks;
 use crate::client::AcpClient;
+use crate::creates::{Doubt, create_call, create_run};
 use crate::error::{Error, Result};
 use crate::ids::IntoId;
 use crate::ops;
 use crate::options::{Call, Customize, RequestOptions};
-use crate::run::{RunHandle, RunScope, create_call, create_run};
+use crate::run::{RunHandle, RunScope};
 use crate::stream::{RunStream, create_stream};
 use crate::transport::Req;
 use crate::wait::{WaitOutcome, create_and_wait};
@@ -587,7 +588,7 @@ impl<O> RunRequest<O> {
     fn call<T, F, Fut>(mut self, f: F) -> Call<T>
     where
         T: Send + 'static,
-        F: FnOnce(AcpClient, RunScope, Bytes, Checks) -> Fut + Send + 'static,
+        F: FnOnce(AcpClient, RunScope, Bytes, Doubt, Checks) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
         let checks = self.agent.checks.clone();
@@ -596,7 +597,7 @@ impl<O> RunRequest<O> {
             &self.agent.client,
             self.scope,
             body,
-            move |c, scope, body| f(c, scope, body, checks),
+            move |c, scope, body, doubt| f(c, scope, body, doubt, checks),
         )
     }
 
@@ -611,8 +612,8 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn create(self) -> Call<RunHandle> {
-        self.call(|c, scope, body, checks| async move {
-            let mut run = create_run(c, scope, body).await?;
+        self.call(|c, scope, body, doubt, checks| async move {
+            let mut run = create_run(c, scope, body, doubt).await?;
             run.checks = checks;
             Ok(run)
         })
@@ -632,7 +633,7 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn stream(self) -> Call<RunStream> {
-        self.call(|c, scope, body, checks| async move {
+        self.call(|c, scope, body, _doubt, checks| async move {
             let mut stream = create_stream(c, scope, body).await?;
             stream.checks = checks;
             Ok(stream)
@@ -650,7 +651,7 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn wait(self, deadline: Duration) -> Call<WaitOutcome> {
-        self.call(move |c, scope, body, _| create_and_wait(c, scope, body, deadline))
+        self.call(move |c, scope, body, doubt, _| create_and_wait(c, scope, body, doubt, deadline))
     }
 }
 
@@ -672,8 +673,8 @@ impl<O: DeserializeOwned + Send + 'static> RunRequest<O> {
     /// # }
     /// ```
     pub fn output(self, deadline: Duration) -> Call<O> {
-        self.call(move |c, scope, body, _| async move {
-            create_and_wait(c, scope, body, deadline)
+        self.call(move |c, scope, body, doubt, _| async move {
+            create_and_wait(c, scope, body, doubt, deadline)
                 .await?
                 .output_as::<O>()
         })

@@ -1,8 +1,11 @@
 //! Cancelling a run: stop it ([`CancelAction::Interrupt`]) or stop it and undo it
 //! ([`CancelAction::Rollback`]).
 
+use crate::error::{Error, TimeoutKind};
 use crate::options::Call;
-use crate::run::{RunHandle, RunOp};
+use crate::retry::Backoff;
+use crate::run::{RunHandle, RunOp, fetch_run};
+use reqwest::StatusCode;
 use std::fmt;
 use tracing::Instrument;
 
@@ -59,7 +62,11 @@ impl RunHandle {
     /// the spec's defaults, `action=interrupt` and `wait=false`, are left out).
     ///
     /// With `wait` the server answers only once the run has stopped (and, for a rollback, has
-    /// been removed); without it the server may answer first. The request obeys the client's
+    /// been removed); without it the server may answer first. A server that refuses the `wait`
+    /// parameter itself (the Agent Workflow Server answers `422` to any `wait`) is asked again
+    /// without it, and the run is then read until it has stopped (or is gone), within the
+    /// request timeout. A server without cancel answers an error whose
+    /// [`is_unsupported`](crate::Error::is_unsupported) is true. The request obeys the client's
     /// request timeout and is retried like any idempotent request. Cancelling a run that does
     /// not exist is an [`Error::Api`](crate::Error::Api) with status 404.
     ///
@@ -85,11 +92,53 @@ impl RunHandle {
             let span = run.span(req.op.id);
             async {
                 tracing::debug!(%action, wait, "cancel");
-                run.client.execute(&req).await.map(drop)
+                let (_, dropped) = run
+                    .client
+                    .execute_dropping_refused_query(&req, &["wait"])
+                    .await?;
+                if dropped.contains(&"wait") {
+                    // The server refused `wait` itself: wait here, by reading the run.
+                    run.until_stopped(action).await?;
+                }
+                Ok(())
             }
             .instrument(span)
             .await
         })
+    }
+
+    /// After a cancel the server did not wait for: read the run until it has stopped (for a
+    /// rollback, until it is gone), bounded by the request timeout.
+    async fn until_stopped(&self, action: CancelAction) -> crate::Result<()> {
+        let settings = self.client.settings();
+        let limit = settings.request_timeout;
+        let policy = settings.retry.clone();
+        let poll = async {
+            let mut backoff = Backoff::new();
+            loop {
+                match fetch_run(&self.client, self.scope, self.run_id).await {
+                    Ok(info) if action == CancelAction::Interrupt && info.status.is_settled() => {
+                        return Ok(());
+                    }
+                    Err(e)
+                        if action == CancelAction::Rollback
+                            && e.status() == Some(StatusCode::NOT_FOUND) =>
+                    {
+                        return Ok(());
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
+                tokio::time::sleep(backoff.next(&policy, None)).await;
+            }
+        };
+        tokio::time::timeout(limit, poll)
+            .await
+            .unwrap_or(Err(Error::Timeout {
+                operation: self.scope.op(RunOp::Cancel).id,
+                kind: TimeoutKind::Request,
+                after: limit,
+            }))
     }
 
     /// Stop the run and wait until it has stopped: `cancel(CancelAction::Interrupt, true)`.

@@ -258,6 +258,30 @@ impl AcpClient {
         self.transport.bytes(req).await
     }
 
+    /// Send `req`, again without the query parameters of `droppable` the server refuses
+    /// ([`Transport::execute_dropping_refused_query`]); the names left out come back.
+    pub(crate) async fn execute_dropping_refused_query(
+        &self,
+        req: &Req,
+        droppable: &[&'static str],
+    ) -> Result<(reqwest::Response, Vec<&'static str>)> {
+        self.transport
+            .execute_dropping_refused_query(req, droppable)
+            .await
+    }
+
+    /// As [`execute_dropping_refused_query`](Self::execute_dropping_refused_query), the answer
+    /// decoded as JSON.
+    pub(crate) async fn json_dropping_refused_query<T: DeserializeOwned>(
+        &self,
+        req: &Req,
+        droppable: &[&'static str],
+    ) -> Result<(T, Vec<&'static str>)> {
+        self.transport
+            .json_dropping_refused_query(req, droppable)
+            .await
+    }
+
     /// Send a stream request and check that the answer is an event stream.
     pub(crate) async fn open_stream(&self, req: &Req) -> Result<reqwest::Response> {
         self.transport.open_stream(req).await

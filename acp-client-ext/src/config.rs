@@ -51,6 +51,7 @@ pub struct ClientBuilder {
     pub(crate) idle_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) retry_creates: bool,
+    pub(crate) tag_creates: bool,
     pub(crate) stream_reconnects: u32,
     pub(crate) max_event_size: usize,
     pub(crate) http: Option<reqwest::Client>,
@@ -82,6 +83,7 @@ impl fmt::Debug for ClientBuilder {
             .field("idle_timeout", &self.idle_timeout)
             .field("retry", &self.retry)
             .field("retry_creates", &self.retry_creates)
+            .field("tag_creates", &self.tag_creates)
             .field("stream_reconnects", &self.stream_reconnects)
             .field("max_event_size", &self.max_event_size)
             .field("custom_http_client", &self.http.is_some())
@@ -108,6 +110,7 @@ impl ClientBuilder {
             idle_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             retry_creates: false,
+            tag_creates: true,
             stream_reconnects: 5,
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             http: None,
@@ -360,6 +363,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Tag each run create with a client-chosen id in its metadata
+    /// ([`CREATE_TAG_KEY`](crate::CREATE_TAG_KEY)), so that a create whose connection died
+    /// after it was written is looked up rather than reported as "may exist", and sent again
+    /// only when it created nothing. On by default; see the [`CREATE_TAG_KEY`](crate::CREATE_TAG_KEY)
+    /// docs for what it costs and its one caveat.
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123")
+    ///     .tag_creates(false)
+    ///     .build()?;
+    /// assert!(format!("{client:?}").contains("tag_creates: false"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn tag_creates(mut self, yes: bool) -> Self {
+        self.tag_creates = yes;
+        self
+    }
+
     /// How many times a dropped stream is rejoined before giving up. Default 5.
     ///
     /// ```
@@ -501,6 +522,7 @@ impl ClientBuilder {
             idle_timeout: b.idle_timeout,
             retry: b.retry.clone(),
             retry_creates: b.retry_creates,
+            tag_creates: b.tag_creates,
             stream_reconnects: b.stream_reconnects,
             max_event_size: b.max_event_size,
             credential_names: creds.keys().cloned().collect(),
@@ -589,6 +611,7 @@ pub(crate) struct Config {
     pub(crate) idle_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) retry_creates: bool,
+    pub(crate) tag_creates: bool,
     pub(crate) stream_reconnects: u32,
     pub(crate) max_event_size: usize,
     /// Names of the credential headers (stripped on a redirect to another origin).
@@ -625,6 +648,7 @@ impl fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("retry", &self.retry)
             .field("retry_creates", &self.retry_creates)
+            .field("tag_creates", &self.tag_creates)
             .field("stream_reconnects", &self.stream_reconnects)
             .field("max_event_size", &self.max_event_size)
             .field("custom_http_client", &self.custom_http_client)

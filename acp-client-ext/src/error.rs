@@ -51,7 +51,7 @@ pub enum Error {
     /// of validation errors) is cut at its first line, the whole of it is in `message` and
     /// [`Error::server_message`]. A 401 or 403 to a call that sent no credential says so, and
     /// names what sets one.
-    #[error("{operation} ({endpoint}): server answered {status}: {}{}", one_line(message), credential_hint(*status, *credentials_sent))]
+    #[error("{operation} ({endpoint}): server answered {status}: {}{}{}", one_line(message), credential_hint(*status, *credentials_sent), unsupported_note(*status, message))]
     Api {
         /// The operation (the spec's `operationId`, e.g. `get_thread_run`).
         operation: &'static str,
@@ -342,6 +342,13 @@ mod display_tests {
         assert!(!e.to_string().contains("no credential"), "{e}");
         let e = api(404, "gone", false);
         assert!(!e.to_string().contains("no credential"), "{e}");
+        assert!(!e.to_string().contains("does not support"), "{e}");
+        let e = api(500, "Not implemented", true);
+        assert!(
+            e.to_string()
+                .ends_with("Not implemented (this server does not support the operation)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -351,6 +358,26 @@ mod display_tests {
             server_message(reqwest::StatusCode::UNPROCESSABLE_ENTITY, body),
             "Value error, At least one of 'name' or 'version' must be provided"
         );
+    }
+}
+
+/// Whether a status and message say the server does not implement the operation (see
+/// [`Error::is_unsupported`]).
+fn unsupported(status: reqwest::StatusCode, message: &str) -> bool {
+    match status.as_u16() {
+        501 | 405 => true,
+        500 => message.trim().eq_ignore_ascii_case("not implemented"),
+        404 => message.trim() == "Not Found",
+        _ => false,
+    }
+}
+
+/// What an answer saying "not implemented" adds to its message.
+fn unsupported_note(status: reqwest::StatusCode, message: &str) -> &'static str {
+    if unsupported(status, message) {
+        " (this server does not support the operation)"
+    } else {
+        ""
     }
 }
 
@@ -449,6 +476,32 @@ impl Error {
         )
     }
 
+    /// Whether a request that creates something (a run, a thread) may have been applied
+    /// although it failed: a transport failure after the request may have been written
+    /// (`may_have_created`), or its request timeout. Creates are resolved in that case (see
+    /// [`CREATE_TAG_KEY`](crate::CREATE_TAG_KEY)); other errors are certain.
+    ///
+    /// ```
+    /// use acp_client_ext::{Error, TimeoutKind};
+    /// use std::time::Duration;
+    /// let e = Error::Timeout { operation: "create_stateless_run", kind: TimeoutKind::Request, after: Duration::from_secs(1) };
+    /// assert!(e.fate_unknown());
+    /// let e = Error::Timeout { operation: "create_stateless_run", kind: TimeoutKind::Connect, after: Duration::from_secs(1) };
+    /// assert!(!e.fate_unknown());
+    /// ```
+    pub fn fate_unknown(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                may_have_created: true,
+                ..
+            } | Error::Timeout {
+                kind: TimeoutKind::Request,
+                ..
+            }
+        )
+    }
+
     /// Whether a limit elapsed (any [`TimeoutKind`]).
     ///
     /// ```
@@ -513,12 +566,7 @@ impl Error {
         match self {
             Error::Api {
                 status, message, ..
-            } => match status.as_u16() {
-                501 | 405 => true,
-                500 => message.trim().eq_ignore_ascii_case("not implemented"),
-                404 => message.trim() == "Not Found",
-                _ => false,
-            },
+            } => unsupported(*status, message),
             _ => false,
         }
     }

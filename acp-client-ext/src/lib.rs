@@ -17,6 +17,7 @@ mod cancel;
 mod checks;
 mod client;
 mod config;
+mod creates;
 mod decode;
 mod error;
 pub mod event;
@@ -40,6 +41,7 @@ pub use agent::{Agent, AgentRuns, RunRequest};
 pub use cancel::CancelAction;
 pub use client::AcpClient;
 pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, USER_AGENT_VALUE};
+pub use creates::CREATE_TAG_KEY;
 pub use error::{
     EXCERPT_LEN, Error, Result, StreamCause, TimeoutKind, TransportKind, server_message,
 };

@@ -13,10 +13,7 @@ use crate::ids::IntoId;
 use crate::ops::{self, Op};
 use crate::options::{Call, Customize, RequestOptions};
 use crate::transport::Req;
-use acp_client::types;
-use bytes::Bytes;
 use serde::{Deserialize, Deserializer};
-use std::fmt;
 use uuid::Uuid;
 
 /// Where a run lives: on a thread, or on its own.
@@ -447,43 +444,6 @@ pub(crate) async fn fetch_run(
     RunInfo::from_value(req.op.id, v)
 }
 
-/// Turn a create body (the generated type, or its builder) into JSON bytes, refusing a builder
-/// with missing or invalid fields before any request.
-pub(crate) fn create_body<T, B>(body: B) -> Result<Bytes>
-where
-    B: TryInto<T>,
-    B::Error: fmt::Display,
-    T: serde::Serialize,
-{
-    let body: T = body
-        .try_into()
-        .map_err(|e| Error::invalid("run create body", e.to_string()))?;
-    serde_json::to_vec(&body)
-        .map(Bytes::from)
-        .map_err(|e| Error::invalid("run create body", format!("cannot be serialized: {e}")))
-}
-
-/// The one path of every run-creating call (`create`, `stream` and `wait` of [`ThreadRuns`],
-/// [`StatelessRuns`] and agent handles): the create body is already written (an error in it
-/// fails the call before any request); when the call is awaited, `send` sends it in `scope`
-/// with `client` customized by the call's options.
-pub(crate) fn create_call<T, F, Fut>(
-    client: &AcpClient,
-    scope: RunScope,
-    body: Result<Bytes>,
-    send: F,
-) -> Call<T>
-where
-    T: Send + 'static,
-    F: FnOnce(AcpClient, RunScope, Bytes) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<T>> + Send + 'static,
-{
-    match body {
-        Ok(body) => Call::new(client.clone(), move |c| send(c, scope, body)),
-        Err(e) => Call::fail(e),
-    }
-}
-
 impl ThreadRuns {
     /// The thread these runs belong to.
     ///
@@ -510,29 +470,11 @@ impl ThreadRuns {
         RunScope::Thread(self.thread_id)
     }
 
-    /// Start a run on the thread (`POST /threads/{thread_id}/runs`).
-    ///
-    /// ```no_run
-    /// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
-    /// use acp_client::types::RunCreateStateful;
-    /// let echo = client.agent("echo").await?; // runs take its id; found by name
-    /// let run = client
-    ///     .thread_runs(thread_id)?
-    ///     .create(RunCreateStateful { agent_id: Some(echo.id().into()), ..Default::default() })
-    ///     .await?;
-    /// assert_eq!(run.thread_id(), Some(thread_id));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn create<B>(&self, body: B) -> Call<RunHandle>
-    where
-        B: TryInto<types::RunCreateStateful, Error: fmt::Display>,
-    {
-        let body = create_body::<types::RunCreateStateful, B>(body);
-        create_call(&self.client, self.scope(), body, create_run)
-    }
-
     /// The thread's runs, newest first as the server orders them (`limit`, `offset` paginate).
+    ///
+    /// A server that refuses the query parameters themselves (the Agent Workflow Server answers
+    /// `422` to any `limit` or `offset`) is asked again without them, and the page is cut from
+    /// its first page (its default size, 10 by the spec): what lies beyond it is not reached.
     ///
     /// ```no_run
     /// # async fn demo(client: acp_client_ext::AcpClient, thread_id: uuid::Uuid) -> acp_client_ext::Result<()> {
@@ -558,8 +500,21 @@ impl ThreadRuns {
             req = req.query("offset", o);
         }
         Call::new(self.clone(), move |runs| async move {
-            let list: Vec<serde_json::Value> = runs.client.json(&req).await?;
+            let (list, dropped): (Vec<serde_json::Value>, _) = runs
+                .client
+                .json_dropping_refused_query(&req, &["limit", "offset"])
+                .await?;
+            // A server that refuses the parameters answered its first page: the page asked for
+            // is cut from it.
+            let (skip, take) = if dropped.is_empty() {
+                (0, usize::MAX)
+            } else {
+                let offset = offset.unwrap_or(0) as usize;
+                (offset, limit.map_or(usize::MAX, |l| l as usize))
+            };
             list.into_iter()
+                .skip(skip)
+                .take(take)
                 .map(|v| RunInfo::from_value(req.op.id, v))
                 .collect()
         })
@@ -580,28 +535,6 @@ impl ThreadRuns {
 }
 
 impl StatelessRuns {
-    /// Start a stateless run (`POST /runs`).
-    ///
-    /// ```no_run
-    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
-    /// use acp_client::types::RunCreateStateless;
-    /// let echo = client.agent("echo").await?; // runs take its id; found by name
-    /// let run = client
-    ///     .stateless_runs()
-    ///     .create(RunCreateStateless { agent_id: Some(echo.id().into()), ..Default::default() })
-    ///     .await?;
-    /// assert_eq!(run.thread_id(), None);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn create<B>(&self, body: B) -> Call<RunHandle>
-    where
-        B: TryInto<types::RunCreateStateless, Error: fmt::Display>,
-    {
-        let body = create_body::<types::RunCreateStateless, B>(body);
-        create_call(&self.client, RunScope::Stateless, body, create_run)
-    }
-
     /// A handle on an existing stateless run.
     ///
     /// ```
@@ -614,23 +547,6 @@ impl StatelessRuns {
     pub fn run(&self, run_id: impl IntoId) -> Result<RunHandle> {
         self.client.run(RunScope::Stateless, run_id)
     }
-}
-
-pub(crate) async fn create_run(
-    client: AcpClient,
-    scope: RunScope,
-    body: Bytes,
-) -> Result<RunHandle> {
-    let req = scope.req(RunOp::Create, None).json_bytes(&body);
-    let v: serde_json::Value = client.json(&req).await?;
-    let info = RunInfo::from_value(req.op.id, v)?;
-    Ok(RunHandle {
-        client: client.plain(),
-        scope,
-        run_id: info.run_id,
-        created: Some(info),
-        checks: Default::default(),
-    })
 }
 
 /// The thread of a [`ThreadRuns`](crate::ThreadRuns), e.g. for

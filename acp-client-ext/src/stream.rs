@@ -104,13 +104,11 @@
 //! without one, or when the run id is not known yet).
 
 use crate::client::AcpClient;
+use crate::creates::{create_body, create_call};
 use crate::error::{Error, Result, StreamCause, TimeoutKind};
 use crate::event::RunEvent;
 use crate::options::Call;
-use crate::run::{
-    RunHandle, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body, create_call,
-    fetch_run,
-};
+use crate::run::{RunHandle, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, fetch_run};
 use crate::sse::{Decoder, FieldStr, Frame, SseError};
 use crate::transport::Req;
 use acp_client::types;
@@ -939,7 +937,12 @@ impl ThreadRuns {
         B: TryInto<types::RunCreateStateful, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateful, B>(body);
-        create_call(&self.client, self.scope(), body, create_stream)
+        create_call(
+            &self.client,
+            self.scope(),
+            body,
+            |c, scope, body, _doubt| create_stream(c, scope, body),
+        )
     }
 }
 
@@ -969,7 +972,12 @@ impl StatelessRuns {
         B: TryInto<types::RunCreateStateless, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateless, B>(body);
-        create_call(&self.client, RunScope::Stateless, body, create_stream)
+        create_call(
+            &self.client,
+            RunScope::Stateless,
+            body,
+            |c, scope, body, _doubt| create_stream(c, scope, body),
+        )
     }
 }
 

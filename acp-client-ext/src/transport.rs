@@ -97,6 +97,7 @@ pub(crate) struct Settings {
     pub(crate) idle_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) retry_creates: bool,
+    pub(crate) tag_creates: bool,
     pub(crate) stream_reconnects: u32,
     pub(crate) max_event_size: usize,
     /// Extra headers of the options (added after the client's).
@@ -121,6 +122,7 @@ impl Settings {
             retry_creates: o
                 .and_then(|o| o.retry_creates)
                 .unwrap_or(config.retry_creates),
+            tag_creates: config.tag_creates,
             stream_reconnects: o
                 .and_then(|o| o.stream_reconnects)
                 .unwrap_or(config.stream_reconnects),
@@ -221,6 +223,7 @@ impl Transport {
 }
 
 /// One request, described before it is sent (so that it can be sent again).
+#[derive(Clone)]
 pub(crate) struct Req {
     pub(crate) op: &'static Op,
     pub(crate) path: String,
@@ -490,6 +493,42 @@ impl Transport {
         })
     }
 
+    /// Send `req`; when the server refuses the request's own query parameters (a `422` whose
+    /// FastAPI validation details point at `query.<name>` of parameters in `droppable`), send it
+    /// once more without those. The Agent Workflow Server refuses any `limit`, `offset` or
+    /// `wait` in a query string this way: its generated models type them as strict integers and
+    /// booleans, which a query string's text never is (`agntcy/workflow-srv`,
+    /// `src/agent_workflow_server/apis/*.py`). Returns the response and the names left out, so
+    /// the caller can make up for them.
+    pub(crate) async fn execute_dropping_refused_query(
+        &self,
+        req: &Req,
+        droppable: &[&'static str],
+    ) -> Result<(reqwest::Response, Vec<&'static str>)> {
+        match self.execute(req).await {
+            Err(e @ Error::Api { .. }) if e.status() == Some(StatusCode::UNPROCESSABLE_ENTITY) => {
+                let message = e.server_message().unwrap_or_default();
+                let refused: Vec<&'static str> = droppable
+                    .iter()
+                    .copied()
+                    .filter(|name| message.contains(&format!("query.{name}")))
+                    .filter(|name| req.query.iter().any(|(k, _)| k == name))
+                    .collect();
+                if refused.is_empty() {
+                    return Err(e);
+                }
+                tracing::debug!(
+                    ?refused,
+                    "the server refused query parameters; sending without them"
+                );
+                let mut again = req.clone();
+                again.query.retain(|(k, _)| !refused.contains(&k.as_ref()));
+                Ok((self.execute(&again).await?, refused))
+            }
+            other => other.map(|resp| (resp, Vec::new())),
+        }
+    }
+
     /// Send and decode a JSON response into `T`.
     pub(crate) async fn json<T: DeserializeOwned>(&self, req: &Req) -> Result<T> {
         let (status, body) = self.bytes(req).await?;
@@ -499,13 +538,30 @@ impl Transport {
     /// Send and read the whole success body.
     pub(crate) async fn bytes(&self, req: &Req) -> Result<(StatusCode, Bytes)> {
         let resp = self.execute(req).await?;
+        self.read_body(req.op, resp).await
+    }
+
+    /// [`execute_dropping_refused_query`](Self::execute_dropping_refused_query), with the
+    /// answer decoded as JSON.
+    pub(crate) async fn json_dropping_refused_query<T: DeserializeOwned>(
+        &self,
+        req: &Req,
+        droppable: &[&'static str],
+    ) -> Result<(T, Vec<&'static str>)> {
+        let (resp, dropped) = self.execute_dropping_refused_query(req, droppable).await?;
+        let (status, body) = self.read_body(req.op, resp).await?;
+        Ok((decode_json(req.op.id, status, &body)?, dropped))
+    }
+
+    /// The whole body of a success response.
+    async fn read_body(&self, op: &Op, resp: reqwest::Response) -> Result<(StatusCode, Bytes)> {
         let status = resp.status();
         // Cheaper than its `host:port`, which only an error needs.
         let url = resp.url().clone();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| self.send_error(req.op, e.with_url(url), None))?;
+            .map_err(|e| self.send_error(op, e.with_url(url), None))?;
         Ok((status, body))
     }
 

@@ -3,12 +3,12 @@
 //! servers that answer early or lack the wait route is documented on [`RunHandle::wait`].
 
 use crate::client::AcpClient;
+use crate::creates::{Doubt, Resolved, create_body, create_call};
 use crate::error::{Error, Result, TimeoutKind};
 use crate::options::Call;
 use crate::retry::Backoff;
 use crate::run::{
-    RunHandle, RunInfo, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body,
-    create_call, fetch_run,
+    RunHandle, RunInfo, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, fetch_run,
 };
 use acp_client::types;
 use bytes::Bytes;
@@ -302,13 +302,19 @@ impl RunHandle {
                     tracing::debug!("wait answered before the run settled; waiting again");
                     tokio::time::sleep(backoff.next(policy, None)).await;
                 }
-                // The one classifier: what a request would retry, a wait waits through.
+                // The one classifier: what a request would retry, a wait waits through. But an
+                // intermediary may cut every long-poll (a gateway answering each with 502 or
+                // 504): the run itself is asked whether it has settled meanwhile, so the wait
+                // ends with the run, not with the caller's deadline.
                 Err(e) if e.is_retryable() => {
                     let hint = match &e {
                         Error::Api { retry_after, .. } => *retry_after,
                         _ => None,
                     };
-                    tracing::debug!(error = %e, "the wait was cut short; waiting again");
+                    tracing::debug!(error = %e, "the wait was cut short; checking the run");
+                    if let Some(outcome) = self.settled_outcome().await? {
+                        return Ok(outcome);
+                    }
                     tokio::time::sleep(backoff.next(policy, hint)).await;
                 }
                 Err(e) => {
@@ -343,22 +349,27 @@ impl RunHandle {
     /// Whether `e`, an error of the wait endpoint, means the server has no usable wait route.
     /// A 404 is checked against the run itself: if the run exists, the route was missing.
     async fn wait_route_missing(&self, e: &Error) -> Result<bool> {
-        let Error::Api {
-            status, message, ..
-        } = e
-        else {
-            return Ok(false);
-        };
-        Ok(match status.as_u16() {
-            405 | 501 => true,
-            500 => message.to_ascii_lowercase().contains("not implemented"),
-            404 => match fetch_run(&self.client, self.scope, self.run_id).await {
-                Ok(_) => true,
-                Err(Error::Api { status, .. }) if status == StatusCode::NOT_FOUND => false,
-                Err(other) => return Err(other),
-            },
-            _ => false,
-        })
+        match e {
+            Error::Api { status, .. } if *status == StatusCode::NOT_FOUND => {
+                match fetch_run(&self.client, self.scope, self.run_id).await {
+                    Ok(_) => Ok(true),
+                    Err(Error::Api { status, .. }) if status == StatusCode::NOT_FOUND => Ok(false),
+                    Err(other) => Err(other),
+                }
+            }
+            e => Ok(e.is_unsupported()),
+        }
+    }
+
+    /// The run's outcome if `GET .../runs/{run_id}` says it has settled (with the output when
+    /// the server puts one in the run object); `None` while it runs, or when the run cannot be
+    /// read for a reason a retry may mend.
+    async fn settled_outcome(&self) -> Result<Option<WaitOutcome>> {
+        match fetch_run(&self.client, self.scope, self.run_id).await {
+            Ok(run) => outcome_of_run(run),
+            Err(e) if e.is_retryable() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Poll `GET .../runs/{run_id}` until the run settles.
@@ -367,9 +378,7 @@ impl RunHandle {
         let policy = &self.client.settings().retry;
         loop {
             let run = fetch_run(&self.client, self.scope, self.run_id).await?;
-            // Some servers include the output in the run object; use it when present.
-            let output = run.raw.get("output").cloned();
-            if let Some(outcome) = outcome_of(run, output.as_ref())? {
+            if let Some(outcome) = outcome_of_run(run)? {
                 return Ok(outcome);
             }
             tokio::time::sleep(backoff.next(policy, None)).await;
@@ -492,11 +501,19 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
     }))
 }
 
+/// The outcome of a run read with `GET .../runs/{run_id}`, if it has settled: the spec's run
+/// object has no output, but some servers include one; it is used when present.
+fn outcome_of_run(run: RunInfo) -> Result<Option<WaitOutcome>> {
+    let output = run.raw.get("output").cloned();
+    outcome_of(run, output.as_ref())
+}
+
 /// Create a run with `POST .../runs/wait` and wait for it, within `deadline`.
 pub(crate) async fn create_and_wait(
     client: AcpClient,
     scope: RunScope,
     body: Bytes,
+    mut doubt: Doubt,
     deadline: Duration,
 ) -> Result<WaitOutcome> {
     let req = scope.req(RunOp::CreateWait, None).json_bytes(&body);
@@ -507,7 +524,23 @@ pub(crate) async fn create_and_wait(
         thread_id = scope.thread_id().map(tracing::field::display)
     );
     let work = async {
-        let (status, bytes) = client.bytes(&req).await?;
+        let (status, bytes) = loop {
+            match client.bytes(&req).await {
+                Ok(answer) => break answer,
+                Err(e) => match doubt.resolve(&client, scope, e).await? {
+                    // The create had created its run: wait for it.
+                    Resolved::Created(run) => {
+                        return RunHandle {
+                            client: client.clone(),
+                            ..run
+                        }
+                        .wait_unbounded()
+                        .await;
+                    }
+                    Resolved::NotCreated => continue,
+                },
+            }
+        };
         let what = || format!("{op} response ({status})");
         if status == StatusCode::NO_CONTENT || bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::decode(
@@ -567,9 +600,12 @@ impl ThreadRuns {
         B: TryInto<types::RunCreateStateful, Error: fmt::Display>,
     {
         let body = create_body::<types::RunCreateStateful, B>(body);
-        create_call(&self.client, self.scope(), body, move |c, scope, body| {
-            create_and_wait(c, scope, body, deadline)
-        })
+        create_call(
+            &self.client,
+            self.scope(),
+            body,
+            move |c, scope, body, doubt| create_and_wait(c, scope, body, doubt, deadline),
+        )
     }
 }
 
@@ -599,7 +635,7 @@ impl StatelessRuns {
             &self.client,
             RunScope::Stateless,
             body,
-            move |c, scope, body| create_and_wait(c, scope, body, deadline),
+            move |c, scope, body, doubt| create_and_wait(c, scope, body, doubt, deadline),
         )
     }
 }
