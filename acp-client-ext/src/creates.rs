@@ -146,7 +146,7 @@ pub(crate) struct Doubt {
 /// What became of a create whose fate was unknown.
 pub(crate) enum Resolved {
     /// The run exists: go on with it.
-    Created(RunHandle),
+    Created(Box<RunHandle>),
     /// The server never got the create: send it again.
     NotCreated,
 }
@@ -173,13 +173,13 @@ impl Doubt {
         match found {
             Some(Some(info)) => {
                 tracing::debug!(run_id = %info.run_id, "the doubtful create had created its run");
-                Ok(Resolved::Created(RunHandle {
+                Ok(Resolved::Created(Box::new(RunHandle {
                     client: client.plain(),
                     scope,
                     run_id: info.run_id,
                     created: Some(info),
                     checks: Default::default(),
-                }))
+                })))
             }
             Some(None) if self.rounds_left > 0 => {
                 self.rounds_left -= 1;
@@ -265,7 +265,7 @@ pub(crate) async fn create_run(
             Err(e) => e,
         };
         match doubt.resolve(&client, scope, error).await? {
-            Resolved::Created(run) => return Ok(run),
+            Resolved::Created(run) => return Ok(*run),
             Resolved::NotCreated => continue,
         }
     }

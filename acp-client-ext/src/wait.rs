@@ -532,7 +532,7 @@ pub(crate) async fn create_and_wait(
                     Resolved::Created(run) => {
                         return RunHandle {
                             client: client.clone(),
-                            ..run
+                            ..*run
                         }
                         .wait_unbounded()
                         .await;
