@@ -58,6 +58,7 @@
 //! [`Fault::KeepAlivesFirst`] sends bare `:`s that glue onto the first event's `id:` line.
 
 pub mod agents;
+mod conn;
 pub mod dialect;
 pub mod errors;
 pub mod faults;
@@ -71,4 +72,4 @@ pub mod threads;
 pub use dialect::Dialect;
 pub use faults::{Fault, LineEnding, Target};
 pub use server::ReferenceServer;
-pub use state::{ServerConfig, ServerEvent, WaitRoute};
+pub use state::{RecordedRequest, ServerConfig, ServerEvent, WaitRoute};
