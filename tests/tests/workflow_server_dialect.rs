@@ -712,3 +712,92 @@ async fn failed_resume_sends_three_error_events_then_keepalives() {
     wait_status(&s, rid, "error").await;
     assert_error_events_then_keepalives(join_open(&s, &t, rid).await).await;
 }
+
+#[tokio::test]
+async fn acp_sdk_echo_agent_echoes_the_last_human_message() {
+    let s = workflow_server().await;
+    let (st, found) = post(
+        &s,
+        "/agents/search",
+        json!({"name": "org.agntcy.echo_agent"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    let id = found[0]["agent_id"].clone();
+    assert_eq!(id, json!(agents::ACP_SDK_ECHO));
+    assert_eq!(found[0]["metadata"]["ref"]["version"], "0.1.0");
+    let (_, d) = get(&s, &format!("/agents/{}/descriptor", agents::ACP_SDK_ECHO)).await;
+    assert_eq!(d["specs"]["capabilities"]["interrupts"], true);
+    assert!(d["specs"]["config"]["properties"]["to_upper"].is_object());
+    assert_eq!(
+        d["specs"]["interrupts"][0]["interrupt_type"],
+        "echo_interrupt"
+    );
+
+    let history = json!([
+        {"type": "human", "content": "Hello There"},
+        {"type": "assistant", "content": "hi"},
+        {"type": "human", "content": "Echo Me"},
+    ]);
+    let echo = |config: Value| json!({"agent_id": id, "input": {"messages": history}, "config": {"configurable": config}});
+    let cases = [
+        (json!({}), "Echo Me"),
+        (json!({"to_upper": true}), "ECHO ME"),
+        (json!({"to_lower": true, "to_upper": true}), "echo me"),
+    ];
+    for (config, reply) in cases {
+        let (st, w) = post(&s, "/runs/wait", echo(config.clone())).await;
+        assert_eq!(st, StatusCode::OK, "{w}");
+        let mut want = history.as_array().cloned().unwrap_or_default();
+        want.push(json!({"type": "assistant", "content": reply}));
+        assert_eq!(w["output"]["values"]["messages"], json!(want), "{config}");
+    }
+    let only_ai = json!({"agent_id": id, "input": {"messages": [{"type": "ai", "content": "x"}]}, "config": {}});
+    let (_, w) = post(&s, "/runs/wait", only_ai).await;
+    assert_eq!(
+        w["output"]["values"]["messages"],
+        json!([{"type": "ai", "content": "x"}])
+    );
+    let (st, e) = post(
+        &s,
+        "/runs",
+        json!({"agent_id": id, "input": {"messages": []}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "config required: {e}");
+
+    // One interrupt carrying the echo; the resume's messages are echoed for the output.
+    let body = echo(json!({"interrupt_count": 2, "to_upper": true}));
+    let (_, w) = post(&s, "/runs/wait", body).await;
+    assert_eq!(w["run"]["status"], "interrupted");
+    assert_eq!(
+        w["output"]["interrupt"]["messages"][3]["content"],
+        "ECHO ME"
+    );
+    let rid = run_id(&w["run"]);
+    let resume = json!({"messages": [{"type": "human", "content": "again"}]});
+    let (st, _) = post(&s, &format!("/runs/{rid}"), resume).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, w) = get(&s, &format!("/runs/{rid}/wait")).await;
+    assert_eq!(w["run"]["status"], "success", "{w}");
+    assert_eq!(
+        w["output"]["values"]["messages"],
+        json!([{"type": "human", "content": "again"}, {"type": "assistant", "content": "AGAIN"}])
+    );
+
+    let spec = ReferenceServer::start().await;
+    let (st, found) = post(
+        &spec,
+        "/agents/search",
+        json!({"name": "org.agntcy.echo_agent"}),
+    )
+    .await;
+    assert_eq!(
+        (st, found),
+        (StatusCode::OK, json!([])),
+        "the spec dialect lists the six"
+    );
+    let (st, _) = get(&spec, &format!("/agents/{}", agents::ACP_SDK_ECHO)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}

@@ -202,7 +202,9 @@ fn check_create(st: &AppState, b: &Bytes) -> Result<CheckedCreate, ApiError> {
     let agent = match req.agent_id.as_deref() {
         None => Some(AgentKind::Echo),
         // The spec's `agent_id` is the agent's id (a UUID): a name is an unknown agent.
-        Some(a) => Uuid::parse_str(a).ok().and_then(AgentKind::by_id),
+        Some(a) => Uuid::parse_str(a)
+            .ok()
+            .and_then(|id| AgentKind::served_by_id(id, st.config.dialect)),
     };
     if st.config.dialect.is_workflow_server()
         && agent.is_some_and(AgentKind::declares_config)
