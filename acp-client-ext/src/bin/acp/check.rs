@@ -11,7 +11,7 @@ use crate::context::{Context, RunConfig, object_arg};
 use crate::out::{Failure, Out};
 use acp_client::ClientInfo as _;
 use acp_client_ext::sse::{Decoder, Frame, SseError};
-use acp_client_ext::{Operation, RunStatus, reqwest};
+use acp_client_ext::{Operation, RunStatus, reqwest, server_message};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -644,18 +644,21 @@ fn first_agent(listed: Option<&Answer>) -> Result<String, Failure> {
             "the agent search got no answer (see the row of search_agents); pass --agent NAME",
         ));
     };
+    // The server's words, whatever its error body's shape.
+    let said = || match reqwest::StatusCode::from_u16(a.status) {
+        Ok(status) => format!("{}: {}", a.status, server_message(status, &a.body)),
+        Err(_) => a.status.to_string(),
+    };
     if (400..500).contains(&a.status) {
         return Err(Failure::server(format!(
-            "the server refused an unfiltered agent search ({} {}); pass --agent NAME",
-            a.status,
-            excerpt(&String::from_utf8_lossy(&a.body))
+            "the server refused an unfiltered agent search ({}); pass --agent NAME",
+            said()
         )));
     }
     if a.status >= 300 {
         return Err(Failure::server(format!(
-            "the agent search failed ({} {}); pass --agent NAME",
-            a.status,
-            excerpt(&String::from_utf8_lossy(&a.body))
+            "the agent search failed ({}); pass --agent NAME",
+            said()
         )));
     }
     match a.json() {
