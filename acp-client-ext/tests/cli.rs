@@ -6,7 +6,7 @@
 use acp_client_ext::AcpClient;
 use acp_client_ext::types::RunCreateStateful;
 use acp_reference_server::agents::{INTERRUPT, SLOW, STREAM};
-use acp_reference_server::{Dialect, ReferenceServer, ServerConfig};
+use acp_reference_server::{Dialect, Fault, ReferenceServer, ServerConfig, Target};
 use serde_json::{Value, json};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -957,4 +957,38 @@ fn a_client_set_up_problem_is_not_a_usage_error() {
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 6);
+}
+
+#[test]
+fn a_failed_step_says_its_kind() {
+    // A stub of the Workflow Server (500 {"detail": "Not implemented"}): not implemented.
+    let ws = server(Dialect::WorkflowServer);
+    let o = acp_at(ws, &["--json", "run", "echo", "--wait", "30s"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let run = outcome_run(&o);
+    let o = acp_at(ws, &["runs", "cancel", &run]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("acp: not implemented by the server: cancel_stateless_run"),
+        "{}",
+        stderr(&o)
+    );
+    // A 4xx: refused.
+    let o = acp(&["runs", "get", "00000000-0000-4000-8000-00000000dead"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("acp: refused: get_stateless_run"),
+        "{}",
+        stderr(&o)
+    );
+    // Any other 5xx: a server error (a create is not retried, so one fault is enough).
+    let own = own_server(Dialect::Spec);
+    own.inject(Target::CreateRun, Fault::Status(500), 1);
+    let o = acp_at(&own.url(), &["run", "echo", "--wait", "30s"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("acp: server error: create_and_wait_for_stateless_run_output"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -134,7 +134,8 @@ pub struct RunArgs {
     /// Stream the run's events as they arrive (the default).
     #[arg(long, conflicts_with = "wait")]
     pub stream: bool,
-    /// Wait for the run's outcome, at most DURATION, instead of streaming.
+    /// Wait for the run's outcome, at most DURATION, instead of streaming (one create-and-wait
+    /// request: `POST .../runs/wait`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<Duration>,
     /// End at an interrupt (exit 3) instead of asking for the answer.

@@ -78,9 +78,31 @@ pub fn exit_status(e: &Error) -> u8 {
     }
 }
 
+/// What kind of failure an error answer is, said first: a step the server cannot do reads
+/// differently from one it refused or one it failed at.
+fn kind_of(e: &Error) -> Option<&'static str> {
+    let Error::Api {
+        status, message, ..
+    } = e
+    else {
+        return None;
+    };
+    Some(match status.as_u16() {
+        // The Agent Workflow Server's stubs: 500 {"detail": "Not implemented"}.
+        501 => "not implemented by the server",
+        500 if message.contains("Not implemented") => "not implemented by the server",
+        500.. => "server error",
+        _ => "refused",
+    })
+}
+
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
-        Failure::new(exit_status(&e), e.to_string())
+        let message = match kind_of(&e) {
+            Some(kind) => format!("{kind}: {e}"),
+            None => e.to_string(),
+        };
+        Failure::new(exit_status(&e), message)
     }
 }
 
