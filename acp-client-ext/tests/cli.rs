@@ -966,10 +966,10 @@ fn a_failed_step_says_its_kind() {
     let o = acp_at(ws, &["--json", "run", "echo", "--wait", "30s"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let run = outcome_run(&o);
-    let o = acp_at(ws, &["runs", "cancel", &run]);
+    let o = acp_at(ws, &["runs", "delete", &run]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(
-        stderr(&o).starts_with("acp: not implemented by the server: cancel_stateless_run"),
+        stderr(&o).starts_with("acp: not implemented by the server: delete_stateless_run"),
         "{}",
         stderr(&o)
     );
