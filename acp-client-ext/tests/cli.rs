@@ -925,36 +925,26 @@ fn verbose_traces_have_ansi_colours_only_on_a_terminal() {
 
 #[test]
 fn a_client_set_up_problem_is_not_a_usage_error() {
-    // The environment, not the command line: exit 4 with the library's message.
-    let cases = [
-        ("ACP_CA_FILE", "/nonexistent/acp-cli-test-ca.pem"),
-        ("ACP_MAX_RETRIES", "lots"),
-    ];
-    for (var, value) in cases {
-        let o = Command::new(ACP)
+    let with_env = |var: &str, value: &str| {
+        Command::new(ACP)
             .arg("agents")
             .env("ACP_URL", spec())
             .env(var, value)
             .env_remove("ACP_API_KEY")
             .env_remove("ACP_BEARER_TOKEN")
             .output()
-            .unwrap();
-        assert_eq!(code(&o), 4, "{var}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains("configuration"),
-            "{var}: {}",
-            stderr(&o)
-        );
-    }
+            .unwrap()
+    };
+    // A CA file that does not load is the set-up, not the command line: 4.
+    let o = with_env("ACP_CA_FILE", "/nonexistent/acp-cli-test-ca.pem");
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("CA file"), "{}", stderr(&o));
+    // A malformed ACP_* variable stands for a flag the user wrote wrong: 2, naming it.
+    let o = with_env("ACP_MAX_RETRIES", "lots");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("ACP_MAX_RETRIES"), "{}", stderr(&o));
     // The same environment with a good value works (ACP_URL read by the library).
-    let o = Command::new(ACP)
-        .arg("agents")
-        .env("ACP_URL", spec())
-        .env("ACP_MAX_RETRIES", "1")
-        .env_remove("ACP_API_KEY")
-        .env_remove("ACP_BEARER_TOKEN")
-        .output()
-        .unwrap();
+    let o = with_env("ACP_MAX_RETRIES", "1");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 6);
 }

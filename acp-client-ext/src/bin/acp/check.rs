@@ -95,10 +95,14 @@ enum Kind {
 
 impl Kind {
     fn of(a: &Answer) -> Kind {
+        // As the library's `Error::is_unsupported` reads a 5xx, from the server's message.
+        let message = || match reqwest::StatusCode::from_u16(a.status) {
+            Ok(status) => server_message(status, &a.body),
+            Err(_) => String::new(),
+        };
         match a.status {
-            500 if String::from_utf8_lossy(&a.body).contains("Not implemented") => {
-                Kind::NotImplemented
-            }
+            501 => Kind::NotImplemented,
+            500 if message().trim().eq_ignore_ascii_case("not implemented") => Kind::NotImplemented,
             500.. => Kind::ServerError,
             400.. => Kind::Refused,
             _ => Kind::Done,

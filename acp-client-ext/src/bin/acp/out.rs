@@ -81,18 +81,17 @@ pub fn exit_status(e: &Error) -> u8 {
 /// What kind of failure an error answer is, said first: a step the server cannot do reads
 /// differently from one it refused or one it failed at.
 fn kind_of(e: &Error) -> Option<&'static str> {
-    let Error::Api {
-        status, message, ..
-    } = e
-    else {
+    let Error::Api { status, .. } = e else {
         return None;
     };
-    Some(match status.as_u16() {
-        // The Agent Workflow Server's stubs: 500 {"detail": "Not implemented"}.
-        501 => "not implemented by the server",
-        500 if message.contains("Not implemented") => "not implemented by the server",
-        500.. => "server error",
-        _ => "refused",
+    Some(if e.is_unsupported() {
+        // 501, 405, FastAPI's bare 404 for a route it lacks, the Agent Workflow Server's
+        // 500 {"detail": "Not implemented"} stubs.
+        "not implemented by the server"
+    } else if status.is_server_error() {
+        "server error"
+    } else {
+        "refused"
     })
 }
 
