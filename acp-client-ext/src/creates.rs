@@ -387,8 +387,14 @@ mod tests {
             serde_json::json!({"run_id": "2", "metadata": {CREATE_TAG_KEY: "b"}}),
             serde_json::json!({"run_id": "3", "creation": null, "metadata": null}),
         ];
-        assert_eq!(has_tag(&runs, "a").map(|r| &r["run_id"]), Some(&Value::from("1")));
-        assert_eq!(has_tag(&runs, "b").map(|r| &r["run_id"]), Some(&Value::from("2")));
+        assert_eq!(
+            has_tag(&runs, "a").map(|r| &r["run_id"]),
+            Some(&Value::from("1"))
+        );
+        assert_eq!(
+            has_tag(&runs, "b").map(|r| &r["run_id"]),
+            Some(&Value::from("2"))
+        );
         assert!(has_tag(&runs, "c").is_none());
     }
 

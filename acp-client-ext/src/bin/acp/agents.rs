@@ -49,8 +49,9 @@ pub async fn agents(
 /// `acp agent NAME|ID`: the agent found by the library, its listing and its descriptor.
 pub async fn agent(ctx: &Context<'_>, name_or_id: &str) -> Result<(), Failure> {
     let handle = ctx.agent(name_or_id).await?;
-    // The handle knows the descriptor; the description is in the agent object.
-    let a = ctx.client.get_agent(handle.id()).await?;
+    // The handle knows the descriptor and the agent object it was found by.
+    let a: types::Agent =
+        serde_json::from_value(handle.listing().clone()).map_err(acp_client_ext::Error::from)?;
     let descriptor = handle.descriptor();
     let out = ctx.out;
     if out.json {

@@ -260,11 +260,16 @@ impl Checker {
             );
             return None;
         };
-        let path = match fill_path(operation, params) {
+        let path = match operation.fill_path(params) {
             Ok(path) => path,
-            Err(missing) => {
-                let note = format!("no value for the path parameter {missing}");
-                self.row(op, operation.path().into(), "-", Kind::NoAnswer, note);
+            Err(e) => {
+                self.row(
+                    op,
+                    operation.path().into(),
+                    "-",
+                    Kind::NoAnswer,
+                    e.to_string(),
+                );
                 return None;
             }
         };
@@ -469,23 +474,6 @@ impl Checker {
         self.row(op, request, &status.to_string(), Kind::Done, note);
         Some(sse)
     }
-}
-
-/// `operation`'s path with `params` filled in by name, from the table's template and
-/// parameter names ([`Operation::path`], [`Operation::path_params`]); `Err` names a parameter
-/// without a value. A stand-in for a method of the library's `Operation` that would fill its
-/// own template (requested in the report of branch `cli`).
-fn fill_path(operation: Operation, params: &[(&str, &str)]) -> Result<String, &'static str> {
-    let mut path = operation.path().to_string();
-    for name in operation.path_params() {
-        let value = params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .ok_or(name)?;
-        path = path.replacen(&format!("{{{name}}}"), value, 1);
-    }
-    Ok(path)
 }
 
 /// The events of a stream, decoded by the library's SSE decoder as they arrive.

@@ -45,7 +45,10 @@ impl<'a> Session<'a> {
         let cli = self.cli;
         let mut b = match &cli.url {
             None => return Err(Failure::usage("no server: pass --url URL or set ACP_URL")),
-            Some(url) if self.url_on_command_line => command_line_builder(url),
+            // The URL typed on the command line, the rest of `ACP_*` as the library reads it.
+            Some(url) if self.url_on_command_line => {
+                AcpClient::builder(url).apply_env_prefix("ACP_")?
+            }
             Some(_) => ClientBuilder::from_env()?,
         };
         if let Some(path) = &cli.api_key_file {
@@ -65,28 +68,6 @@ impl<'a> Session<'a> {
             out: &self.out,
         })
     }
-}
-
-/// The builder for a `--url` given on the command line.
-///
-/// Interim, until the library can apply the environment to a builder whose URL it did not read
-/// (`ClientBuilder::from_env` requires `ACP_URL` and offers no way to replace the URL it read):
-/// only the credentials are taken from the environment here, as before. With such a method this
-/// function becomes `AcpClient::builder(url).apply_env_prefix("ACP_")`, and the library is the
-/// one reader of `ACP_*` (see the report of branch `cli`).
-fn command_line_builder(url: &str) -> ClientBuilder {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let mut b = AcpClient::builder(url);
-    if let Some(h) = env("ACP_API_KEY_HEADER") {
-        b = b.api_key_header(h);
-    }
-    if let Some(key) = env("ACP_API_KEY") {
-        b = b.api_key(key);
-    }
-    if let Some(token) = env("ACP_BEARER_TOKEN") {
-        b = b.bearer_token(token);
-    }
-    b
 }
 
 /// What a stream left behind.

@@ -16,12 +16,7 @@ const OUTCOME_WAIT: Duration = Duration::from_secs(300);
 pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<(), Failure> {
     let (client, out) = (&ctx.client, ctx.out);
     let input = object_arg("input", &args.input)?;
-    let configurable =
-        match RunConfig::from_args(args.config.as_deref(), args.config_object.as_deref())? {
-            RunConfig::None => None,
-            RunConfig::Configurable(values) => Some(values),
-            RunConfig::Object(object) => configurable_of(object)?,
-        };
+    let config = RunConfig::from_args(args.config.as_deref(), args.config_object.as_deref())?;
     let agent = ctx.agent(&args.agent).await?;
     let scope = if let Some(t) = &args.thread {
         ctx.thread_scope(t)?
@@ -37,11 +32,12 @@ pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<(), Failure> {
         RunScope::Thread(t) => agent.on_thread(t)?,
         RunScope::Stateless => agent.stateless(),
     };
-    // The library writes the body: `config.configurable` when given, `config: {}` when not and
-    // the descriptor declares a config schema.
-    let request: RunRequest = match &configurable {
-        Some(values) => runs.run(&input).config(values),
-        None => runs.run(&input),
+    // The library writes the body: `config.configurable` when given, the whole `config` with
+    // `--config-object`, `config: {}` when neither and the descriptor declares a config schema.
+    let request: RunRequest = match &config {
+        RunConfig::Configurable(values) => runs.run(&input).config(values),
+        RunConfig::Object(object) => runs.run(&input).config_object(object),
+        RunConfig::None => runs.run(&input),
     };
     let prompt = Prompt {
         descriptor: agent.descriptor(),
@@ -85,32 +81,6 @@ pub async fn run(ctx: &Context<'_>, args: &RunArgs) -> Result<(), Failure> {
             }
             None => return out.outcome(&outcome),
         }
-    }
-}
-
-/// The configurable values of a `--config-object`. The agent handle sends `configurable` only
-/// (the library has no setter for the rest of `config`), so other members are refused rather
-/// than dropped.
-fn configurable_of(object: Value) -> Result<Option<Value>, Failure> {
-    let Value::Object(mut map) = object else {
-        return Err(Failure::usage("--config-object: must be a JSON object"));
-    };
-    let configurable = map.remove("configurable");
-    let others: Vec<&String> = map.keys().collect();
-    if !others.is_empty() {
-        let names: Vec<&str> = others.iter().map(|k| k.as_str()).collect();
-        return Err(Failure::usage(format!(
-            "--config-object: only `configurable` is sent by `acp run`, not {}; \
-             `acp op create_stateless_run --body '{{...}}'` sends any body",
-            names.join(", ")
-        )));
-    }
-    match configurable {
-        None => Ok(None),
-        Some(v @ Value::Object(_)) => Ok(Some(v)),
-        Some(_) => Err(Failure::usage(
-            "--config-object: `configurable` must be a JSON object",
-        )),
     }
 }
 
