@@ -497,3 +497,26 @@ async fn inside_an_async_runtime_agents_and_operations_are_clear_errors_too() {
         assert!(matches!(err, Error::BlockingInRuntime), "{err:?}");
     }
 }
+
+#[cfg(feature = "validate")]
+#[test]
+fn a_validating_agent_refuses_bad_input_before_sending() {
+    let server = Server::start();
+    let client = server.client();
+    let agent = client.agent("stream").unwrap().validating(true).unwrap();
+    let before = server.reference().requests("POST", "/runs");
+    let err = agent.run(&json!({"count": "five"})).create().unwrap_err();
+    assert!(matches!(err, Error::Validation(_)), "{err}");
+    assert_eq!(
+        server.reference().requests("POST", "/runs"),
+        before,
+        "nothing sent"
+    );
+    assert!(
+        agent
+            .run(&json!({"count": 1}))
+            .wait(LONG)
+            .unwrap()
+            .is_completed()
+    );
+}
