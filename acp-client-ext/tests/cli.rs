@@ -746,13 +746,24 @@ fn run_config_is_the_agents_configurable_values() {
         json!({"configurable": {"greeting": "whole"}})
     );
 
-    // Not both; and not a member the run cannot send, silently dropped.
+    // The whole object travels, members other than `configurable` too.
+    let o = acp(&[
+        "--json",
+        "run",
+        "echo",
+        "--wait",
+        "30s",
+        "--config-object",
+        r#"{"tags": ["a"]}"#,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = acp(&["--json", "runs", "get", &outcome_run(&o)]);
+    assert_eq!(ndjson(&o)[0]["creation"]["config"], json!({"tags": ["a"]}));
+
+    // Not both.
     let o = acp(&["run", "echo", "--config", "{}", "--config-object", "{}"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--config-object"), "{}", stderr(&o));
-    let o = acp(&["run", "echo", "--config-object", r#"{"tags": ["a"]}"#]);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("tags"), "{}", stderr(&o));
     let o = acp(&["run", "echo", "--config", "[1]"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--config: must be a JSON object"));

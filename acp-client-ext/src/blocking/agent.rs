@@ -93,6 +93,17 @@ impl<I, O> Agent<I, O> {
         self.inner.version()
     }
 
+    /// The agent object the server answered (see [`crate::Agent::listing`]).
+    ///
+    /// ```no_run
+    /// let client = acp_client_ext::blocking::Client::new("http://127.0.0.1:8123")?;
+    /// println!("{}", client.agent("echo")?.listing()["metadata"]["description"]);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn listing(&self) -> &Value {
+        self.inner.listing()
+    }
+
     /// The agent's ACP descriptor as the server sent it (see [`crate::Agent::descriptor`]).
     ///
     /// ```no_run
@@ -335,6 +346,21 @@ impl<O> RunRequest<O> {
     /// ```
     pub fn config<C: Serialize + ?Sized>(self, configurable: &C) -> Self {
         self.rt.wrap(self.inner.config(configurable))
+    }
+
+    /// The whole `config` of the run (see [`crate::RunRequest::config_object`]).
+    ///
+    /// ```no_run
+    /// let client = acp_client_ext::blocking::Client::new("http://127.0.0.1:8123")?;
+    /// let run = client.agent("echo")?
+    ///     .run(&serde_json::json!({}))
+    ///     .config_object(&serde_json::json!({"tags": ["nightly"]}))
+    ///     .create()?;
+    /// # let _ = run;
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn config_object<C: Serialize + ?Sized>(self, config: &C) -> Self {
+        self.rt.wrap(self.inner.config_object(config))
     }
 
     /// Metadata to assign to the run (a JSON object; see [`crate::RunRequest::metadata`]).
