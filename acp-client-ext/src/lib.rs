@@ -43,7 +43,7 @@ pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, USER_AGENT_VALUE};
 pub use error::{
     EXCERPT_LEN, Error, Result, StreamCause, TimeoutKind, TransportKind, server_message,
 };
-pub use event::{CustomUpdate, RawEvent, RunEvent, ValuesUpdate};
+pub use event::{CustomUpdate, ErrorUpdate, InterruptUpdate, RawEvent, RunEvent, ValuesUpdate};
 pub use ids::IntoId;
 pub use ops::Operation;
 pub use options::{Call, RequestOptions};
