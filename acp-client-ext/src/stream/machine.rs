@@ -6,14 +6,17 @@
 //! transition of [`Machine::step`]; the table there names them.
 
 use super::replay::{Admit, Ledger};
-use super::{Body, join_req, open};
+use super::{Body, SETTLED_GRACE, join_req, open};
 use crate::client::AcpClient;
 use crate::error::{Error, Result, StreamCause, TimeoutKind};
 use crate::event::RunEvent;
-use crate::run::{RunOp, RunScope, RunStatus, fetch_run};
+use crate::run::{RunHandle, RunOp, RunScope, RunStatus, fetch_run};
 use crate::sse::{Decoder, FieldStr, Frame, SseError};
+use crate::wait::WaitOutcome;
 use futures::StreamExt;
+use serde_json::Value;
 use std::fmt;
+use std::time::Duration;
 use tokio::time::Instant;
 use tracing::field::display;
 use uuid::Uuid;
@@ -33,6 +36,9 @@ pub(super) enum State {
         lost: Lost,
         last_error: Option<Error>,
     },
+    /// The stream ends normally: when the run is interrupted and no event carried the
+    /// interrupt, it is fetched from the run's wait output (once).
+    Ending,
     /// The stream is over.
     Done,
 }
@@ -42,9 +48,11 @@ pub(super) enum State {
 pub(super) enum Conn {
     /// An ordinary connection: when it fails, goes idle or ends early, the run is rejoined.
     Live,
-    /// An event said the run settled: the stream ends once the events already received are
-    /// delivered, without reading further.
-    Settled,
+    /// An event said the run settled: what the connection still sends is delivered, until it
+    /// ends or fails, or no event has come by `grace_until` ([`SETTLED_GRACE`] after the last
+    /// event, at most the idle timeout; keep-alives do not count). An event whose status is not
+    /// settled makes the connection `Live` again (the run goes on).
+    Settled { grace_until: Instant },
     /// The one last join of a run found settled: it ends the stream however it ends, and when
     /// no event has come on it by `deadline` (the idle timeout after its last event;
     /// keep-alives do not count).
@@ -86,7 +94,14 @@ pub(super) struct Step {
     pub(super) last_id: Option<FieldStr>,
     pub(super) last_status: Option<RunStatus>,
     pub(super) suspected: u64,
+    /// The interrupt payload, handed over once, with the end of a stream whose run is
+    /// interrupted.
+    pub(super) interrupt: Option<Value>,
 }
+
+/// The longest wait for the interrupt of a run a stream ended on (`GET .../wait` of a run
+/// that is interrupted answers at once).
+const INTERRUPT_FETCH: Duration = Duration::from_secs(5);
 
 /// What the stream knows besides its [`State`]: the run, the decoder of the current
 /// connection, what was delivered.
@@ -99,6 +114,9 @@ pub(super) struct Machine {
     pub(super) last_status: Option<RunStatus>,
     /// Reconnection attempts since events last flowed.
     pub(super) attempts: u32,
+    /// The payload of the last interrupt event, until an event says the run goes on; at the
+    /// end, the interrupt fetched when no event carried it.
+    pub(super) interrupt: Option<Value>,
     pub(super) span: tracing::Span,
 }
 
@@ -115,8 +133,15 @@ impl Machine {
             let current = std::mem::replace(state, State::Done);
             let (item, next) = self.step(current).await;
             *state = next;
-            if item.is_some() || matches!(state, State::Done) {
+            if item.is_some() {
                 return Some(self.snapshot(item));
+            }
+            if matches!(state, State::Done) {
+                let mut step = self.snapshot(None);
+                if self.last_status == Some(RunStatus::Interrupted) {
+                    step.interrupt = self.interrupt.take();
+                }
+                return Some(step);
             }
         }
     }
@@ -128,6 +153,7 @@ impl Machine {
             State::Draining { conn } => self.drain(conn),
             State::Lost(lost) => self.lost(lost).await,
             State::Rejoining { lost, last_error } => self.rejoin(lost, last_error).await,
+            State::Ending => self.ending().await,
             State::Done => (None, State::Done),
         }
     }
@@ -142,15 +168,9 @@ impl Machine {
             Ok(None) => {}
             Err(e) => return self.decode_error(e, State::Reading { body, conn }),
         }
-        if let Conn::Settled = conn {
-            // The run has settled and its buffered events are out: a server may keep the
-            // connection open with keep-alives for ever, so no further read.
-            tracing::debug!("run stream ends after the event that settled the run");
-            return self.end();
-        }
         let idle = self.client.settings().idle_timeout;
         let mut deadline = Instant::now() + idle;
-        if let Conn::FinalJoin { deadline: event } = conn {
+        if let Conn::FinalJoin { deadline: event } | Conn::Settled { grace_until: event } = conn {
             deadline = deadline.min(event);
         }
         match tokio::time::timeout_at(deadline, body.next()).await {
@@ -189,7 +209,11 @@ impl Machine {
         self.decoder.reset();
         match conn {
             Conn::Live => (None, State::Lost(lost)),
-            Conn::Settled => self.end(),
+            Conn::Settled { .. } => {
+                // Idle here: no event for the grace (a server may send keep-alives for ever).
+                tracing::debug!("run stream ends after the run settled: the connection {lost}");
+                self.end()
+            }
             Conn::FinalJoin { .. } => {
                 tracing::debug!("the last join of the settled run {lost}");
                 self.end()
@@ -325,11 +349,19 @@ impl Machine {
         }
         self.attempts = 0;
         let item = RunEvent::from_frame(frame);
-        let mut settled = false;
+        let (mut settled, mut status_seen) = (false, false);
         if let Ok(event) = &item {
             if let Some(status) = event.status() {
                 settled = status.is_settled();
+                status_seen = true;
+                if !settled {
+                    // The run goes on: an interrupt seen before is answered.
+                    self.interrupt = None;
+                }
                 self.last_status = Some(status);
+            }
+            if let RunEvent::Interrupt(update) = event {
+                self.interrupt = serde_json::from_str(update.interrupt().get()).ok();
             }
             if self.run_id.is_none()
                 && let Some(id) = event.run_id()
@@ -338,10 +370,20 @@ impl Machine {
                 self.span.record("run_id", display(id));
             }
         }
+        let idle = self.client.settings().idle_timeout;
         let conn = match conn {
-            _ if settled => Conn::Settled,
+            _ if settled => Conn::Settled {
+                grace_until: Instant::now() + SETTLED_GRACE.min(idle),
+            },
             Conn::FinalJoin { .. } => Conn::FinalJoin {
-                deadline: Instant::now() + self.client.settings().idle_timeout,
+                deadline: Instant::now() + idle,
+            },
+            Conn::Settled { .. } if status_seen => {
+                tracing::debug!("an event after the settled one says the run goes on");
+                Conn::Live
+            }
+            Conn::Settled { .. } => Conn::Settled {
+                grace_until: Instant::now() + SETTLED_GRACE.min(idle),
             },
             other => other,
         };
@@ -360,6 +402,30 @@ impl Machine {
     /// The normal end.
     fn end(&mut self) -> Transition {
         self.decoder.reset();
+        (None, State::Ending)
+    }
+
+    /// `Ending`: the interrupt of a run the stream ended on interrupted, when no event carried
+    /// it (the wait output of an interrupted run has it: `{"type":"interrupt","interrupt":..}`),
+    /// fetched through [`RunHandle::wait`] and its decoding. Without it (the server does not
+    /// answer, the run was cancelled or resumed meanwhile) the stream still ends normally.
+    async fn ending(&mut self) -> Transition {
+        let interrupted = self.last_status == Some(RunStatus::Interrupted);
+        if let (true, None, Some(run_id)) = (interrupted, &self.interrupt, self.run_id) {
+            let run = RunHandle {
+                client: self.client.clone(),
+                scope: self.scope,
+                run_id,
+                created: None,
+                checks: Default::default(),
+            };
+            let deadline = self.client.settings().idle_timeout.min(INTERRUPT_FETCH);
+            match run.wait(deadline).await {
+                Ok(WaitOutcome::Interrupted { payload, .. }) => self.interrupt = Some(payload),
+                Ok(other) => tracing::debug!("the interrupted run's wait output: {other}"),
+                Err(e) => tracing::warn!(error = %e, "fetching the interrupt of the run failed"),
+            }
+        }
         (None, State::Done)
     }
 
@@ -377,6 +443,7 @@ impl Machine {
             last_id: self.ledger.last_id().cloned(),
             last_status: self.last_status.clone(),
             suspected: self.ledger.suspected(),
+            interrupt: None,
         }
     }
 }

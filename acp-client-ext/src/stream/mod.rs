@@ -68,23 +68,35 @@
 //!
 //! | state | what it does |
 //! |-------|--------------|
-//! | `Reading { body, conn }` | a connection is open: delivers the events its decoder holds, else reads more bytes. `conn` says what the connection is: `Live`, `Settled` (an event said the run settled), or `FinalJoin { deadline }` (the one last join of a settled run) |
+//! | `Reading { body, conn }` | a connection is open: delivers the events its decoder holds, else reads more bytes. `conn` says what the connection is: `Live`, `Settled { grace_until }` (an event said the run settled), or `FinalJoin { deadline }` (the one last join of a settled run) |
 //! | `Draining { conn }` | the body ended cleanly: delivers what the decoder still holds |
 //! | `Lost(reason)` | a live connection stopped giving events (`Dropped`, `Idle`, `Ended`): decides between the end, a check of the run, and a rejoin |
 //! | `Rejoining { lost, last_error }` | one rejoin attempt after its backoff |
+//! | `Ending` | the normal end: fetches the interrupt of an interrupted run that no event carried |
 //! | `Done` | the stream is over |
 //!
 //! Each rule below is one transition (the name in brackets):
 //!
-//! * **Normal end** [`Reading{Settled}` → `Done`]. An event carrying a settled status
-//!   (success, error, timeout, interrupted) turns the connection `Settled` (in `Reading` and
-//!   `Draining` alike): once it, and the complete events received with it, are delivered, the
-//!   stream closes the connection without reading further and ends (`None`). A server may
-//!   leave the connection open: after a failed resume, the Agent Workflow Server sends three
-//!   `{"type":"error","status":"error",..}` events and then only keep-alive comments, every
-//!   10 s, for ever; the keep-alives keep the idle timeout from firing, so waiting for the body
-//!   to end would hang. A body that ends cleanly after such an event is the end too
-//!   [`Draining{Settled}` → `Done`].
+//! * **Normal end** [`Reading{Live}` → `Reading{Settled}` → `Ending` → `Done`]. An event
+//!   carrying a settled status (success, error, timeout, interrupted) turns the connection
+//!   `Settled`; what the server still sends on that connection is delivered (an ACP 0.2.2
+//!   server may follow the last `values` with an `interrupt` or `error` event, and the Agent
+//!   Workflow Server's streaming loop, `Runs.stream_events` in `services/runs.py` with
+//!   `_stream_sse_events` in `apis/stateless_runs.py`, writes every message of the run's queue
+//!   until its `done` message, whatever the run's status). The stream ends when the server
+//!   closes the connection (cleanly or not) [`Reading{Settled}` or `Draining{Settled}` →
+//!   `Ending`], or when no event has come on it for [`SETTLED_GRACE`] (or the
+//!   [`idle_timeout`](crate::ClientBuilder::idle_timeout) if shorter), measured from the last
+//!   event: keep-alives do not extend it [`Reading{Settled}` → `Ending`]. That grace is for
+//!   servers that never close: after a failed resume, the Agent Workflow Server sends three
+//!   `{"type":"error","status":"error",..}` events and then only keep-alive comments (a bare
+//!   `:` every 10 s, `None` items of that loop) for ever; the keep-alives keep the idle timeout
+//!   from firing, so waiting for the body to end would hang. An event whose status is not
+//!   settled after a settled one (the run was resumed and goes on on the same connection) makes
+//!   the connection `Live` again [`Reading{Settled}` → `Reading{Live}`]. When the run ended
+//!   `interrupted` and no `interrupt` event carried the question, `Ending` fetches it once from
+//!   the run (`GET .../runs/{run_id}/wait`, whose output holds it: see
+//!   [`RunStream::interrupt`]) [`Ending` → `Done`].
 //! * **Connection lost** (the body fails), or **idle** (no byte at all, not even a keep-alive,
 //!   for [`idle_timeout`](crate::ClientBuilder::idle_timeout)) [`Reading{Live}` →
 //!   `Lost(Dropped | Idle)` → `Rejoining`]: the connection is dropped and the run's stream is
@@ -97,7 +109,7 @@
 //!   starts again once events flow. When they are exhausted the stream yields
 //!   [`Error::Timeout`] (idle) or [`Error::Stream`] (connection lost) and ends: it never hangs
 //!   [`Rejoining` → `Done`]. If the final event was already delivered, a lost connection is
-//!   simply the end [`Lost` → `Done`].
+//!   simply the end [`Lost` → `Ending`].
 //! * **Clean end too early** (the body ends while the last status seen is not settled, as when a
 //!   proxy cuts a long response, or a server that closes the stream when the run ends without
 //!   a final event, as the Agent Workflow Server does) [`Reading{Live}` → `Draining{Live}` →
@@ -106,9 +118,10 @@
 //!   `Rejoining`]. If it has settled, it is joined once more, at once, to receive the events
 //!   sent meanwhile (servers that keep a run's events replay them after `Last-Event-ID`)
 //!   [`Lost` → `Reading{FinalJoin}`]; that last connection ends the stream normally when it
-//!   fails or ends, after a settled event, or when no event comes on it for
+//!   fails or ends, or when no event comes on it for
 //!   [`idle_timeout`](crate::ClientBuilder::idle_timeout) (keep-alives do not count)
-//!   [`Reading{FinalJoin}` → `Done`].
+//!   [`Reading{FinalJoin}` → `Ending`]; a settled event on it is a normal end as above
+//!   [`Reading{FinalJoin}` → `Reading{Settled}`].
 //! * **Run id unknown** [`Lost` → `Done`, with the error]. A create-and-stream learns its run
 //!   id from the first event. If the connection is lost before that, the run cannot be joined:
 //!   the stream yields an [`Error::Stream`] saying so and ends.
@@ -138,6 +151,7 @@ use crate::client::AcpClient;
 use crate::error::{Error, Result};
 use crate::event::RunEvent;
 use crate::options::Call;
+use crate::resume::Interrupt;
 use crate::run::{
     RunHandle, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns, create_body, create_call,
 };
@@ -149,11 +163,21 @@ use futures::stream::{self, BoxStream, FusedStream, Stream, StreamExt};
 use machine::{Conn, Machine, State, Step};
 use replay::Ledger;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 use tracing::field::display;
 use uuid::Uuid;
+
+/// How long a connection stays open after an event whose status is settled when nothing
+/// more comes on it: the stream delivers what the server still sends after such an event, and
+/// ends when the server closes the connection or when no event has come for this long
+/// (keep-alive comments do not count), or for the
+/// [`idle_timeout`](crate::ClientBuilder::idle_timeout) if it is shorter. See "Normal end" in
+/// the [module docs](self).
+pub const SETTLED_GRACE: Duration = Duration::from_secs(1);
 
 const EVENT_STREAM: &str = "text/event-stream";
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
@@ -162,6 +186,11 @@ type Body = BoxStream<'static, reqwest::Result<Bytes>>;
 
 /// The events of one run, as a [`Stream`] of `Result<`[`RunEvent`]`, `[`Error`]`>`, rejoined
 /// transparently when the connection drops. See the [module docs](self) for the policies.
+///
+/// How it ended: [`last_status`](Self::last_status); the question of a run that ended
+/// interrupted: [`interrupt`](Self::interrupt), answered with
+/// [`resume_stream`](Self::resume_stream); the output in one call:
+/// [`final_values`](Self::final_values).
 ///
 /// ```no_run
 /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
@@ -192,6 +221,11 @@ pub struct RunStream {
     last_event_id: Option<FieldStr>,
     last_status: Option<RunStatus>,
     suspected: u64,
+    /// The interrupt, once the stream ended with the run interrupted.
+    interrupt: Option<Interrupt>,
+    /// Interrupts answered before this stream (by [`RunStream::resume_stream`]): this
+    /// stream's interrupt is round `rounds + 1`.
+    pub(crate) rounds: u32,
     cancel_on_drop: bool,
     finished: bool,
     span: tracing::Span,
@@ -207,6 +241,7 @@ impl fmt::Debug for RunStream {
             .field("last_event_id", &self.last_event_id)
             .field("last_status", &self.last_status)
             .field("suspected_redeliveries", &self.suspected)
+            .field("interrupt", &self.interrupt)
             .field("cancel_on_drop", &self.cancel_on_drop)
             .field("finished", &self.finished)
             .finish_non_exhaustive()
@@ -289,6 +324,67 @@ impl RunStream {
         self.suspected
     }
 
+    /// What the agent asks, once the stream has ended with the run interrupted: the run, the
+    /// round (1 for a stream's first interrupt; a [`resume_stream`](Self::resume_stream) of it
+    /// asks round 2, and so on) and the payload. Taken from the `interrupt` event when the
+    /// server sent one (ACP 0.2.2 on: [`RunEvent::Interrupt`]), otherwise fetched once from the
+    /// run when the stream ends (`GET .../runs/{run_id}/wait`, whose output holds the
+    /// interrupt; a server of ACP 0.2.1, or the Agent Workflow Server, puts it only there).
+    /// `None` while the stream runs, when it ended otherwise, when the run was cancelled
+    /// (an interrupt `{"reason": "cancelled"}` is no question, as in [`crate::WaitOutcome`]),
+    /// and when the server would not say (logged as a warning).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let agent = client.agent("interrupt").await?;
+    /// let mut events = agent.stream(&serde_json::json!({"interrupts": 1})).await?;
+    /// while events.try_next().await?.is_some() {}
+    /// if let Some(question) = events.interrupt() {
+    ///     println!("round {}: {}", question.round(), question.payload());
+    ///     let _rest = events.resume_stream(serde_json::json!({"approved": true})).await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn interrupt(&self) -> Option<&Interrupt> {
+        let interrupted = self.last_status == Some(RunStatus::Interrupted);
+        self.interrupt
+            .as_ref()
+            .filter(|_| self.finished && interrupted)
+    }
+
+    /// Read the stream to its end and return its last `values` update decoded into `T` (the
+    /// run's output when it succeeded; decoded once, the earlier updates are not), or `None`
+    /// when no `values` update came (among the events not read yet). Afterwards the stream's
+    /// accessors tell how it ended ([`last_status`](Self::last_status),
+    /// [`interrupt`](Self::interrupt)).
+    ///
+    /// # Errors
+    ///
+    /// The first error the stream yields (a malformed event included: it might have been the
+    /// last values), or [`Error::Decode`] naming `T` when the last values do not fit it.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Output { count: u32 }
+    /// let mut events = client.agent("stream").await?.stream(&serde_json::json!({"count": 3})).await?;
+    /// let out: Option<Output> = events.final_values().await?;
+    /// assert_eq!(out.map(|o| o.count), Some(3));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn final_values<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+        let mut last = None;
+        while let Some(event) = self.next().await {
+            if let RunEvent::Values(update) = event? {
+                last = Some(update);
+            }
+        }
+        last.map(|update| update.values_as()).transpose()
+    }
+
     /// Also cancel the run (`POST .../cancel`) when this stream is dropped before the run has
     /// settled. Off by default. The cancel is spawned on the current tokio runtime; it is not
     /// sent when there is none, or when the run id is not known yet.
@@ -344,6 +440,7 @@ impl RunStream {
             ledger: Ledger::new(last_id.clone()),
             last_status: None,
             attempts: 0,
+            interrupt: None,
             span: span.clone(),
         };
         let state = State::Reading {
@@ -363,6 +460,8 @@ impl RunStream {
             last_event_id: last_id,
             last_status: None,
             suspected: 0,
+            interrupt: None,
+            rounds: 0,
             cancel_on_drop: false,
             finished: false,
             span,
@@ -386,6 +485,9 @@ impl Stream for RunStream {
                 this.last_event_id = step.last_id;
                 this.last_status = step.last_status;
                 this.suspected = step.suspected;
+                if let (Some(payload), Some(run_id)) = (step.interrupt, step.run_id) {
+                    this.interrupt = Some(Interrupt::new(run_id, this.rounds + 1, payload));
+                }
                 match step.item {
                     Some(item) => Poll::Ready(Some(item)),
                     None => {
@@ -731,23 +833,53 @@ mod tests {
         );
     }
 
+    /// What follows an event with a settled status on the same connection is delivered (an
+    /// ACP 0.2.2 server may send an `interrupt` or `error` event after the last `values`); the
+    /// body's end is then the stream's end, with no request (the client's port is closed).
     #[tokio::test]
-    async fn a_settled_event_ends_the_stream_without_reading_on() {
+    async fn a_settled_event_is_followed_by_what_the_connection_still_sends() {
         let error = |id: u32| {
             format!(
-                "id: {id}\nevent: agent_event\ndata: {{\"type\":\"error\",\"run_id\":\"{RID}\",\"status\":\"error\",\"errcode\":500}}\n\n"
+                "id: {id}\nevent: agent_event\ndata: {{\"type\":\"error\",\"run_id\":\"{RID}\",\"status\":\"error\",\"errcode\":500,\"description\":\"boom {id}\"}}\n\n"
             )
         };
-        let first = [error(1), error(2), error(3), ":".into()].concat();
-        // The next chunk is never read: no event from it, and no request for a rejoin.
-        let mut s = canned(None, 1 << 20, &[&first, &values(4, "pending"), ":\n\n"]);
+        let first = [values(1, "error"), error(2), ":".into()].concat();
+        let mut s = canned(None, 1 << 20, &[&first, "\n", &error(3), ":\n\n"]);
         let items = collect(&mut s).await;
         assert_eq!(items.len(), 3, "{items:?}");
-        assert!(items.iter().all(|i| {
-            i.as_ref()
-                .is_ok_and(|e| e.status() == Some(RunStatus::Error))
-        }));
+        assert!(matches!(&items[0], Ok(RunEvent::Values(_))), "{items:?}");
+        assert!(
+            matches!(&items[1], Ok(RunEvent::Error(e)) if e.description() == "boom 2"),
+            "{items:?}"
+        );
+        assert!(
+            matches!(&items[2], Ok(RunEvent::Error(e)) if e.errcode() == 500),
+            "{items:?}"
+        );
         assert_eq!(s.last_status(), Some(&RunStatus::Error));
         assert_eq!(s.last_event_id(), Some("3"));
+        assert!(s.interrupt().is_none());
+    }
+
+    /// A later event whose status is not settled says the run goes on: the connection is an
+    /// ordinary one again, and its early end is checked (here: no server, no rejoin allowed).
+    #[tokio::test]
+    async fn an_event_after_the_settled_one_that_says_pending_makes_the_connection_live() {
+        let body = [values(1, "interrupted"), values(2, "pending")].concat();
+        let mut s = canned(None, 1 << 20, &[&body]);
+        let items = collect(&mut s).await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert!(
+            matches!(
+                &items[2],
+                Err(Error::Stream {
+                    cause: StreamCause::ReconnectsExhausted { .. },
+                    ..
+                })
+            ),
+            "{items:?}"
+        );
+        assert_eq!(s.last_status(), Some(&RunStatus::Pending));
+        assert!(s.interrupt().is_none());
     }
 }
