@@ -698,8 +698,8 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn stream(self) -> Call<RunStream> {
-        self.call(|c, scope, body, _doubt, checks| async move {
-            let mut stream = create_stream(c, scope, body).await?;
+        self.call(|c, scope, body, doubt, checks| async move {
+            let mut stream = create_stream(c, scope, body, doubt).await?;
             stream.checks = checks;
             Ok(stream)
         })

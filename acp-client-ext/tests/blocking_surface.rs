@@ -242,9 +242,9 @@ fn the_surfaces_are_read_from_every_file_they_live_in() {
         ("RunHandle", "wait", "wait.rs"),
         ("RunHandle", "cancel", "cancel.rs"),
         ("RunHandle", "run_to_completion", "resume.rs"),
-        ("RunHandle", "stream_from", "stream.rs"),
+        ("RunHandle", "stream_from", "stream/mod.rs"),
         ("RunStream", "resume_stream", "resume.rs"),
-        ("RunStream", "suspected_redeliveries", "stream.rs"),
+        ("RunStream", "suspected_redeliveries", "stream/mod.rs"),
         ("RunRequest", "output", "agent.rs"),
     ] {
         let found = asynchronous.get(ty).and_then(|m| m.get(method));
@@ -287,7 +287,7 @@ fn a_missing_or_different_blocking_method_is_reported() {
     assert_eq!(
         drift(&asynchronous, &missing),
         vec![
-            "RunStream::suspected_redeliveries (stream.rs) has no blocking counterpart blocking::RunStream::suspected_redeliveries"
+            "RunStream::suspected_redeliveries (stream/mod.rs) has no blocking counterpart blocking::RunStream::suspected_redeliveries"
         ]
     );
 

@@ -121,6 +121,43 @@ impl RunStream {
             .map_or(0, crate::RunStream::suspected_redeliveries)
     }
 
+    /// What the run asks, once the stream has ended interrupted (see
+    /// [`crate::RunStream::interrupt`]).
+    ///
+    /// ```no_run
+    /// # fn demo(run: acp_client_ext::blocking::RunHandle) -> acp_client_ext::Result<()> {
+    /// let mut events = run.stream()?;
+    /// for event in events.by_ref() {
+    ///     event?;
+    /// }
+    /// if let Some(question) = events.interrupt() {
+    ///     println!("the agent asks {}", question.payload());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn interrupt(&self) -> Option<&crate::Interrupt> {
+        self.inner.as_ref().and_then(crate::RunStream::interrupt)
+    }
+
+    /// Read the stream to its end and decode its last `values` update into `T` (see
+    /// [`crate::RunStream::final_values`]).
+    ///
+    /// ```no_run
+    /// # fn demo(run: acp_client_ext::blocking::RunHandle) -> acp_client_ext::Result<()> {
+    /// let mut events = run.stream()?;
+    /// let last: Option<serde_json::Value> = events.final_values()?;
+    /// # let _ = last;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn final_values<T: serde::de::DeserializeOwned>(&mut self) -> crate::Result<Option<T>> {
+        match self.inner.as_mut() {
+            Some(inner) => self.rt.call(inner.final_values::<T>()),
+            None => Ok(None),
+        }
+    }
+
     /// Also cancel the run when this stream is dropped before the run has settled (see
     /// [`crate::RunStream::cancel_on_drop`]; the cancel is sent from the client's runtime).
     ///

@@ -265,6 +265,12 @@ pub fn describe(event: &RunEvent) -> String {
     match event {
         RunEvent::Values(u) => format!("values  {status:<11} {}", shorten(u.values().get())),
         RunEvent::Custom(u) => format!("custom  {status:<11} {}", shorten(u.update().get())),
+        RunEvent::Interrupt(u) => format!("interrupt {status:<9} {}", shorten(u.interrupt().get())),
+        RunEvent::Error(u) => format!(
+            "error   {status:<11} ({}) {}",
+            u.errcode(),
+            shorten(u.description())
+        ),
         RunEvent::Other(raw) => format!(
             "{:<7} {status:<11} {}",
             raw.payload_type().unwrap_or(raw.event_type()),

@@ -169,6 +169,11 @@ impl Out {
                 raw.json::<Value>()
                     .unwrap_or_else(|_| Value::String(raw.data_str().to_string())),
             ),
+            RunEvent::Interrupt(u) => ("interrupt", to_json(&u.interrupt)),
+            RunEvent::Error(u) => (
+                "error",
+                json!({"errcode": u.errcode, "description": u.description}),
+            ),
             _ => ("event", Value::Null),
         };
         self.record(&json!({"event": kind, "id": id, "status": status, "data": data}));
