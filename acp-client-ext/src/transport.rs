@@ -513,6 +513,16 @@ impl Transport {
             };
         }
         let endpoint = endpoint_of(e.url().unwrap_or(&self.shared.config.base_url));
+        if handshake_refused(&e) {
+            // Nothing reached the server's application: a connect failure, safe to resend.
+            return Error::Transport {
+                operation: op.id,
+                endpoint,
+                kind: crate::TransportKind::Connect,
+                may_have_created: false,
+                source: e.without_url(),
+            };
+        }
         Error::transport(op.id, &endpoint, op.creates(), e)
     }
 
@@ -627,6 +637,49 @@ impl Transport {
         }
         Ok(resp)
     }
+}
+
+/// Whether the server refused the TLS handshake with a handshake alert (a client certificate
+/// missing or refused, an unknown CA, no common parameters). In TLS 1.3 the client's side of the
+/// handshake is over before the server checks the client certificate, so `reqwest` reports the
+/// server's `certificate_required` alert as a failure of the request (not of the connection),
+/// although the server never read it: it aborted the connection before any application data.
+/// Found in the error's sources as an `io::Error` wrapping a `rustls::Error::AlertReceived`.
+#[cfg(feature = "rustls")]
+fn handshake_refused(e: &reqwest::Error) -> bool {
+    use rustls::AlertDescription as A;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        let tls = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .or_else(|| err.downcast_ref::<rustls::Error>());
+        if let Some(rustls::Error::AlertReceived(alert)) = tls {
+            return matches!(
+                alert,
+                A::CertificateRequired
+                    | A::BadCertificate
+                    | A::UnsupportedCertificate
+                    | A::CertificateRevoked
+                    | A::CertificateExpired
+                    | A::CertificateUnknown
+                    | A::UnknownCA
+                    | A::AccessDenied
+                    | A::HandshakeFailure
+                    | A::ProtocolVersion
+                    | A::InsufficientSecurity
+            );
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// Without rustls: no handshake alert to tell apart.
+#[cfg(not(feature = "rustls"))]
+fn handshake_refused(_e: &reqwest::Error) -> bool {
+    false
 }
 
 fn strip_sensitive(headers: &mut HeaderMap) {
