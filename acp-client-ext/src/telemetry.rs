@@ -30,7 +30,8 @@
 //! subscribers print and filter on. The level is `INFO`, as `reqwest-tracing`'s default request
 //! span and as this crate's operation spans: an OpenTelemetry pipeline is usually filtered at
 //! `info`, and a request span at `debug` would vanish from a trace whose parent shows. Its
-//! fields are computed only when a subscriber enables the span.
+//! fields are computed only when a subscriber enables the span. Integers are recorded as `i64`
+//! (`tracing-opentelemetry` exports a `u64` as a string; the conventions type them `int`).
 //!
 //! One span per request sent (not one for the whole retried call) is the conventions' first
 //! way: "an HTTP span for each attempt to send an HTTP request over the wire", resends numbered
@@ -64,7 +65,7 @@ pub(crate) fn request_span(
         "otel.status_code" = Empty,
         "http.request.method" = method.as_str(),
         "server.address" = url.host_str().unwrap_or(""),
-        "server.port" = url.port_or_known_default().unwrap_or(0),
+        "server.port" = i64::from(url.port_or_known_default().unwrap_or(0)),
         "url.full" = %FullUrl(url),
         "url.template" = op.path,
         "http.request.resend_count" = Empty,
@@ -79,7 +80,7 @@ pub(crate) fn request_span(
         return span;
     }
     if resend > 0 {
-        span.record("http.request.resend_count", resend);
+        span.record("http.request.resend_count", i64::from(resend));
     }
     for (name, value) in path_ids(op.path, path) {
         match name {
@@ -100,7 +101,7 @@ pub(crate) fn request_span(
 /// Record the answer's status: `http.response.status_code`, and for a 4xx or 5xx (an error for
 /// a client span, per the conventions) `error.type` and the error status.
 pub(crate) fn record_status(span: &Span, status: StatusCode) {
-    span.record("http.response.status_code", status.as_u16());
+    span.record("http.response.status_code", i64::from(status.as_u16()));
     if status.is_client_error() || status.is_server_error() {
         span.record("error.type", status.as_str());
         span.record("otel.status_code", "ERROR");
@@ -167,7 +168,7 @@ pub(crate) fn record_run_id(span: &Span, run_id: uuid::Uuid) {
 /// Record on a span of [`stream_span`] how many times the stream has been rejoined so far.
 #[allow(dead_code)] // for stream.rs (another branch wires it)
 pub(crate) fn record_reconnect(span: &Span, reconnects: u32) {
-    span.record("acp.stream.reconnects", reconnects);
+    span.record("acp.stream.reconnects", i64::from(reconnects));
 }
 
 /// The W3C trace context (`traceparent`, `tracestate`) of `span` as headers, through the

@@ -37,9 +37,12 @@ impl Visit for SpanRec {
     }
 }
 
+/// The spans' ids in the order they were created, and what was recorded on each.
+type Recorded = (Vec<Id>, HashMap<Id, SpanRec>);
+
 /// Records every span's name and fields, in the order the spans were created.
 #[derive(Clone, Default)]
-struct Spans(Arc<Mutex<(Vec<Id>, HashMap<Id, SpanRec>)>>);
+struct Spans(Arc<Mutex<Recorded>>);
 
 impl<S: tracing::Subscriber> Layer<S> for Spans {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
