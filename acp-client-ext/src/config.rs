@@ -893,7 +893,7 @@ impl fmt::Debug for Config {
 fn tls(
     builder: reqwest::ClientBuilder,
     b: &ClientBuilder,
-    identity: Option<reqwest::Identity>,
+    identity: Option<ClientIdentity>,
 ) -> Result<reqwest::ClientBuilder> {
     #[cfg(any(feature = "rustls", feature = "native-tls"))]
     {
@@ -1017,7 +1017,14 @@ fn percent_decoded(s: &str) -> String {
 }
 
 /// The client identity of the builder, read and checked (files read here, once).
-fn identity(b: &ClientBuilder) -> Result<Option<reqwest::Identity>> {
+/// `reqwest`'s client identity (a build without TLS has none: nothing can make one).
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+type ClientIdentity = reqwest::Identity;
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+#[derive(Clone)]
+enum ClientIdentity {}
+
+fn identity(b: &ClientBuilder) -> Result<Option<ClientIdentity>> {
     let Some(source) = &b.identity else {
         return Ok(None);
     };
