@@ -1,4 +1,4 @@
-//! Building an [`AcpClient`]: base URL, credentials, headers, timeouts, retries, limits.
+//! Building an [`AcpClient`](crate::AcpClient): base URL, credentials, headers, timeouts, retries, limits.
 //!
 //! [`ClientBuilder`] collects settings; [`build`](ClientBuilder::build) checks them all once and
 //! resolves them into a private [`Config`] (as `reqwest`'s `ClientBuilder` does): the built
@@ -26,7 +26,8 @@ pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
 /// ```
 pub const USER_AGENT_VALUE: &str = concat!("acp-client-ext/", env!("CARGO_PKG_VERSION"));
 
-/// Configuration of an [`AcpClient`]; start from [`AcpClient::builder`].
+/// Configuration of an [`AcpClient`](crate::AcpClient); start from
+/// [`AcpClient::builder`](crate::AcpClient::builder).
 ///
 /// ```
 /// use std::time::Duration;
