@@ -1,4 +1,5 @@
-//! Building an [`AcpClient`](crate::AcpClient): base URL, credentials, headers, timeouts, retries, limits.
+//! Building an [`AcpClient`](crate::AcpClient): base URL, credentials, headers, timeouts,
+//! retries, limits, proxies, TLS.
 //!
 //! [`ClientBuilder`] collects settings; [`build`](ClientBuilder::build) checks them all once and
 //! resolves them into a private [`Config`] (as `reqwest`'s `ClientBuilder` does): the built
