@@ -135,11 +135,13 @@ pub(crate) fn error_type(e: &Error) -> Cow<'static, str> {
 }
 
 /// The span of a run stream, for `stream.rs`: `INFO`, named `acp_run_stream`, kind internal,
-/// parent of the requests that open and rejoin it. Fields: `otel.name` (`acp run stream`),
-/// `otel.kind` (`internal`), `acp.operation` (the operation that opened it),
+/// parent of the requests that open and rejoin it, open as long as the stream is read. Fields:
+/// `otel.name` (`acp run stream`), `otel.kind` (`internal`), `acp.operation` (the
+/// `operationId` of the request that opened it),
 /// `acp.thread_id` (stateful runs), `acp.run_id` (given, or recorded with [`record_run_id`]
-/// when the first event names it), `acp.stream.reconnects` (recorded with
-/// [`record_reconnect`]), `error.type` and `otel.status_code` (with [`record_error`]).
+/// when the first event names it), `acp.stream.reconnects` (the rejoins so far, recorded with
+/// [`record_reconnect`]), `error.type` and `otel.status_code` (with [`record_error`] when the
+/// stream fails).
 #[allow(dead_code)] // for stream.rs (another branch wires it)
 pub(crate) fn stream_span(
     operation: &'static str,
@@ -159,7 +161,30 @@ pub(crate) fn stream_span(
     )
 }
 
-/// Record the run id on a span of [`stream_span`] (or any span with an `acp.run_id` field).
+/// The span of one call of the API (a wait, a cancel, a resume: the `acp` spans of `run.rs`,
+/// `wait.rs` and `stream.rs`), for those modules: `INFO`, named `acp`, kind internal,
+/// `otel.name` the operation's `operationId`, with `acp.operation`, `acp.thread_id` and
+/// `acp.run_id` (recorded later with [`record_run_id`] when a create names it), and
+/// `error.type`/`otel.status_code` with [`record_error`]. The requests it sends are its children.
+#[allow(dead_code)] // for run.rs, wait.rs and stream.rs (another branch wires it)
+pub(crate) fn operation_span(
+    operation: &'static str,
+    thread_id: Option<uuid::Uuid>,
+    run_id: Option<uuid::Uuid>,
+) -> Span {
+    tracing::info_span!(
+        "acp",
+        "otel.name" = operation,
+        "otel.kind" = "internal",
+        "otel.status_code" = Empty,
+        "error.type" = Empty,
+        "acp.operation" = operation,
+        "acp.thread_id" = thread_id.map(display),
+        "acp.run_id" = run_id.map(display),
+    )
+}
+
+/// Record the run id on a span of [`stream_span`] or [`operation_span`].
 #[allow(dead_code)] // for stream.rs (another branch wires it)
 pub(crate) fn record_run_id(span: &Span, run_id: uuid::Uuid) {
     span.record("acp.run_id", display(run_id));
@@ -269,6 +294,62 @@ mod tests {
         assert_eq!(FullUrl(&u).to_string(), "http://h:1/runs?limit=2");
         let u = Url::parse("https://h/runs").unwrap();
         assert_eq!(FullUrl(&u).to_string(), "https://h/runs");
+    }
+
+    /// Every field recorded on any span, as text.
+    #[derive(Clone, Default)]
+    struct Fields(std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+    impl tracing::field::Visit for Fields {
+        fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+            let mut all = self.0.lock().unwrap();
+            all.push((f.name().to_string(), format!("{v:?}")));
+        }
+        fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+            let mut all = self.0.lock().unwrap();
+            all.push((f.name().to_string(), v.to_string()));
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Fields {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            attrs.record(&mut self.clone());
+        }
+        fn on_record(
+            &self,
+            _: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            values.record(&mut self.clone());
+        }
+    }
+
+    #[test]
+    fn the_spans_for_other_modules_take_their_fields() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let fields = Fields::default();
+        let subscriber = tracing_subscriber::registry().with(fields.clone());
+        let run = uuid::Uuid::new_v4();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = stream_span("stream_stateless_run_output", None, None);
+            record_run_id(&span, run);
+            record_reconnect(&span, 2);
+            let span = operation_span("cancel_stateless_run", None, Some(run));
+            record_error(&span, &Error::Generated("x".into()));
+        });
+        let all = fields.0.lock().unwrap().clone();
+        let has = |k: &str, v: &str| all.iter().any(|(a, b)| a == k && b == v);
+        assert!(has("acp.run_id", &run.to_string()), "{all:?}");
+        assert!(has("acp.stream.reconnects", "2"), "{all:?}");
+        assert!(has("otel.name", "cancel_stateless_run"), "{all:?}");
+        assert!(has("error.type", "_OTHER"), "{all:?}");
+        assert!(has("otel.status_code", "ERROR"), "{all:?}");
     }
 
     #[test]
