@@ -7,8 +7,10 @@
 //! Every HTTP request the transport sends (each retry and each redirect hop, and so each
 //! stream rejoin and wait poll, which go through the same transport) is one `INFO` span named
 //! `acp_request`, of kind client, with the fields of the *stable HTTP client span* of the
-//! OpenTelemetry semantic conventions (HTTP stable since semconv v1.23.0; the fields below were
-//! checked against v1.45.0's `docs/http/http-spans.md`) and the ACP ones:
+//! OpenTelemetry semantic conventions (semconv 1.x: HTTP spans stable since v1.23.0, and the
+//! required and conditionally required client attributes used here unchanged since; checked
+//! against the current `docs/http/http-spans.md` of `open-telemetry/semantic-conventions`) and
+//! the ACP ones:
 //!
 //! | field | when | value |
 //! |---|---|---|
