@@ -547,18 +547,20 @@ impl ClientBuilder {
 
     /// Send every request through this HTTP(S) proxy (`http://proxy.internal:3128`): plain
     /// `http` requests as absolute-URI requests to it, `https` ones through a `CONNECT` tunnel.
-    /// The URL may carry the proxy's credentials (`http://user:password@proxy:3128`, percent-
-    /// encoded), or give them with [`proxy_basic_auth`](Self::proxy_basic_auth) (which wins).
-    /// They go to the proxy only (as `Proxy-Authorization`, marked sensitive), never to the ACP
-    /// server, and never appear in `Debug`, errors or traces. A proxy set here replaces the
-    /// system's ([`system_proxy`](Self::system_proxy)). Checked at [`build`](Self::build): a
-    /// URL that is not `http` or `https` is an [`Error::Proxy`].
+    /// `host:port` alone means `http://host:port`. The URL may carry the proxy's credentials
+    /// (`http://user:password@proxy:3128`, percent-encoded), or give them with
+    /// [`proxy_basic_auth`](Self::proxy_basic_auth) (which wins). They go to the proxy only (as
+    /// `Proxy-Authorization`, marked sensitive), never to the ACP server, and never appear in
+    /// `Debug`, errors or traces. A proxy set here replaces the system's
+    /// ([`system_proxy`](Self::system_proxy)). Checked at [`build`](Self::build): a URL that is
+    /// not `http` or `https` is an [`Error::Proxy`].
     ///
     /// ```
     /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
     /// let client = b.clone().proxy("http://user:pw-secret@127.0.0.1:3128").build()?;
     /// let debug = format!("{client:?}");
     /// assert!(debug.contains("127.0.0.1:3128") && !debug.contains("pw-secret"));
+    /// b.clone().proxy("127.0.0.1:3128").build()?;
     /// let err = b.proxy("ftp://user:pw-secret@127.0.0.1:21").build().unwrap_err();
     /// assert!(matches!(err, acp_client_ext::Error::Proxy { .. }));
     /// assert!(!err.to_string().contains("pw-secret"));
@@ -940,8 +942,7 @@ fn proxy(b: &ClientBuilder) -> Result<Option<reqwest::Proxy>> {
     };
     let bad = |reason: String| Error::Proxy { reason };
     // Never echo the URL: it may hold a password. `url`'s errors do not quote their input.
-    let mut url = url::Url::parse(raw.expose().trim())
-        .map_err(|e| bad(format!("the proxy URL is not a URL ({e})")))?;
+    let mut url = parse_proxy(raw).map_err(|e| bad(format!("the proxy URL is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad(format!(
             "the proxy URL's scheme {:?} is not http or https",
@@ -982,7 +983,7 @@ fn proxy(b: &ClientBuilder) -> Result<Option<reqwest::Proxy>> {
 
 /// The proxy URL for `Debug`: without credentials, saying whether it has some.
 fn proxy_for_display(raw: &Secret, auth: bool) -> String {
-    match url::Url::parse(raw.expose().trim()) {
+    match parse_proxy(raw) {
         Ok(mut url) => {
             let had = !url.username().is_empty() || url.password().is_some();
             let _ = url.set_username("");
@@ -994,6 +995,17 @@ fn proxy_for_display(raw: &Secret, auth: bool) -> String {
             }
         }
         Err(_) => "<not a URL>".into(),
+    }
+}
+
+/// The proxy URL; `host:port` without a scheme means `http://host:port` (as `reqwest` and
+/// `curl` read `HTTPS_PROXY=proxy:3128`).
+fn parse_proxy(raw: &Secret) -> std::result::Result<url::Url, url::ParseError> {
+    let raw = raw.expose().trim();
+    if raw.contains("://") {
+        url::Url::parse(raw)
+    } else {
+        url::Url::parse(&format!("http://{raw}"))
     }
 }
 
@@ -1139,5 +1151,21 @@ mod tests {
         for bad in ["", "h:1", "ftp://h", "http://u:p@h", "http://h/?q=1"] {
             assert!(validate_base_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn proxy_credentials_are_decoded_and_never_displayed() {
+        assert_eq!(percent_decoded("p%40ss%3Aw%zz%4"), "p@ss:w%zz%4");
+        let raw = Secret::new("http://u%40corp:pw%2Fsecret@proxy:3128");
+        let shown = proxy_for_display(&raw, false);
+        assert_eq!(shown, "http://proxy:3128/ (credentials redacted)");
+        assert_eq!(
+            proxy_for_display(&Secret::new("proxy:3128"), false),
+            "http://proxy:3128/"
+        );
+        assert_eq!(
+            proxy_for_display(&Secret::new("http://[::1"), true),
+            "<not a URL>"
+        );
     }
 }
