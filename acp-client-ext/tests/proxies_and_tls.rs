@@ -461,6 +461,39 @@ mod tls {
         assert!(err.to_string().contains("private key"), "{err}");
     }
 
+    /// https through the proxy: a `CONNECT` tunnel with the proxy's credentials, and the
+    /// client certificate presented inside it.
+    #[tokio::test]
+    async fn mutual_tls_through_a_proxy_tunnel() {
+        let server = ReferenceServer::start().await;
+        let pki = pki();
+        let tls = TlsListener::start(&pki, true, server.addr()).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let proxy = Relay::forward_proxy(Some(basic(PROXY_USER, PROXY_PASSWORD))).await;
+        let client = AcpClient::builder(tls.url())
+            .ca_file(write(&dir, "ca.pem", &pki.ca_pem))
+            .identity_pem(pki.client_pem.as_bytes().to_vec())
+            .proxy(proxy.url())
+            .proxy_basic_auth(PROXY_USER, PROXY_PASSWORD)
+            .build()
+            .expect("client");
+        client
+            .search_agents()
+            .await
+            .expect("served through the tunnel");
+        let seen = proxy.seen();
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        assert_eq!(
+            seen[0].request_line,
+            format!("CONNECT 127.0.0.1:{} HTTP/1.1", tls.addr.port())
+        );
+        assert_eq!(
+            seen[0].header("proxy-authorization"),
+            Some(basic(PROXY_USER, PROXY_PASSWORD).as_str())
+        );
+        assert_eq!(server.requests("POST", "/agents/search"), 1);
+    }
+
     #[tokio::test]
     async fn an_untrusted_server_certificate_is_refused_unless_trusted() {
         let server = ReferenceServer::start().await;

@@ -3,8 +3,9 @@
 //!
 //! * [`Relay::reverse`]: in front of one server (the client's base URL is the relay): what the
 //!   server receives is recorded (`traceparent` on every request, rejoins included).
-//! * [`Relay::forward_proxy`]: a plain-HTTP forward proxy (the client sends it absolute-URI
-//!   requests); with `credentials`, a request without the right `Proxy-Authorization` is
+//! * [`Relay::forward_proxy`]: a forward proxy: plain-HTTP (the client sends it absolute-URI
+//!   requests) and `CONNECT` tunnels (for https, recorded as the `CONNECT` request); with
+//!   `credentials`, a request without the right `Proxy-Authorization` is
 //!   answered `407`. It strips `Proxy-Authorization` before forwarding, as proxies do.
 //!
 //! Every forwarded request carries `Connection: close`, so each connection holds one request
@@ -152,6 +153,25 @@ async fn relay_one(
                       Content-Length: 0\r\nConnection: close\r\n\r\n",
                 )
                 .await?;
+                return Ok(());
+            }
+            if method == "CONNECT" {
+                // A tunnel (for https): to `127.0.0.1:port` only.
+                let port = target
+                    .strip_prefix("127.0.0.1:")
+                    .and_then(|p| p.parse().ok());
+                log.lock().expect("lock").push(seen);
+                let Some(port) = port else {
+                    conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                        .await?;
+                    return Ok(());
+                };
+                let mut server =
+                    TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+                conn.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await?;
+                server.write_all(&rest).await?;
+                tokio::io::copy_bidirectional(&mut conn, &mut server).await?;
                 return Ok(());
             }
             // Only loopback targets: `http://127.0.0.1:port/path`.
