@@ -173,6 +173,53 @@ async fn request_spans_carry_the_http_conventions_and_the_acp_ids() {
     assert_eq!(gets[1].get("http.response.status_code"), Some("200"));
     assert_eq!(gets[1].get("error.type"), None);
 
+    // A redirect: the hop is a resend to the other server, the 307 no error.
+    let target = format!("{}/agents/search", server.url());
+    let app = axum::Router::new().route(
+        "/agents/search",
+        axum::routing::post(move || {
+            let target = target.clone();
+            async move {
+                (
+                    axum::http::StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, target)],
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let redirector = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move { axum::serve(listener, app).await });
+    AcpClient::new(format!("http://{redirector}"))
+        .expect("client")
+        .search_agents()
+        .await
+        .expect("agents after the redirect");
+    task.abort();
+    let searches: Vec<SpanRec> = spans
+        .requests()
+        .into_iter()
+        .filter(|r| r.get("acp.operation") == Some("search_agents"))
+        .collect();
+    assert_eq!(searches.len(), 2, "{searches:#?}");
+    let redirector_port = redirector.port().to_string();
+    assert_eq!(
+        searches[0].get("server.port"),
+        Some(redirector_port.as_str())
+    );
+    assert_eq!(searches[0].get("http.response.status_code"), Some("307"));
+    assert_eq!(searches[0].get("error.type"), None);
+    assert_eq!(searches[0].get("otel.status_code"), None);
+    assert_eq!(searches[1].get("server.port"), Some(port.as_str()));
+    assert_eq!(
+        searches[1].get("url.full"),
+        Some(format!("{}/agents/search", server.url()).as_str())
+    );
+    assert_eq!(searches[1].get("http.request.resend_count"), Some("1"));
+    assert_eq!(searches[1].get("http.response.status_code"), Some("200"));
+
     // A failure without an answer: error.type is the kind.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
