@@ -4,6 +4,8 @@
 //! bench_client URL prepare COUNT SIZE [thread]  # `stream` run, waits, prints its ids
 //! bench_client URL typed RUN_ID [STREAMS]  # join the run's stream through acp-client-ext
 //! bench_client URL bytes RUN_ID [STREAMS]  # the same GET with bare reqwest, counting bytes
+//! bench_client URL handwritten RUN_ID [STREAMS]  # the best a user writes by hand: reqwest +
+//!                                               # memchr lines + serde_json per event
 //! bench_client URL overhead N [CLIENT] [SIDES]  # echo create+wait: acp-client-ext vs bare reqwest
 //! bench_client serve PAD COUNT...  # in-memory SSE server: prints its URL, serves until killed
 //! ```
@@ -245,10 +247,10 @@ async fn main() -> Res {
             )
             .await?
         }
-        "typed" | "bytes" => {
+        "typed" | "bytes" | "handwritten" => {
             let run_id = arg(&args, 3, "RUN_ID")?;
             let streams: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
-            streams_mode(&url, &run_id, streams, mode == "typed").await?
+            streams_mode(&url, &run_id, streams, &mode).await?
         }
         "overhead" => {
             let client = args.get(4).map_or("shared", String::as_str);
@@ -360,7 +362,56 @@ async fn bytes_stream(http: reqwest::Client, url: String) -> Res<(u64, u64)> {
     Ok((0, bytes))
 }
 
-async fn streams_mode(url: &str, run_id: &str, streams: usize, typed: bool) -> Res<Value> {
+/// One event as the hand-written reader decodes it: the payload's `values` straight into the
+/// same struct the typed client decodes into, in one `serde_json::from_slice`.
+#[derive(serde::Deserialize)]
+struct HandEvent {
+    #[serde(default)]
+    values: Option<StreamValues>,
+}
+
+/// One stream read as a user would write it without this crate (no resume, no dedupe, no
+/// validation beyond serde's): `reqwest`'s `bytes_stream`, a `memchr` scan for line ends,
+/// `data:` lines gathered, and each event's data decoded with `serde_json::from_slice` into
+/// [`HandEvent`]. Events received, and how many carried values.
+async fn handwritten_stream(http: reqwest::Client, url: String) -> Res<(u64, u64)> {
+    let resp = http
+        .get(url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut body = resp.bytes_stream();
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut data: Vec<u8> = Vec::with_capacity(4 * 1024);
+    let (mut n, mut with_values) = (0u64, 0u64);
+    while let Some(chunk) = body.next().await {
+        buf.extend_from_slice(&chunk?);
+        let mut start = 0;
+        while let Some(end) = memchr::memchr(b'\n', &buf[start..]) {
+            let line = &buf[start..start + end];
+            start += end + 1;
+            if line.is_empty() {
+                if !data.is_empty() {
+                    let ev: HandEvent = serde_json::from_slice(&data)?;
+                    if let Some(v) = ev.values {
+                        std::hint::black_box((v.i, &v.pad, v.count));
+                        with_values += 1;
+                    }
+                    n += 1;
+                    data.clear();
+                }
+            } else if let Some(d) = line.strip_prefix(b"data:") {
+                data.extend_from_slice(d.strip_prefix(b" ").unwrap_or(d));
+            }
+        }
+        buf.drain(..start);
+    }
+    Ok((n, with_values))
+}
+
+async fn streams_mode(url: &str, run_id: &str, streams: usize, mode: &str) -> Res<Value> {
+    let typed = mode != "bytes";
     let http = reqwest::Client::new();
     let client = AcpClient::builder(url).http_client(http.clone()).build()?;
     let info: Value = http
@@ -379,8 +430,13 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, typed: bool) -> R
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..streams {
-        if typed {
+        if mode == "typed" {
             tasks.spawn(typed_stream(client.clone(), run_id.to_owned()));
+        } else if mode == "handwritten" {
+            tasks.spawn(handwritten_stream(
+                http.clone(),
+                format!("{url}/runs/{run_id}/stream"),
+            ));
         } else {
             tasks.spawn(bytes_stream(
                 http.clone(),
@@ -401,7 +457,7 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, typed: bool) -> R
     let cpu = cpu_secs() - cpu0;
     let (rss1, hwm1) = mem_kib();
     Ok(json!({
-        "mode": if typed { "typed" } else { "bytes" },
+        "mode": mode,
         "streams": streams,
         "events": events,
         "bytes": bytes,
@@ -487,12 +543,14 @@ async fn smoke() -> Res {
     let prepared = prepare(&url, 20, 64, false).await?;
     let run_id = prepared["run_id"].as_str().ok_or("no run_id")?;
     println!("{prepared}");
-    println!("{}", streams_mode(&url, run_id, 2, true).await?);
-    println!("{}", streams_mode(&url, run_id, 2, false).await?);
+    for mode in ["typed", "handwritten", "bytes"] {
+        println!("{}", streams_mode(&url, run_id, 2, mode).await?);
+    }
     println!("{}", overhead(&url, 5, "shared", "both").await?);
     println!("{}", prepare(&url, 3, 0, true).await?);
     let mem = serve_mem(64, &[20]).await?;
-    println!("{}", streams_mode(&mem, &mem_run_id(20), 1, true).await?);
-    println!("{}", streams_mode(&mem, &mem_run_id(20), 1, false).await?);
+    for mode in ["typed", "handwritten", "bytes"] {
+        println!("{}", streams_mode(&mem, &mem_run_id(20), 1, mode).await?);
+    }
     Ok(())
 }

@@ -50,6 +50,8 @@ use uuid::Uuid;
 
 /// What the client knows of an agent: read once, shared by every clone of its handle.
 struct AgentInfo {
+    /// The agent object the server listed (`GET /agents/{id}` or the search).
+    listing: Value,
     id: String,
     name: String,
     version: Option<String>,
@@ -171,6 +173,7 @@ async fn resolve(c: &AcpClient, key: String) -> Result<Agent> {
     Ok(Agent {
         client: c.plain(),
         info: Arc::new(AgentInfo {
+            listing: agent,
             id,
             name,
             version,
@@ -217,6 +220,20 @@ impl<I, O> Agent<I, O> {
     /// ```
     pub fn version(&self) -> Option<&str> {
         self.info.version.as_deref()
+    }
+
+    /// The agent object the server answered when the handle was made (`GET /agents/{id}`, or
+    /// the entry of `POST /agents/search`): `agent_id` and `metadata` (`ref`, `description`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// let agent = client.agent("echo").await?;
+    /// println!("{}", agent.listing()["metadata"]["description"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn listing(&self) -> &Value {
+        &self.info.listing
     }
 
     /// The agent's ACP descriptor as the server sent it (read once, when the handle was made):
@@ -448,6 +465,7 @@ impl<I: Serialize, O> AgentRuns<I, O> {
             scope: self.scope,
             input: to_raw("input", input),
             config: None,
+            config_object: None,
             metadata: None,
         }
     }
@@ -488,6 +506,7 @@ pub struct RunRequest<O = Value> {
     scope: RunScope,
     input: Result<Box<RawValue>>,
     config: Option<Result<Box<RawValue>>>,
+    config_object: Option<Result<Box<RawValue>>>,
     metadata: Option<Result<Box<RawValue>>>,
 }
 
@@ -505,9 +524,17 @@ struct CreateBody<'a> {
     agent_id: &'a str,
     input: &'a RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
-    config: Option<ConfigBody<'a>>,
+    config: Option<ConfigField<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<&'a RawValue>,
+}
+
+/// The create body's `config`: the configurable values, or the caller's whole object.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ConfigField<'a> {
+    Configurable(ConfigBody<'a>),
+    Whole(&'a RawValue),
 }
 
 #[derive(Serialize)]
@@ -538,6 +565,27 @@ impl<O> RunRequest<O> {
         self
     }
 
+    /// The whole `config` of the run (a JSON object: `configurable`, `tags`,
+    /// `recursion_limit`, as the spec's `Config`), in place of [`config`](Self::config)'s
+    /// configurable values. Refused with [`Error::InvalidInput`] when the run is sent if it is
+    /// not an object.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// let run = client.agent("echo").await?
+    ///     .run(&serde_json::json!({}))
+    ///     .config_object(&serde_json::json!({"tags": ["nightly"], "configurable": {"greeting": "hi"}}))
+    ///     .create()
+    ///     .await?;
+    /// # let _ = run;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn config_object<C: Serialize + ?Sized>(mut self, config: &C) -> Self {
+        self.config_object = Some(to_raw("config", config));
+        self
+    }
+
     /// Metadata to assign to the run (a JSON object).
     ///
     /// ```no_run
@@ -561,10 +609,24 @@ impl<O> RunRequest<O> {
     fn take_body(&mut self) -> Result<Bytes> {
         let input = std::mem::replace(&mut self.input, Err(Error::invalid("input", "taken")))?;
         let configurable = self.config.take().transpose()?;
+        let whole = self.config_object.take().transpose()?;
         let metadata = self.metadata.take().transpose()?;
+        if let Some(whole) = &whole {
+            // The configurable values inside the whole object, for the checks.
+            #[derive(serde::Deserialize)]
+            struct Whole<'a> {
+                #[serde(borrow)]
+                configurable: Option<&'a RawValue>,
+            }
+            let Ok(inner) = serde_json::from_str::<Whole<'_>>(whole.get()) else {
+                return Err(Error::invalid("config", "must be a JSON object"));
+            };
+            self.agent.checks.run(&input, inner.configurable)?;
+        } else {
+            self.agent.checks.run(&input, configurable.as_deref())?;
+        }
         let (input, configurable, metadata) =
             (&*input, configurable.as_deref(), metadata.as_deref());
-        self.agent.checks.run(input, configurable)?;
         let declares_config = self
             .agent
             .info
@@ -572,8 +634,11 @@ impl<O> RunRequest<O> {
             .get("specs")
             .and_then(|s| s.get("config"))
             .is_some_and(|c| !c.is_null());
-        let config =
-            (configurable.is_some() || declares_config).then_some(ConfigBody { configurable });
+        let config = match &whole {
+            Some(whole) => Some(ConfigField::Whole(whole)),
+            None => (configurable.is_some() || declares_config)
+                .then_some(ConfigField::Configurable(ConfigBody { configurable })),
+        };
         let body = CreateBody {
             agent_id: &self.agent.info.id,
             input,
@@ -633,8 +698,8 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn stream(self) -> Call<RunStream> {
-        self.call(|c, scope, body, _doubt, checks| async move {
-            let mut stream = create_stream(c, scope, body).await?;
+        self.call(|c, scope, body, doubt, checks| async move {
+            let mut stream = create_stream(c, scope, body, doubt).await?;
             stream.checks = checks;
             Ok(stream)
         })

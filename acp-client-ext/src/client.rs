@@ -142,50 +142,9 @@ impl AcpClient {
                 format!("{operation_id:?} is not an ACP operation"),
             )
         })?;
-        let names: Vec<&str> = op.path_params().collect();
-        for (i, (name, value)) in path_params.iter().enumerate() {
-            if !names.contains(name) {
-                return Err(Error::invalid(
-                    "path_params",
-                    format!(
-                        "{name:?} is not a parameter of {} {} (it has: {})",
-                        op.id(),
-                        op.path(),
-                        if names.is_empty() {
-                            "none".to_string()
-                        } else {
-                            names.join(", ")
-                        }
-                    ),
-                ));
-            }
-            if path_params[..i].iter().any(|(n, _)| n == name) {
-                return Err(Error::invalid(
-                    "path_params",
-                    format!("{name:?} is given twice"),
-                ));
-            }
-            if value.is_empty() || *value == "." || *value == ".." || value.contains('/') {
-                return Err(Error::invalid(
-                    "path_params",
-                    format!("{name} = {value:?} is not one path segment"),
-                ));
-            }
-        }
-        let mut args: Vec<&dyn std::fmt::Display> = Vec::with_capacity(names.len());
-        for name in &names {
-            let value = path_params.iter().find(|(n, _)| n == name).ok_or_else(|| {
-                Error::invalid(
-                    "path_params",
-                    format!(
-                        "{} needs the path parameter {name} ({})",
-                        op.id(),
-                        op.path()
-                    ),
-                )
-            })?;
-            args.push(&value.1);
-        }
+        let values = op.path_values(path_params)?;
+        let args: Vec<&dyn std::fmt::Display> =
+            values.iter().map(|v| v as &dyn std::fmt::Display).collect();
         let mut req = Req::new(op.0, &args);
         req.query = query
             .iter()

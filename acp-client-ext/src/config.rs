@@ -209,6 +209,31 @@ impl ClientBuilder {
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
     pub fn from_env_prefix(prefix: &str) -> Result<ClientBuilder> {
+        let variable = format!("{prefix}URL");
+        let url = std::env::var(&variable)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::Environment {
+                variable,
+                reason: "is not set".into(),
+            })?;
+        ClientBuilder::new(url).apply_env_prefix(prefix)
+    }
+
+    /// This builder with every `{prefix}NAME` variable of
+    /// [`from_env_prefix`](Self::from_env_prefix) that is set applied to it, except `URL`: for
+    /// a program that takes the URL from elsewhere (a command-line flag) and the rest from the
+    /// environment. Errors as `from_env_prefix`.
+    ///
+    /// ```
+    /// # unsafe { std::env::set_var("OTHERAPP_REQUEST_TIMEOUT", "2s") };
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123")
+    ///     .apply_env_prefix("OTHERAPP_")?
+    ///     .build()?;
+    /// assert!(format!("{client:?}").contains("request_timeout: 2s"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn apply_env_prefix(self, prefix: &str) -> Result<ClientBuilder> {
         let var = |name: &str| {
             std::env::var(format!("{prefix}{name}"))
                 .ok()
@@ -218,8 +243,7 @@ impl ClientBuilder {
             variable: format!("{prefix}{name}"),
             reason,
         };
-        let url = var("URL").ok_or_else(|| env_error("URL", "is not set".into()))?;
-        let mut b = ClientBuilder::new(url);
+        let mut b = self;
         if let Some(k) = var("API_KEY") {
             b = b.api_key(k);
         }

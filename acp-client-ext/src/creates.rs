@@ -16,9 +16,12 @@
 //!   kept as is);
 //! * when a create fails in a way that leaves its fate unknown ([`Error::fate_unknown`]: a
 //!   transport failure after the request may have been written, a request timeout), the run is
-//!   looked up by that id: `POST /runs/search` with a metadata filter for a stateless run,
-//!   `GET /threads/{thread_id}/runs` for a thread run (checking each run's metadata, whatever
-//!   the server filtered);
+//!   looked up by that id: `POST /runs/search` for the create's agent (`{"agent_id": ..}`)
+//!   for a stateless run, `GET /threads/{thread_id}/runs` for a thread run, and the id is
+//!   looked for in each run's metadata (`creation.metadata`, or a top-level `metadata`). No
+//!   metadata filter is sent: the Agent Workflow Server's `Runs.search_for_runs`
+//!   (`agntcy/workflow-srv`, `services/runs.py`) fails with a `500` on any, and without an
+//!   `agent_id` it lists the default agent's runs only;
 //! * found, the call goes on with that run (a create returns its handle, a create-and-stream
 //!   joins its stream from the start, a create-and-wait waits for it); known not to exist, the
 //!   create is sent once more with the same id (at most [`RetryPolicy::max_retries`] times);
@@ -81,12 +84,23 @@ where
         .map_err(|e| Error::invalid("run create body", format!("cannot be serialized: {e}")))
 }
 
+/// The id a create is tagged with, and the agent it runs (for the lookup).
+#[derive(Debug, Clone)]
+struct Tag {
+    id: String,
+    agent_id: Option<String>,
+}
+
 /// A create body with the client-chosen id in its metadata, and that id; the body unchanged
 /// (and no id) when it is not a JSON object or its `metadata` is neither an object nor `null`.
-fn tagged(body: &Bytes) -> (Bytes, Option<String>) {
+fn tagged(body: &Bytes) -> (Bytes, Option<Tag>) {
     let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(body) else {
         return (body.clone(), None);
     };
+    let agent_id = object
+        .get("agent_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let metadata = object
         .entry("metadata")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -96,10 +110,10 @@ fn tagged(body: &Bytes) -> (Bytes, Option<String>) {
     let Value::Object(metadata) = metadata else {
         return (body.clone(), None);
     };
-    let tag = Uuid::new_v4().to_string();
-    metadata.insert(CREATE_TAG_KEY.into(), Value::String(tag.clone()));
+    let id = Uuid::new_v4().to_string();
+    metadata.insert(CREATE_TAG_KEY.into(), Value::String(id.clone()));
     match serde_json::to_vec(&object) {
-        Ok(bytes) => (bytes.into(), Some(tag)),
+        Ok(bytes) => (bytes.into(), Some(Tag { id, agent_id })),
         Err(_) => (body.clone(), None),
     }
 }
@@ -139,7 +153,7 @@ where
 /// What a create knows to resolve a failure whose fate is unknown: the id it was tagged with.
 #[derive(Debug, Clone)]
 pub(crate) struct Doubt {
-    tag: Option<String>,
+    tag: Option<Tag>,
     rounds_left: u32,
 }
 
@@ -160,7 +174,7 @@ impl Doubt {
         scope: RunScope,
         error: Error,
     ) -> Result<Resolved> {
-        let (true, Some(tag)) = (error.fate_unknown(), self.tag.as_deref()) else {
+        let (true, Some(tag)) = (error.fate_unknown(), self.tag.as_ref()) else {
             return Err(error);
         };
         let found = match find_by_tag(client, scope, tag).await {
@@ -196,49 +210,60 @@ impl Doubt {
 async fn find_by_tag(
     client: &AcpClient,
     scope: RunScope,
-    tag: &str,
+    tag: &Tag,
 ) -> Result<Option<Option<RunInfo>>> {
     let (op, runs, complete) = match scope {
         RunScope::Stateless => {
-            let body = serde_json::json!({
-                "metadata": { CREATE_TAG_KEY: tag },
-                "limit": LOOKUP_LIMIT,
-            });
+            let mut body = serde_json::json!({ "limit": LOOKUP_LIMIT });
+            if let Some(agent_id) = &tag.agent_id {
+                body["agent_id"] = Value::String(agent_id.clone());
+            }
             let req = Req::new(&ops::SEARCH_STATELESS_RUNS, &[]).json_body(&body)?;
             let runs: Vec<Value> = client.json(&req).await?;
             let complete = runs.len() < LOOKUP_LIMIT;
             (req.op.id, runs, complete)
         }
         RunScope::Thread(thread_id) => {
-            // The spec's default page first (some servers refuse any `limit`), a larger one
-            // when that page is full.
+            // The spec's default page first; a larger one when that page is full (a server
+            // that refuses `limit` is asked without it, and its answer is complete only when
+            // it is not a full page).
             let req = Req::new(&ops::LIST_THREAD_RUNS, &[&thread_id]);
             let runs: Vec<Value> = client.json(&req).await?;
-            if runs.len() < THREAD_RUNS_PAGE || has_tag(&runs, tag).is_some() {
+            if runs.len() < THREAD_RUNS_PAGE || has_tag(&runs, &tag.id).is_some() {
                 let complete = runs.len() < THREAD_RUNS_PAGE;
                 (req.op.id, runs, complete)
             } else {
                 let req = req.query("limit", LOOKUP_LIMIT);
-                let runs: Vec<Value> = client.json(&req).await?;
-                let complete = runs.len() < LOOKUP_LIMIT;
+                let (runs, dropped): (Vec<Value>, _) =
+                    client.json_dropping_refused_query(&req, &["limit"]).await?;
+                let page = if dropped.is_empty() {
+                    LOOKUP_LIMIT
+                } else {
+                    THREAD_RUNS_PAGE
+                };
+                let complete = runs.len() < page;
                 (req.op.id, runs, complete)
             }
         }
     };
-    Ok(match has_tag(&runs, tag) {
+    Ok(match has_tag(&runs, &tag.id) {
         Some(run) => Some(Some(RunInfo::from_value(op, run.clone())?)),
         None if complete => Some(None),
         None => None,
     })
 }
 
-/// The run among `runs` whose metadata carries `tag`.
+/// The run among `runs` whose metadata carries `tag`: the create's metadata as the run keeps
+/// it (`creation.metadata`, the spec's `RunStateful`/`RunStateless`), or a top-level `metadata`.
 fn has_tag<'a>(runs: &'a [Value], tag: &str) -> Option<&'a Value> {
-    runs.iter().find(|run| {
-        run.get("metadata")
+    let tagged = |metadata: Option<&Value>| {
+        metadata
             .and_then(|m| m.get(CREATE_TAG_KEY))
             .and_then(Value::as_str)
             == Some(tag)
+    };
+    runs.iter().find(|run| {
+        tagged(run.get("creation").and_then(|c| c.get("metadata"))) || tagged(run.get("metadata"))
     })
 }
 
@@ -328,7 +353,7 @@ mod tests {
 
     fn tag_of(body: &[u8]) -> (Value, Option<String>) {
         let (bytes, tag) = tagged(&Bytes::copy_from_slice(body));
-        (serde_json::from_slice(&bytes).unwrap(), tag)
+        (serde_json::from_slice(&bytes).unwrap(), tag.map(|t| t.id))
     }
 
     #[test]
@@ -338,6 +363,8 @@ mod tests {
         assert_eq!(v["metadata"]["trace"], "42");
         assert_eq!(v["metadata"][CREATE_TAG_KEY], tag.as_str());
         assert_eq!(v["agent_id"], "a");
+        let (_, tag) = tagged(&Bytes::from_static(br#"{"agent_id":"a"}"#));
+        assert_eq!(tag.and_then(|t| t.agent_id).as_deref(), Some("a"));
         for body in [&br#"{"agent_id":"a"}"#[..], br#"{"metadata":null}"#] {
             let (v, tag) = tag_of(body);
             assert_eq!(v["metadata"][CREATE_TAG_KEY], tag.expect("tagged").as_str());
@@ -351,6 +378,24 @@ mod tests {
             assert_eq!(&bytes[..], body);
             assert!(tag.is_none());
         }
+    }
+
+    #[test]
+    fn the_tag_is_found_where_servers_keep_the_create_metadata() {
+        let runs = [
+            serde_json::json!({"run_id": "1", "creation": {"metadata": {CREATE_TAG_KEY: "a"}}}),
+            serde_json::json!({"run_id": "2", "metadata": {CREATE_TAG_KEY: "b"}}),
+            serde_json::json!({"run_id": "3", "creation": null, "metadata": null}),
+        ];
+        assert_eq!(
+            has_tag(&runs, "a").map(|r| &r["run_id"]),
+            Some(&Value::from("1"))
+        );
+        assert_eq!(
+            has_tag(&runs, "b").map(|r| &r["run_id"]),
+            Some(&Value::from("2"))
+        );
+        assert!(has_tag(&runs, "c").is_none());
     }
 
     #[test]

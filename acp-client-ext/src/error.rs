@@ -198,7 +198,7 @@ pub enum Error {
     HttpClient(#[source] reqwest::Error),
 
     /// A schema of an agent's descriptor cannot be compiled (feature `validate`, with
-    /// [`Agent::validating`](crate::Agent::validating)).
+    /// `Agent::validating`).
     #[error("the descriptor of agent {agent}: {reason}")]
     Descriptor {
         /// The agent's name.

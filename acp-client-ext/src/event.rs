@@ -1,17 +1,22 @@
 //! Typed run events: one server-sent event of a run stream, decoded by its discriminator.
 //!
 //! An ACP run stream sends `event: agent_event` frames whose `data` is a JSON object with a
-//! `type` field: `"values"` ([`ValuesUpdate`]) or `"custom"` ([`CustomUpdate`]). Decoding reads
+//! `type` field: `"values"` ([`ValuesUpdate`]) or `"custom"` ([`CustomUpdate`]), and since ACP
+//! 0.2.2 `"interrupt"` ([`InterruptUpdate`], the spec's `ValueRunInterruptUpdate`) or `"error"`
+//! ([`ErrorUpdate`], `ValueRunErrorUpdate`). All four are decoded by their `type` whatever the
+//! spec version the crate is built from (0.2.1 has no interrupt or error events). Decoding reads
 //! the `type` first, with a small scan of the top-level object that stops at the `type` key (it
 //! never builds a tree), then deserializes the payload once, straight into that variant: the
 //! run id and status are read, the run's data (`values`, `update`) is only checked to be JSON
 //! and kept as its bytes ([`RawValue`]) until the caller decodes it into a type of its own.
 //!
 //! Anything else is kept, not refused, so that an older client keeps working against a newer
-//! server (ACP 0.2.2 adds interrupt and error events): a frame with another `event:` name, or a
-//! payload whose `type` is unknown or missing, becomes [`RunEvent::Other`] with the raw bytes.
-//! A payload whose `type` is known but whose body does not match (or that is not JSON at all) is
-//! an [`Error::Decode`] carrying an excerpt of the raw data.
+//! server: a frame with another `event:` name, or a payload whose `type` is unknown or missing,
+//! becomes [`RunEvent::Other`] with the raw bytes. A `values` or `custom` payload whose body
+//! does not match (or that is not JSON at all) is an [`Error::Decode`] carrying an excerpt of
+//! the raw data; an `interrupt` or `error` payload that does not fit the spec's schema (a server
+//! older than 0.2.2 writing its own error events, say) is kept as [`RunEvent::Other`], as
+//! before these events were decoded.
 
 use crate::decode::decode_raw;
 use crate::error::{Error, Result};
@@ -61,6 +66,10 @@ pub enum RunEvent {
     Values(ValuesUpdate),
     /// A `custom` update: an agent-specific payload.
     Custom(CustomUpdate),
+    /// An `interrupt` update (ACP 0.2.2 on): the run stopped and asks a question.
+    Interrupt(InterruptUpdate),
+    /// An `error` update (ACP 0.2.2 on): the run failed.
+    Error(ErrorUpdate),
     /// Any other event: another SSE event name, or a payload `type` this version does not know.
     Other(RawEvent),
 }
@@ -221,14 +230,123 @@ impl CustomUpdate {
     }
 }
 
+/// An `interrupt` update of a run stream (the spec's `ValueRunInterruptUpdate`, ACP 0.2.2 on),
+/// with the interrupt payload kept as received.
+///
+/// ```
+/// use acp_client_ext::RunEvent;
+/// #[derive(serde::Deserialize)]
+/// struct Question { question: String }
+/// let RunEvent::Interrupt(i) = RunEvent::parse(
+///     br#"{"type":"interrupt","status":"interrupted","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","interrupt":{"question":"go on?"}}"#,
+/// )? else { unreachable!() };
+/// assert_eq!(i.interrupt_as::<Question>()?.question, "go on?");
+/// assert!(i.status.is_settled());
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Debug, Clone, serde::Deserialize)]
+#[non_exhaustive]
+pub struct InterruptUpdate {
+    /// The run.
+    pub run_id: Uuid,
+    /// The run's status when the update was sent (`interrupted`).
+    pub status: RunStatus,
+    /// What the agent asks (what the agent's `specs.interrupts` describe), as received.
+    pub interrupt: Box<RawValue>,
+}
+
+impl InterruptUpdate {
+    /// The interrupt payload as received (untyped view; `.get()` is the JSON text).
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Interrupt(i) = RunEvent::parse(br#"{"type":"interrupt","status":"interrupted","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","interrupt":{"q":1}}"#)? else { unreachable!() };
+    /// assert_eq!(i.interrupt().get(), r#"{"q":1}"#);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn interrupt(&self) -> &RawValue {
+        &self.interrupt
+    }
+
+    /// The interrupt payload decoded into `T` (e.g. the agent's generated
+    /// `...InterruptPayload` type).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] naming `T` when the payload does not fit it.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Interrupt(i) = RunEvent::parse(br#"{"type":"interrupt","status":"interrupted","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","interrupt":{"q":1}}"#)? else { unreachable!() };
+    /// assert!(i.interrupt_as::<String>().is_err());
+    /// assert_eq!(i.interrupt_as::<serde_json::Value>()?["q"], 1);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn interrupt_as<T: DeserializeOwned>(&self) -> Result<T> {
+        decode_raw::<T>(&self.interrupt, || {
+            format!("interrupt payload of run {}", self.run_id)
+        })
+    }
+}
+
+/// An `error` update of a run stream (the spec's `ValueRunErrorUpdate`, ACP 0.2.2 on).
+///
+/// ```
+/// use acp_client_ext::{RunEvent, RunStatus};
+/// let RunEvent::Error(e) = RunEvent::parse(
+///     br#"{"type":"error","status":"error","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","errcode":500,"description":"resume not possible"}"#,
+/// )? else { unreachable!() };
+/// assert_eq!((e.errcode(), e.description()), (500, "resume not possible"));
+/// assert_eq!(e.status, RunStatus::Error);
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Debug, Clone, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ErrorUpdate {
+    /// The run.
+    pub run_id: Uuid,
+    /// The run's status when the update was sent (`error`).
+    pub status: RunStatus,
+    /// The error's code, as the server chose it.
+    pub errcode: i64,
+    /// What went wrong, in the server's words.
+    pub description: String,
+}
+
+impl ErrorUpdate {
+    /// The error's code.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Error(e) = RunEvent::parse(br#"{"type":"error","status":"error","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","errcode":7,"description":"x"}"#)? else { unreachable!() };
+    /// assert_eq!(e.errcode(), 7);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn errcode(&self) -> i64 {
+        self.errcode
+    }
+
+    /// What went wrong.
+    ///
+    /// ```
+    /// # use acp_client_ext::RunEvent;
+    /// let RunEvent::Error(e) = RunEvent::parse(br#"{"type":"error","status":"error","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","errcode":7,"description":"boom"}"#)? else { unreachable!() };
+    /// assert_eq!(e.description(), "boom");
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
 /// An event kept as received, for events this version does not decode.
 ///
 /// ```
 /// use acp_client_ext::RunEvent;
-/// let ev = RunEvent::parse(br#"{"type":"interrupt","status":"interrupted","interrupt":{}}"#)?;
+/// let ev = RunEvent::parse(br#"{"type":"handoff","status":"pending","to":{}}"#)?;
 /// let RunEvent::Other(raw) = &ev else { panic!("expected Other") };
-/// assert_eq!(raw.payload_type(), Some("interrupt"));
-/// assert_eq!(raw.json::<serde_json::Value>()?["interrupt"], serde_json::json!({}));
+/// assert_eq!(raw.payload_type(), Some("handoff"));
+/// assert_eq!(raw.json::<serde_json::Value>()?["to"], serde_json::json!({}));
 /// # Ok::<(), acp_client_ext::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,8 +390,8 @@ impl RawEvent {
     ///
     /// ```
     /// # use acp_client_ext::RunEvent;
-    /// let RunEvent::Other(raw) = RunEvent::parse(br#"{"type":"error","errcode":1}"#)? else { unreachable!() };
-    /// assert_eq!(raw.payload_type(), Some("error"));
+    /// let RunEvent::Other(raw) = RunEvent::parse(br#"{"type":"handoff","to":1}"#)? else { unreachable!() };
+    /// assert_eq!(raw.payload_type(), Some("handoff"));
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
     pub fn payload_type(&self) -> Option<&str> {
@@ -284,9 +402,9 @@ impl RawEvent {
     ///
     /// ```
     /// # use acp_client_ext::RunEvent;
-    /// let RunEvent::Other(raw) = RunEvent::parse(br#"{"type":"error","errcode":1}"#)? else { unreachable!() };
+    /// let RunEvent::Other(raw) = RunEvent::parse(br#"{"type":"handoff","to":1}"#)? else { unreachable!() };
     /// let v: serde_json::Value = raw.json()?;
-    /// assert_eq!(v["errcode"], 1);
+    /// assert_eq!(v["to"], 1);
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
@@ -371,6 +489,8 @@ impl RunEvent {
         match self {
             RunEvent::Values(v) => Some(v.status.clone()),
             RunEvent::Custom(c) => Some(c.status.clone()),
+            RunEvent::Interrupt(i) => Some(i.status.clone()),
+            RunEvent::Error(e) => Some(e.status.clone()),
             RunEvent::Other(raw) => top_level_str(&raw.data, b"status")
                 .found()
                 .map(RunStatus::parse),
@@ -390,6 +510,8 @@ impl RunEvent {
         match self {
             RunEvent::Values(v) => Some(v.run_id),
             RunEvent::Custom(c) => c.run_id,
+            RunEvent::Interrupt(i) => Some(i.run_id),
+            RunEvent::Error(e) => Some(e.run_id),
             RunEvent::Other(raw) => top_level_str(&raw.data, b"run_id")
                 .found()
                 .and_then(|s| Uuid::parse_str(s).ok()),
@@ -433,6 +555,9 @@ fn decode_typed(data: &[u8], id: Option<&str>) -> Result<Option<RunEvent>> {
             serde_json::from_slice(data)
                 .map_err(|e| Error::decode(what(id, "custom event"), e, data))?,
         )),
+        // Not refused when they do not fit: kept raw, as before they were decoded.
+        Tag::Interrupt => serde_json::from_slice(data).ok().map(RunEvent::Interrupt),
+        Tag::Error => serde_json::from_slice(data).ok().map(RunEvent::Error),
         Tag::Unknown => None,
     })
 }
@@ -447,6 +572,8 @@ fn what(id: Option<&str>, kind: &str) -> String {
 enum Tag {
     Values,
     Custom,
+    Interrupt,
+    Error,
     Unknown,
 }
 
@@ -455,6 +582,8 @@ impl Tag {
         match t {
             "values" => Tag::Values,
             "custom" => Tag::Custom,
+            "interrupt" => Tag::Interrupt,
+            "error" => Tag::Error,
             _ => Tag::Unknown,
         }
     }
@@ -699,6 +828,41 @@ mod tests {
                 ),
                 "{data}"
             );
+        }
+    }
+
+    #[test]
+    fn interrupt_and_error_payloads_are_typed_whatever_the_pin() {
+        let i = format!(
+            r#"{{"type":"interrupt","run_id":"{RID}","status":"interrupted","interrupt":{{"question":"go on?"}}}}"#
+        );
+        let ev = RunEvent::from_frame(frame(Some("agent_event"), &i)).unwrap();
+        let RunEvent::Interrupt(u) = &ev else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(u.interrupt().get(), r#"{"question":"go on?"}"#);
+        assert_eq!(ev.status(), Some(RunStatus::Interrupted));
+        assert_eq!(ev.run_id(), Some(Uuid::parse_str(RID).unwrap()));
+        assert!(ev.is_final());
+
+        let e = format!(
+            r#"{{"type":"error","run_id":"{RID}","status":"error","errcode":500,"description":"boom"}}"#
+        );
+        let ev = RunEvent::from_frame(frame(None, &e)).unwrap();
+        assert!(
+            matches!(&ev, RunEvent::Error(u) if u.errcode() == 500 && u.description() == "boom"),
+            "{ev:?}"
+        );
+        assert!(ev.is_final());
+
+        // Not the spec's shape (no interrupt payload; no description): kept raw, not refused.
+        for data in [
+            r#"{"type":"interrupt","status":"interrupted"}"#.to_owned(),
+            format!(r#"{{"type":"error","run_id":"{RID}","status":"error","errcode":500}}"#),
+        ] {
+            let ev = RunEvent::parse(data.as_bytes()).unwrap();
+            assert!(matches!(&ev, RunEvent::Other(_)), "{data}");
+            assert!(ev.is_final(), "{data}");
         }
     }
 

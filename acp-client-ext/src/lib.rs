@@ -46,7 +46,7 @@ pub use creates::CREATE_TAG_KEY;
 pub use error::{
     EXCERPT_LEN, Error, Result, StreamCause, TimeoutKind, TransportKind, server_message,
 };
-pub use event::{CustomUpdate, RawEvent, RunEvent, ValuesUpdate};
+pub use event::{CustomUpdate, ErrorUpdate, InterruptUpdate, RawEvent, RunEvent, ValuesUpdate};
 pub use ids::IntoId;
 pub use ops::Operation;
 pub use options::{Call, RequestOptions};

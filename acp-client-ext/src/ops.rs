@@ -7,6 +7,7 @@
 //! `/runs/{run_id}`" beside `operation_id: "get_stateless_run"`) and checks every entry against
 //! it, so a spec bump that moves a route fails that test instead of a user's request.
 
+use crate::error::Error;
 use reqwest::Method;
 use std::fmt::{Display, Write};
 
@@ -141,6 +142,85 @@ impl Operation {
             .path
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+    }
+
+    /// The path with its parameters filled in by name (`("thread_id", "…")`), checked: every
+    /// parameter of the template given once, no unknown one, each value one path segment (not
+    /// empty, `.` or `..`, no `/`). The one place a path template is filled from names
+    /// ([`AcpClient::send_operation`](crate::AcpClient::send_operation) and `acp` use it).
+    ///
+    /// ```
+    /// use acp_client_ext::Operation;
+    /// let op = Operation::find("get_thread_run").unwrap();
+    /// assert_eq!(
+    ///     op.fill_path(&[("run_id", "r1"), ("thread_id", "t1")])?,
+    ///     "/threads/t1/runs/r1"
+    /// );
+    /// assert!(op.fill_path(&[("thread_id", "t1")]).is_err());
+    /// assert!(op.fill_path(&[("thread_id", "t1"), ("run_id", "a/b")]).is_err());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn fill_path(&self, params: &[(&str, &str)]) -> crate::Result<String> {
+        let values = self.path_values(params)?;
+        let args: Vec<&dyn Display> = values.iter().map(|v| v as &dyn Display).collect();
+        Ok(self.0.path(&args))
+    }
+
+    /// The values of the path parameters given by name, in the template's order, checked as
+    /// [`fill_path`](Self::fill_path) says.
+    pub(crate) fn path_values<'a>(
+        &self,
+        params: &[(&str, &'a str)],
+    ) -> crate::Result<Vec<&'a str>> {
+        let names: Vec<&str> = self.path_params().collect();
+        for (i, (name, value)) in params.iter().enumerate() {
+            if !names.contains(name) {
+                return Err(Error::invalid(
+                    "path_params",
+                    format!(
+                        "{name:?} is not a parameter of {} {} (it has: {})",
+                        self.id(),
+                        self.path(),
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                ));
+            }
+            if params[..i].iter().any(|(n, _)| n == name) {
+                return Err(Error::invalid(
+                    "path_params",
+                    format!("{name:?} is given twice"),
+                ));
+            }
+            if value.is_empty() || *value == "." || *value == ".." || value.contains('/') {
+                return Err(Error::invalid(
+                    "path_params",
+                    format!("{name} = {value:?} is not one path segment"),
+                ));
+            }
+        }
+        names
+            .iter()
+            .map(|name| {
+                params
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| *v)
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "path_params",
+                            format!(
+                                "{} needs the path parameter {name} ({})",
+                                self.id(),
+                                self.path()
+                            ),
+                        )
+                    })
+            })
+            .collect()
     }
 
     /// Whether the answer is an event stream (`text/event-stream`).

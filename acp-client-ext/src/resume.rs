@@ -214,7 +214,9 @@ impl RunStream {
     /// Resume the interrupted run of this stream with `payload` (as [`RunHandle::resume`]) and
     /// go on streaming from the last event this stream delivered: the events of earlier rounds
     /// are not delivered again (the new stream joins with `Last-Event-ID`, and skips what this
-    /// one delivered should the server replay).
+    /// one delivered should the server replay). The question is this stream's
+    /// [`interrupt`](RunStream::interrupt); the new stream's interrupt, if the run asks again,
+    /// is the next round.
     ///
     /// # Errors
     ///
@@ -228,6 +230,9 @@ impl RunStream {
     /// let agent = client.agent("interrupt").await?;
     /// let mut events = agent.stream(&serde_json::json!({"interrupts": 1})).await?;
     /// while events.try_next().await?.is_some() {} // ends at the interrupt
+    /// if let Some(question) = events.interrupt() {
+    ///     println!("{}", question.payload()); // what the run asks
+    /// }
     /// let mut rest = events.resume_stream(serde_json::json!({"answer": "yes"})).await?;
     /// while let Some(event) = rest.try_next().await? {
     ///     println!("{:?}", event.status()); // only the events after the resume
@@ -251,6 +256,7 @@ impl RunStream {
         };
         let last = self.last_event_id().map(str::to_string);
         let checks = self.checks.clone();
+        let rounds = self.rounds + 1;
         Call::new(run, move |run| async move {
             run.resume(payload).await?;
             let mut next = match last {
@@ -258,6 +264,7 @@ impl RunStream {
                 None => run.stream().await?,
             };
             next.checks = checks;
+            next.rounds = rounds;
             Ok(next)
         })
     }

@@ -99,7 +99,7 @@ impl RunScope {
     }
 }
 
-/// A run's status: the generated [`types::RunStatus`], read leniently (a status the spec does
+/// A run's status: the generated [`types::RunStatus`](acp_client::types::RunStatus), read leniently (a status the spec does
 /// not list, such as a server's own `running`, is [`RunStatus::Other`] rather than an error),
 /// with [`parse`](RunStatus::parse), [`as_str`](RunStatus::as_str),
 /// [`is_terminal`](RunStatus::is_terminal) and [`is_settled`](RunStatus::is_settled).

@@ -1,13 +1,18 @@
 //! The blocking client (feature `blocking`) through the flows of the async examples — stream and
-//! rejoin, wait with a deadline, cancel and rollback, resume by hand and to completion — against
-//! the reference server, which runs on its own runtime thread; and a call from inside an async
-//! runtime, which must be an error, not a panic.
+//! rejoin, wait with a deadline, cancel and rollback, resume by hand and to completion — and
+//! through agent handles (a typed output, a stream as an iterator, a resumed stream, an
+//! interrupt callback), `send_operation` and per-call options, against the reference server,
+//! which runs on its own runtime thread; and a call from inside an async runtime, which must be
+//! an error, not a panic.
 
 use acp_client_ext::blocking::Client;
 use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
-use acp_client_ext::{CancelAction, Error, RunEvent, RunStatus, TimeoutKind, WaitOutcome};
+use acp_client_ext::{
+    CancelAction, Error, RequestOptions, RetryPolicy, RunEvent, RunStatus, TimeoutKind, WaitOutcome,
+};
 use acp_reference_server::ReferenceServer;
 use acp_reference_server::agents::{CUSTOM, ECHO, INTERRUPT, SLOW, STREAM};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -33,7 +38,11 @@ impl Server {
     }
 
     fn client(&self) -> Client {
-        Client::new(self.server.as_ref().unwrap().url()).unwrap()
+        Client::new(self.reference().url()).unwrap()
+    }
+
+    fn reference(&self) -> &ReferenceServer {
+        self.server.as_ref().unwrap()
     }
 }
 
@@ -166,6 +175,7 @@ fn resume_by_hand_then_to_completion() {
     let mut asked = HashSet::new();
     let outcome = run
         .run_to_completion(LONG, 5, |question| {
+            let question = question.payload();
             asked.insert(question["round"].clone());
             Ok(json!({"round": question["round"]}))
         })
@@ -208,4 +218,305 @@ async fn inside_an_async_runtime_every_call_is_a_clear_error() {
     }
     // Dropping the client (and its runtime) here does not panic either.
     drop(client);
+}
+
+#[derive(Serialize)]
+struct EchoIn {
+    text: String,
+    n: u32,
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct EchoOut {
+    text: String,
+    n: u32,
+}
+
+#[test]
+fn typed_agent_output_of_the_echo_run() {
+    let server = Server::start();
+    let client = server.client();
+    let echo = client.agent("echo").unwrap().typed::<EchoIn, EchoOut>();
+    assert_eq!(echo.name(), "echo");
+    assert_eq!(echo.id(), ECHO.to_string());
+    let input = EchoIn {
+        text: "hello".into(),
+        n: 7,
+    };
+    let out = echo.run(&input).output(LONG).unwrap();
+    assert_eq!(
+        out,
+        EchoOut {
+            text: "hello".into(),
+            n: 7
+        }
+    );
+
+    // With configuration and metadata, on a thread: the same output, the run on that thread.
+    let thread = client.new_thread().unwrap();
+    let on_thread = echo.on_thread(&thread).unwrap();
+    let run = on_thread
+        .run(&input)
+        .config(&json!({"greeting": "hi"}))
+        .metadata(&json!({"trace": "42"}))
+        .create()
+        .unwrap();
+    assert_eq!(run.thread_id(), Some(thread.thread_id()));
+    assert_eq!(
+        run.wait(LONG).unwrap().output_as::<EchoOut>().unwrap(),
+        EchoOut {
+            text: "hello".into(),
+            n: 7
+        }
+    );
+    assert_eq!(thread.list(None, None).unwrap().len(), 1);
+}
+
+#[test]
+fn agent_stream_is_an_iterator_with_the_async_accessors() {
+    let server = Server::start();
+    let client = server.client();
+    let agent = client.agent("stream").unwrap();
+    let mut events = agent.stream(&json!({"count": 4})).unwrap();
+    let got: Vec<RunEvent> = events.by_ref().map(Result::unwrap).collect();
+    assert_eq!(
+        got.iter().filter_map(values_i).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
+    assert_eq!(events.last_status(), Some(&RunStatus::Success));
+    assert_eq!(events.suspected_redeliveries(), 0);
+    assert!(events.last_event_id().is_some());
+    assert!(events.next().is_none(), "ended, and stays so");
+    let run_id = events.run_id().unwrap();
+    assert_eq!(
+        server.reference().run_event_count(run_id),
+        Some(got.len()),
+        "every event of the run's log, once"
+    );
+}
+
+#[test]
+fn resume_stream_goes_on_after_the_interrupt_without_replay() {
+    let server = Server::start();
+    let client = server.client();
+    let agent = client.agent("interrupt").unwrap();
+    let mut events = agent.stream(&json!({"interrupts": 1})).unwrap();
+    let first: Vec<RunEvent> = events.by_ref().map(Result::unwrap).collect();
+    assert_eq!(events.last_status(), Some(&RunStatus::Interrupted));
+
+    let mut rest = events.resume_stream(json!({"answer": "yes"})).unwrap();
+    let second: Vec<RunEvent> = rest.by_ref().map(Result::unwrap).collect();
+    assert_eq!(rest.last_status(), Some(&RunStatus::Success));
+    let run_id = rest.run_id().unwrap();
+    assert_eq!(events.run_id(), Some(run_id));
+    assert_eq!(
+        server.reference().run_event_count(run_id),
+        Some(first.len() + second.len()),
+        "each event once: {first:?} then {second:?}"
+    );
+    assert_eq!(
+        server
+            .reference()
+            .requests("POST", &format!("/runs/{run_id}")),
+        1
+    );
+}
+
+#[test]
+fn run_to_completion_hands_each_interrupt_to_a_blocking_callback() {
+    let server = Server::start();
+    let client = server.client();
+    let thread = client.new_thread().unwrap();
+    let run = client
+        .agent("interrupt")
+        .unwrap()
+        .on_thread(&thread)
+        .unwrap()
+        .run(&json!({"interrupts": 2}))
+        .create()
+        .unwrap();
+    let mut seen = Vec::new();
+    let outcome = run
+        .run_to_completion(LONG, 5, |interrupt| {
+            // The callback runs outside the runtime: it may make blocking calls itself.
+            let status = run.get()?.status;
+            seen.push((interrupt.run_id(), interrupt.round(), status));
+            Ok(json!({"round": interrupt.round()}))
+        })
+        .unwrap();
+    let WaitOutcome::Completed { values, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(values["answers"], json!([{"round": 1}, {"round": 2}]));
+    assert_eq!(
+        seen,
+        vec![
+            (run.run_id(), 1, RunStatus::Interrupted),
+            (run.run_id(), 2, RunStatus::Interrupted)
+        ]
+    );
+
+    // An error of the callback ends the conversation with that error.
+    let run = thread
+        .create(body(INTERRUPT, json!({"interrupts": 1})))
+        .unwrap();
+    let err = run
+        .run_to_completion(LONG, 5, |interrupt| interrupt.payload_as::<String>())
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err}");
+    assert_eq!(run.get().unwrap().status, RunStatus::Interrupted);
+}
+
+#[test]
+fn send_operation_by_operation_id() {
+    let server = Server::start();
+    let client = server.client();
+    let answer = client
+        .send_operation("search_agents", &[], &[], Some(&json!({"name": "echo"})))
+        .unwrap();
+    assert!(answer.status().is_success());
+    let agents: Vec<Value> = answer.json().unwrap();
+    assert_eq!(agents.len(), 1, "{agents:?}");
+    assert_eq!(agents[0]["agent_id"], json!(ECHO));
+
+    // A streaming operation: its body read piece by piece.
+    let mut answer = client
+        .send_operation(
+            "create_and_stream_stateless_run_output",
+            &[],
+            &[],
+            Some(&json!({"agent_id": STREAM, "input": {"count": 2}})),
+        )
+        .unwrap();
+    let content_type = answer.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let mut body = Vec::new();
+    while let Some(piece) = answer.chunk().unwrap() {
+        body.extend_from_slice(&piece);
+    }
+    let body = String::from_utf8(body).unwrap();
+    assert_eq!(
+        body.matches("\nid:").count() + usize::from(body.starts_with("id:")),
+        3,
+        "{body}"
+    );
+
+    let thread = client.new_thread().unwrap();
+    let id = thread.thread_id().to_string();
+    let got: Value = client
+        .send_operation("get_thread", &[("thread_id", &id)], &[], None)
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(got["thread_id"], json!(id));
+
+    let err = client
+        .send_operation("no_such_operation", &[], &[], None)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+}
+
+#[test]
+fn per_call_options_through_with_options() {
+    let server = Server::start();
+    let client = server.client();
+
+    // A request timeout of the client's options: a loopback peer that never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let quick = Client::new(format!("http://{}", silent.local_addr().unwrap()))
+        .unwrap()
+        .with_options(
+            RequestOptions::new()
+                .timeout(Duration::from_millis(200))
+                .retry(RetryPolicy::none()),
+        );
+    let err = quick.search_agents().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Request,
+                after,
+                ..
+            } if after == Duration::from_millis(200)
+        ),
+        "{err}"
+    );
+
+    // A header on an agent handle reaches every request of its runs, and only of its runs.
+    let echo = client.agent("echo").unwrap();
+    let faulty = echo.with_options(RequestOptions::new().header("x-acp-fault", "status=418"));
+    let err = faulty.run(&json!({"a": 1})).wait(LONG).unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(418), "{err}");
+    assert_eq!(echo.run(&json!({"a": 1})).output(LONG).unwrap()["a"], 1);
+
+    // A run handle's idle timeout and reconnects, kept by the stream it opens.
+    let run = client
+        .agent("stream")
+        .unwrap()
+        .run(&json!({"count": 3}))
+        .create()
+        .unwrap();
+    let stalled = run.with_options(
+        RequestOptions::new()
+            .header("x-acp-fault", "stall-after=1")
+            .idle_timeout(Duration::from_millis(200))
+            .stream_reconnects(0),
+    );
+    let got: Vec<Result<RunEvent, Error>> = stalled.stream().unwrap().collect();
+    assert_eq!(got.len(), 2, "one event, then the timeout: {got:?}");
+    assert!(got[0].is_ok(), "{got:?}");
+    assert!(
+        matches!(
+            got[1],
+            Err(Error::Timeout {
+                kind: TimeoutKind::IdleStream,
+                after,
+                ..
+            }) if after == Duration::from_millis(200)
+        ),
+        "{got:?}"
+    );
+}
+
+#[tokio::test]
+async fn inside_an_async_runtime_agents_and_operations_are_clear_errors_too() {
+    let client = Client::new("http://127.0.0.1:9").unwrap();
+    for err in [
+        client.agent("echo").unwrap_err(),
+        client
+            .send_operation("search_agents", &[], &[], None)
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::BlockingInRuntime), "{err:?}");
+    }
+}
+
+#[cfg(feature = "validate")]
+#[test]
+fn a_validating_agent_refuses_bad_input_before_sending() {
+    let server = Server::start();
+    let client = server.client();
+    let agent = client.agent("stream").unwrap().validating(true).unwrap();
+    let before = server.reference().requests("POST", "/runs");
+    let err = agent.run(&json!({"count": "five"})).create().unwrap_err();
+    assert!(matches!(err, Error::Validation(_)), "{err}");
+    assert_eq!(
+        server.reference().requests("POST", "/runs"),
+        before,
+        "nothing sent"
+    );
+    assert!(
+        agent
+            .run(&json!({"count": 1}))
+            .wait(LONG)
+            .unwrap()
+            .is_completed()
+    );
 }

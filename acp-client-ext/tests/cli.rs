@@ -6,7 +6,7 @@
 use acp_client_ext::AcpClient;
 use acp_client_ext::types::RunCreateStateful;
 use acp_reference_server::agents::{INTERRUPT, SLOW, STREAM};
-use acp_reference_server::{Dialect, ReferenceServer, ServerConfig};
+use acp_reference_server::{Dialect, Fault, ReferenceServer, ServerConfig, Target};
 use serde_json::{Value, json};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -676,4 +676,324 @@ fn op_refuses_bad_input_before_any_request() {
     let o = acp_at(&url, &["op", "search_agents", "--body", "{}"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(server.requests("POST", "/agents/search"), 1);
+}
+
+/// A reference server of its own in `dialect`, so that its request counters see only the test
+/// that started it. It lives as long as the test process.
+fn own_server(dialect: Dialect) -> &'static ReferenceServer {
+    let rt = Box::leak(Box::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap(),
+    ));
+    Box::leak(Box::new(
+        rt.block_on(ReferenceServer::with_dialect(dialect)),
+    ))
+}
+
+/// The run of the outcome record that ends a `--json` run.
+fn outcome_run(o: &Output) -> String {
+    let last = ndjson(o).pop().unwrap();
+    assert_eq!(last["outcome"], "completed", "{last}");
+    last["run_id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn run_config_is_the_agents_configurable_values() {
+    // `--config` is what the descriptor's config schema describes: it reaches the server as
+    // `config.configurable` (the run's `creation` is the create body as the server read it).
+    let o = acp(&[
+        "--json",
+        "run",
+        "echo",
+        "--wait",
+        "30s",
+        "--config",
+        r#"{"greeting": "hi"}"#,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let run = outcome_run(&o);
+    let o = acp(&["--json", "runs", "get", &run]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let config = &ndjson(&o)[0]["creation"]["config"];
+    assert_eq!(config, &json!({"configurable": {"greeting": "hi"}}));
+
+    // The same, streamed.
+    let o = acp(&["--json", "run", "echo", "--config", r#"{"greeting": "yo"}"#]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = acp(&["--json", "runs", "get", &outcome_run(&o)]);
+    assert_eq!(
+        ndjson(&o)[0]["creation"]["config"]["configurable"]["greeting"],
+        "yo"
+    );
+
+    // The whole object under its own flag.
+    let o = acp(&[
+        "--json",
+        "run",
+        "echo",
+        "--wait",
+        "30s",
+        "--config-object",
+        r#"{"configurable": {"greeting": "whole"}}"#,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = acp(&["--json", "runs", "get", &outcome_run(&o)]);
+    assert_eq!(
+        ndjson(&o)[0]["creation"]["config"],
+        json!({"configurable": {"greeting": "whole"}})
+    );
+
+    // The whole object travels, members other than `configurable` too.
+    let o = acp(&[
+        "--json",
+        "run",
+        "echo",
+        "--wait",
+        "30s",
+        "--config-object",
+        r#"{"tags": ["a"]}"#,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = acp(&["--json", "runs", "get", &outcome_run(&o)]);
+    assert_eq!(ndjson(&o)[0]["creation"]["config"], json!({"tags": ["a"]}));
+
+    // Not both.
+    let o = acp(&["run", "echo", "--config", "{}", "--config-object", "{}"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--config-object"), "{}", stderr(&o));
+    let o = acp(&["run", "echo", "--config", "[1]"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--config: must be a JSON object"));
+}
+
+#[test]
+fn a_run_without_config_of_an_agent_declaring_one_works_on_the_workflow_server() {
+    // The Workflow Server answers 422 to a run of `echo` (it declares a config schema) without
+    // `config`; the agent handle sends `config: {}`.
+    let ws = server(Dialect::WorkflowServer);
+    for extra in [&[][..], &["--wait", "30s"][..]] {
+        let mut args = vec!["--json", "run", "echo", "--input", r#"{"q": "hi"}"#];
+        args.extend(extra);
+        let o = acp_at(ws, &args);
+        assert_eq!(code(&o), 0, "{extra:?}: {}", stderr(&o));
+        let last = ndjson(&o).pop().unwrap();
+        assert_eq!(last["values"], json!({"q": "hi"}), "{extra:?}");
+        let run = last["run_id"].as_str().unwrap();
+        let o = acp_at(ws, &["--json", "runs", "get", run]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert_eq!(ndjson(&o)[0]["creation"]["config"], json!({}), "{extra:?}");
+    }
+}
+
+#[test]
+fn run_wait_on_a_new_thread_is_one_create_and_wait_on_the_workflow_server() {
+    let ws = own_server(Dialect::WorkflowServer);
+    let o = acp_at(
+        &ws.url(),
+        &[
+            "run",
+            "echo",
+            "--new-thread",
+            "--wait",
+            "30s",
+            "--input",
+            r#"{"q": "hi"}"#,
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("thread "), "{text}");
+    assert!(
+        lines[1].starts_with("run ") && lines[1].ends_with(" completed"),
+        "{text}"
+    );
+    assert!(text.contains("\"q\": \"hi\""), "{text}");
+    // One create-and-wait: no background create (broken on that server) and no second wait.
+    assert_eq!(ws.requests("POST", "/threads/*/runs/wait"), 1);
+    assert_eq!(ws.requests("POST", "/threads/*/runs"), 0);
+    assert_eq!(ws.requests("GET", "/threads/*/runs/*/wait"), 0);
+
+    // Stateless too.
+    let o = acp_at(&ws.url(), &["run", "echo", "--wait", "30s"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(ws.requests("POST", "/runs/wait"), 1);
+    assert_eq!(ws.requests("POST", "/runs"), 0);
+}
+
+#[test]
+fn agents_on_the_workflow_server_says_to_pass_a_filter() {
+    let ws = server(Dialect::WorkflowServer);
+    let o = acp_at(ws, &["agents"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("422"), "{err}");
+    assert!(
+        err.contains("pass --name NAME or --version VERSION"),
+        "{err}"
+    );
+    let o = acp_at(ws, &["agents", "--version", "0.1.0"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let listed = stdout(&o);
+    for name in ["echo", "stream", "interrupt"] {
+        assert!(listed.contains(&format!("  {name} 0.1.0  ")), "{listed}");
+    }
+    assert!(listed.lines().all(|l| l.contains(" 0.1.0  ")), "{listed}");
+    let o = acp_at(ws, &["--json", "agents", "--name", "stream"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(ndjson(&o)[0]["metadata"]["ref"]["name"], "stream");
+    // A spec server lists without a filter: no hint there.
+    let o = acp(&["agents"]);
+    assert!(!stderr(&o).contains("--version"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_without_an_agent_tells_a_refused_search_from_an_empty_one() {
+    let o = acp_at(server(Dialect::WorkflowServer), &["check"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("the server refused an unfiltered agent search (422: "),
+        "{err}"
+    );
+    assert!(err.contains("pass --agent"), "{err}");
+
+    // A loopback peer that lists no agents, for exactly one connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        let mut length = 0usize;
+        for _ in 0..100 {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = reader.into_inner();
+        stream
+            .write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
+            )
+            .unwrap();
+        request_line
+    });
+    let o = acp_at(&format!("http://{addr}"), &["check"]);
+    // Unblock the peer if acp never connected (then the assertion below fails).
+    let _ = std::net::TcpStream::connect(addr);
+    let request_line = peer.join().unwrap();
+    assert!(
+        request_line.starts_with("POST /agents/search "),
+        "{request_line:?}"
+    );
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("the server lists no agents"), "{err}");
+    assert!(err.contains("pass --agent"), "{err}");
+    assert!(!err.contains("refused"), "{err}");
+}
+
+#[test]
+fn verbose_traces_have_ansi_colours_only_on_a_terminal() {
+    const ESC: &str = "\x1b[";
+    // Through a pipe (what `Command::output` gives): plain text.
+    let o = acp(&["-v", "agents"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("DEBUG"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains(ESC), "{:?}", stderr(&o));
+
+    // On a terminal: colours, unless NO_COLOR says otherwise.
+    let on_terminal = |no_color: Option<&str>| {
+        let mut cmd = Command::new(ACP);
+        cmd.args(["--url", spec(), "-v", "agents"])
+            .env_remove("ACP_API_KEY")
+            .env_remove("ACP_BEARER_TOKEN")
+            .env_remove("RUST_LOG")
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
+        let all = p.exp_eof().unwrap();
+        assert!(all.contains("DEBUG"), "{all:?}");
+        all
+    };
+    assert!(on_terminal(None).contains(ESC));
+    assert!(!on_terminal(Some("1")).contains(ESC));
+    // An empty NO_COLOR does not count (no-color.org).
+    assert!(on_terminal(Some("")).contains(ESC));
+}
+
+#[test]
+fn a_client_set_up_problem_is_not_a_usage_error() {
+    let with_env = |var: &str, value: &str| {
+        Command::new(ACP)
+            .arg("agents")
+            .env("ACP_URL", spec())
+            .env(var, value)
+            .env_remove("ACP_API_KEY")
+            .env_remove("ACP_BEARER_TOKEN")
+            .output()
+            .unwrap()
+    };
+    // A CA file that does not load is the set-up, not the command line: 4.
+    let o = with_env("ACP_CA_FILE", "/nonexistent/acp-cli-test-ca.pem");
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("CA file"), "{}", stderr(&o));
+    // A malformed ACP_* variable stands for a flag the user wrote wrong: 2, naming it.
+    let o = with_env("ACP_MAX_RETRIES", "lots");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("ACP_MAX_RETRIES"), "{}", stderr(&o));
+    // The same environment with a good value works (ACP_URL read by the library).
+    let o = with_env("ACP_MAX_RETRIES", "1");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 6);
+}
+
+#[test]
+fn a_failed_step_says_its_kind() {
+    // A stub of the Workflow Server (500 {"detail": "Not implemented"}): not implemented.
+    let ws = server(Dialect::WorkflowServer);
+    let o = acp_at(ws, &["--json", "run", "echo", "--wait", "30s"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let run = outcome_run(&o);
+    let o = acp_at(ws, &["runs", "delete", &run]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("acp: not implemented by the server: delete_stateless_run"),
+        "{}",
+        stderr(&o)
+    );
+    // A 4xx: refused.
+    let o = acp(&["runs", "get", "00000000-0000-4000-8000-00000000dead"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("acp: refused: get_stateless_run"),
+        "{}",
+        stderr(&o)
+    );
+    // Any other 5xx: a server error (a create is not retried, so one fault is enough).
+    let own = own_server(Dialect::Spec);
+    own.inject(Target::CreateRun, Fault::Status(500), 1);
+    let o = acp_at(&own.url(), &["run", "echo", "--wait", "30s"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("acp: server error: create_and_wait_for_stateless_run_output"),
+        "{}",
+        stderr(&o)
+    );
 }

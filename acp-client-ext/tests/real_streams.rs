@@ -449,8 +449,8 @@ async fn error_events_then_keep_alives_for_ever_end_the_stream() {
     assert!((1..=3).contains(&got.len()), "{} items", got.len());
     for g in &got {
         match &g.item {
-            Ok(ev @ RunEvent::Other(raw)) => {
-                assert_eq!(raw.payload_type(), Some("error"));
+            Ok(ev @ RunEvent::Error(e)) => {
+                assert_eq!(e.errcode(), 500);
                 assert_eq!(ev.status(), Some(RunStatus::Error));
             }
             other => panic!("expected an error event, got {other:?}"),
@@ -627,8 +627,8 @@ async fn workflow_server_dialect_failed_run_ends_the_stream() {
     assert!((1..=3).contains(&got.len()), "{} items", got.len());
     for g in &got {
         match &g.item {
-            Ok(ev @ RunEvent::Other(raw)) => {
-                assert_eq!(raw.payload_type(), Some("error"));
+            Ok(ev @ RunEvent::Error(e)) => {
+                assert_eq!(e.errcode(), 500);
                 assert_eq!(ev.status(), Some(RunStatus::Error));
             }
             other => panic!("expected an error event, got {other:?}"),

@@ -112,9 +112,8 @@ pub(crate) async fn render_errors(
     let (mut parts, _) = resp.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = match violations {
-        Some(list) => json!({ "detail": list }),
-        None => json!({ "detail": msg }),
-    }
-    .to_string();
+        Some(list) => crate::dialect::detail_list_json(&list),
+        None => json!({ "detail": msg }).to_string(),
+    };
     Response::from_parts(parts, Body::from(body))
 }

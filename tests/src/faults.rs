@@ -3,8 +3,22 @@
 //! Faults come from two sources:
 //!
 //! * [`crate::ReferenceServer::inject`] registers a one-shot fault for the next `times` requests
-//!   matching a [`Target`]. An SSE-only fault is only consumed by SSE responses, a
-//!   [`Fault::Status`] by any matching request.
+//!   matching a [`Target`]. An SSE-only fault is only consumed by SSE responses,
+//!   [`Fault::ResetAfterCreate`] only by run creations, [`Fault::Status`] and
+//!   [`Fault::ResetBeforeRead`] by any matching request.
+//!
+//! # Exactly-once peers
+//!
+//! [`Fault::ResetAfterCreate`] and [`Fault::ResetBeforeRead`] make the two peers a client that
+//! retries a run creation must tell apart, deterministically: the connection is reset (`RST`,
+//! `SO_LINGER` 0) with no response at all, once *after* the run was created (it exists: `GET`,
+//! `POST /runs/search` and `GET /threads/{thread_id}/runs` see it; a retry would create a
+//! second one), once *before* anything was done (a retry is the only creation). Inject them for
+//! one request (`times` 1) so the retry goes through, e.g.
+//! `server.inject(Target::CreateRun, Fault::ResetAfterCreate, 1)`; they act on every route
+//! creating a run: `POST /runs`, `/runs/wait`, `/runs/stream` and the thread equivalents, in
+//! both dialects. (Under [`crate::Dialect::WorkflowServer`] `POST /threads/{thread_id}/runs`
+//! creates no run at all, so there `ResetAfterCreate` resets with nothing created.)
 //! * The test-only request header `x-acp-fault` applies faults to that single request, so they
 //!   can be exercised with curl. Syntax: a comma separated list of
 //!
@@ -20,6 +34,8 @@
 //!   | `oversized=1048576`    | [`Fault::OversizedEvent`]               |
 //!   | `wrong-content-type`   | [`Fault::WrongContentType`]             |
 //!   | `keepalives-first=5`   | [`Fault::KeepAlivesFirst`]              |
+//!   | `reset-after-create`   | [`Fault::ResetAfterCreate`]             |
+//!   | `reset-before-read`    | [`Fault::ResetBeforeRead`]              |
 //!
 //!   e.g. `curl -N -H 'x-acp-fault: drop-after=3, line-ending=crlf' ...`. An unparsable header
 //!   is answered with 400.
@@ -91,12 +107,30 @@ pub enum Fault {
     WrongContentType,
     /// SSE: send N keep-alive comment lines before the first event.
     KeepAlivesFirst(usize),
+    /// Run creations only: read the whole request and create the run (it exists and runs),
+    /// then reset the connection (`RST`) without any response.
+    ResetAfterCreate,
+    /// Reset the connection (`RST`) as soon as the request head is read, before its body is
+    /// read or anything is done (no run is created).
+    ResetBeforeRead,
 }
 
 impl Fault {
     /// Whether the fault only makes sense on an SSE response.
     pub fn is_sse_only(&self) -> bool {
-        !matches!(self, Fault::Status(_))
+        !matches!(
+            self,
+            Fault::Status(_) | Fault::ResetAfterCreate | Fault::ResetBeforeRead
+        )
+    }
+
+    /// Whether an injected fault is consumed by a request of this kind.
+    fn applies_to(&self, kind: &RequestKind) -> bool {
+        match self {
+            Fault::ResetAfterCreate => kind.is_create_run,
+            f if f.is_sse_only() => kind.is_sse,
+            _ => true,
+        }
     }
 }
 
@@ -193,8 +227,7 @@ impl FaultBook {
             return out;
         };
         for a in armed.iter_mut() {
-            if a.remaining > 0 && kind.matches(a.target) && (kind.is_sse || !a.fault.is_sse_only())
-            {
+            if a.remaining > 0 && kind.matches(a.target) && a.fault.applies_to(kind) {
                 a.remaining -= 1;
                 out.push(a.fault.clone());
             }
@@ -240,6 +273,8 @@ pub fn parse_fault_header(value: &str) -> Result<Vec<Fault>, String> {
             "oversized" => Fault::OversizedEvent(num(val)?),
             "wrong-content-type" => Fault::WrongContentType,
             "keepalives-first" => Fault::KeepAlivesFirst(num(val)?),
+            "reset-after-create" => Fault::ResetAfterCreate,
+            "reset-before-read" => Fault::ResetBeforeRead,
             other => return Err(format!("unknown fault `{other}`")),
         };
         out.push(fault);
@@ -267,7 +302,7 @@ impl SseFaults {
         let mut s = SseFaults::default();
         for f in faults {
             match f {
-                Fault::Status(_) => {}
+                Fault::Status(_) | Fault::ResetAfterCreate | Fault::ResetBeforeRead => {}
                 Fault::DropAfterEvents(n) => s.drop_after = Some(*n),
                 Fault::EndAfterEvents(n) => s.end_after = Some(*n),
                 Fault::StallAfterEvents(n) => s.stall_after = Some(*n),
@@ -298,6 +333,10 @@ mod tests {
                 Fault::Trickle
             ]
         );
+        assert_eq!(
+            parse_fault_header("reset-after-create,reset-before-read").unwrap_or_default(),
+            vec![Fault::ResetAfterCreate, Fault::ResetBeforeRead]
+        );
         assert!(parse_fault_header("nope").is_err());
         assert!(parse_fault_header("status=abc").is_err());
     }
@@ -312,5 +351,19 @@ mod tests {
         assert!(k.is_wait);
         let k = RequestKind::classify("POST", "/runs/search");
         assert!(!k.is_create_run);
+    }
+
+    #[test]
+    fn reset_faults_are_consumed_by_the_right_requests() {
+        let book = FaultBook::default();
+        book.inject(Target::Any, Fault::ResetAfterCreate, 1);
+        book.inject(Target::Get, Fault::ResetBeforeRead, 1);
+        let search = RequestKind::classify("POST", "/runs/search");
+        assert!(book.take(&search).is_empty(), "not a creation, not a GET");
+        let get = RequestKind::classify("GET", "/runs/r");
+        assert_eq!(book.take(&get), vec![Fault::ResetBeforeRead]);
+        let create = RequestKind::classify("POST", "/threads/t/runs/wait");
+        assert_eq!(book.take(&create), vec![Fault::ResetAfterCreate]);
+        assert!(book.take(&create).is_empty(), "one-shot");
     }
 }

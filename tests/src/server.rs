@@ -23,10 +23,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    dialect::{CloseSignal, Dialect},
+    conn::{ConnControl, ConnIo},
+    dialect::Dialect,
     faults::{Fault, Target},
     routes,
-    state::{AppState, ServerConfig, ServerEvent},
+    state::{AppState, RecordedRequest, ServerConfig, ServerEvent},
 };
 
 /// An embedded ACP server on `127.0.0.1`. Dropping it stops the server and all run tasks.
@@ -107,6 +108,55 @@ impl ReferenceServer {
     /// `*` segment matches any one segment, e.g. `"/threads/*/runs/*/stream"`.
     pub fn requests(&self, method: &str, path_pattern: &str) -> usize {
         self.state.count_requests(method, path_pattern)
+    }
+
+    /// Every request received so far, in arrival order, with its headers (e.g. to check that
+    /// `traceparent` / `tracestate` reached the server).
+    pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
+        self.state
+            .requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// The value of header `name` on each received request with `method` whose path matches
+    /// `path_pattern` (as in [`ReferenceServer::requests`]), in arrival order; `None` for a
+    /// request without it.
+    pub fn request_headers(
+        &self,
+        method: &str,
+        path_pattern: &str,
+        name: &str,
+    ) -> Vec<Option<String>> {
+        let Ok(reqs) = self.state.requests.lock() else {
+            return Vec::new();
+        };
+        reqs.iter()
+            .filter(|r| r.matches(method, path_pattern))
+            .map(|r| r.header(name).map(str::to_owned))
+            .collect()
+    }
+
+    /// Number of runs created since the server started (deleted ones included): what an
+    /// exactly-once test counts across a retried creation.
+    pub fn runs_created(&self) -> usize {
+        usize::try_from(self.state.seq.load(std::sync::atomic::Ordering::SeqCst)).unwrap_or(0)
+    }
+
+    /// The runs the server holds (thread and stateless, deleted ones left out), oldest first.
+    pub fn run_ids(&self) -> Vec<Uuid> {
+        let Ok(runs) = self.state.runs.lock() else {
+            return Vec::new();
+        };
+        let mut all: Vec<_> = runs.values().map(|r| (r.seq, r.id)).collect();
+        all.sort_unstable();
+        all.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The `metadata` a run was created with, `None` if unknown, deleted or created without.
+    pub fn run_metadata(&self, run_id: Uuid) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.state.run(run_id)?.spec.metadata.clone()
     }
 
     /// Receives server events emitted from now on.
@@ -214,29 +264,24 @@ impl Drop for ReferenceServer {
     }
 }
 
-/// Serves one connection until it ends, `kill` is cancelled, or a response asked for the
-/// connection to be closed ([`CloseSignal`]): then it shuts down once that response is out.
+/// Serves one connection until it ends, `kill` is cancelled, or a handler resets it through
+/// its [`ConnControl`] (inserted into every request; see [`crate::conn`] for what closing and
+/// resetting do on the wire).
 async fn serve_connection(router: Router, stream: TcpStream, kill: CancellationToken) {
-    let close = CloseSignal::default();
-    let signal = close.clone();
+    let control = ConnControl::default();
+    let ext = control.clone();
     let inner = TowerToHyperService::new(router);
     let svc = service_fn(move |mut req: Request<Incoming>| {
-        req.extensions_mut().insert(signal.clone());
+        req.extensions_mut().insert(ext.clone());
         inner.call(req)
     });
     let builder = auto::Builder::new(TokioExecutor::new());
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
-    tokio::pin!(conn);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            _ = conn.as_mut() => return,
-            _ = kill.cancelled() => return,
-            _ = close.0.notified(), if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
-            }
-        }
+    let io = TokioIo::new(ConnIo::new(stream, control.clone()));
+    let conn = builder.serve_connection_with_upgrades(io, svc);
+    tokio::select! {
+        _ = conn => {}
+        _ = kill.cancelled() => {}
+        _ = control.reset_requested() => {}
     }
 }
 

@@ -117,6 +117,38 @@ pub enum ServerEvent {
     },
 }
 
+/// One request as the server received it, in arrival order
+/// ([`crate::ReferenceServer::recorded_requests`]): what a test reads to check that a header
+/// (e.g. `traceparent`, `tracestate`) reached the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Request path (no query).
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// Every request header as received (names lower case, values decoded lossily), in
+    /// order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the request has `method` and a path matching `pattern` (`*` matches one
+    /// segment).
+    pub fn matches(&self, method: &str, pattern: &str) -> bool {
+        self.method.eq_ignore_ascii_case(method) && path_matches(pattern, &self.path)
+    }
+}
+
 const HISTORY_CAP: usize = 65_536;
 
 /// Broadcast of [`ServerEvent`]s plus a bounded history so late observers miss nothing.
@@ -170,7 +202,7 @@ pub(crate) struct Inner {
     pub threads: ThreadStore,
     pub events: EventBus,
     pub faults: FaultBook,
-    pub requests: Mutex<Vec<(String, String)>>,
+    pub requests: Mutex<Vec<RecordedRequest>>,
     /// Cancelled when the server is shut down: stops every run task and stream.
     pub shutdown: CancellationToken,
     /// Monotonic counter ordering runs by creation.
@@ -210,9 +242,7 @@ impl AppState {
         let Ok(reqs) = self.requests.lock() else {
             return 0;
         };
-        reqs.iter()
-            .filter(|(m, p)| m.eq_ignore_ascii_case(method) && path_matches(pattern, p))
-            .count()
+        reqs.iter().filter(|r| r.matches(method, pattern)).count()
     }
 }
 

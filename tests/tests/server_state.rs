@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use acp_reference_server::{
-    Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute, agents,
+    Dialect, Fault, LineEnding, ReferenceServer, ServerConfig, ServerEvent, Target, WaitRoute,
+    agents,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -747,4 +748,42 @@ async fn restart_cuts_streams_and_keeps_state() {
         "pending"
     );
     s.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_headers_are_recorded() {
+    for dialect in [Dialect::Spec, Dialect::WorkflowServer] {
+        let s = ReferenceServer::with_dialect(dialect).await;
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let resp = http()
+            .post(format!("{}/runs/search?x=1", s.url()))
+            .header("traceparent", traceparent)
+            .header("tracestate", "acp=1,other=2")
+            .json(&json!({"agent_id": agents::STREAM}))
+            .send()
+            .await
+            .expect("search");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let (st, _) = get(&s, &format!("/agents/{}", agents::STREAM)).await;
+        assert_eq!(st, StatusCode::OK);
+
+        assert_eq!(
+            s.request_headers("POST", "/runs/search", "traceparent"),
+            [Some(traceparent.to_owned())]
+        );
+        assert_eq!(s.request_headers("GET", "/agents/*", "traceparent"), [None]);
+        let all = s.recorded_requests();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(
+            (
+                all[0].method.as_str(),
+                all[0].path.as_str(),
+                all[0].query.as_deref()
+            ),
+            ("POST", "/runs/search", Some("x=1"))
+        );
+        assert_eq!(all[0].header("TraceState"), Some("acp=1,other=2"));
+        assert_eq!(all[0].header("content-type"), Some("application/json"));
+        assert!(all[1].matches("get", "/agents/*"));
+    }
 }

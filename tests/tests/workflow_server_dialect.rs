@@ -205,27 +205,66 @@ async fn config_required_when_the_agent_declares_one() {
     );
 }
 
-/// Sends `request` on a fresh connection and reads until the server closes it.
-async fn raw_exchange(s: &ReferenceServer, request: String) -> String {
-    let mut sock = tokio::net::TcpStream::connect(s.addr())
-        .await
-        .expect("connect");
-    sock.write_all(request.as_bytes()).await.expect("write");
-    let mut out = Vec::new();
-    tokio::time::timeout(T, sock.read_to_end(&mut out))
-        .await
-        .expect("the server closes the connection")
-        .expect("read");
-    String::from_utf8_lossy(&out).into_owned()
+/// The head uvicorn and Starlette write for the unhandled 500, in order, after the status line
+/// and `date`.
+const UNHANDLED_500_HEAD: [&str; 3] = [
+    "server: uvicorn",
+    "content-length: 21",
+    "content-type: text/plain; charset=utf-8",
+];
+
+/// Asserts `resp` is, byte for byte, the unhandled 500 of uvicorn + Starlette.
+fn assert_unhandled_500(resp: &RawResponse) {
+    assert_eq!(resp.status_line(), "HTTP/1.1 500 Internal Server Error");
+    let date = resp.head[1].strip_prefix("date: ").expect("date first");
+    assert!(
+        DateTime::parse_from_rfc2822(date).is_ok() && date.ends_with(" GMT"),
+        "{date}"
+    );
+    assert_eq!(resp.head[2..], UNHANDLED_500_HEAD, "{:?}", resp.head);
+    assert_eq!(resp.body, "Internal Server Error");
 }
 
+/// Asserts `resp` is FastAPI's 422 with exactly `body`.
+fn assert_fastapi_422(resp: &RawResponse, body: &str) {
+    assert_eq!(resp.status_line(), "HTTP/1.1 422 Unprocessable Entity");
+    assert!(resp.head[1].starts_with("date: "), "{:?}", resp.head);
+    let length = format!("content-length: {}", body.len());
+    assert_eq!(
+        resp.head[2..],
+        [
+            "server: uvicorn",
+            length.as_str(),
+            "content-type: application/json"
+        ]
+    );
+    assert_eq!(resp.body, body);
+}
+
+/// A raw POST of a JSON body.
 fn raw_post(s: &ReferenceServer, path: &str, body: &str) -> String {
-    format!(
-        "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\n\r\n{body}",
-        s.addr(),
-        body.len()
-    )
+    raw_request(s, "POST", path, &[], body)
+}
+
+/// Creates a run on thread `t` from `body` and returns its id, without
+/// `POST /threads/{t}/runs` (broken in this dialect): a create-and-wait whose connection the
+/// server resets right after creating the run ([`Fault::ResetAfterCreate`]), which leaves the
+/// run going in the background, its events undelivered.
+async fn thread_run(s: &ReferenceServer, t: &str, body: Value) -> Uuid {
+    let before = s.runs_created();
+    let fault = ["x-acp-fault: reset-after-create"];
+    let req = raw_request(
+        s,
+        "POST",
+        &format!("/threads/{t}/runs/wait"),
+        &fault,
+        &body.to_string(),
+    );
+    let mut sock = raw_connect(s).await;
+    raw_send(&mut sock, &req).await;
+    expect_reset(&mut sock).await;
+    assert_eq!(s.runs_created(), before + 1, "one run created");
+    *s.run_ids().last().expect("the run")
 }
 
 #[tokio::test]
@@ -235,16 +274,10 @@ async fn thread_without_metadata_is_500_text_closes_and_breaks_search() {
     let (st, _) = post(&s, "/threads/search", json!({})).await;
     assert_eq!(st, StatusCode::OK);
 
-    let answer = raw_exchange(&s, raw_post(&s, "/threads", "{}")).await;
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a response");
-    assert!(head.starts_with("HTTP/1.1 500"), "{head}");
-    let head = head.to_ascii_lowercase();
-    assert!(head.contains("content-type: text/plain"), "{head}");
-    assert!(
-        !head.contains("connection: close"),
-        "closed without saying so: {head}"
-    );
-    assert_eq!(body, "Internal Server Error");
+    let (mut sock, answer) = raw_exchange(&s, &raw_post(&s, "/threads", "{}")).await;
+    assert_unhandled_500(&answer);
+    raw_send(&mut sock, &raw_post(&s, "/threads/search", "{}")).await;
+    expect_reset(&mut sock).await;
 
     let resp = http()
         .post(format!("{}/threads/search", s.url()))
@@ -254,9 +287,216 @@ async fn thread_without_metadata_is_500_text_closes_and_breaks_search() {
         .expect("search");
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(resp.text().await.expect("body"), "Internal Server Error");
-    let answer = raw_exchange(&s, raw_post(&s, "/threads/search", "{}")).await;
-    assert!(answer.starts_with("HTTP/1.1 500"), "search stays broken");
+    let (_, answer) = raw_exchange(&s, &raw_post(&s, "/threads/search", "{}")).await;
+    assert_unhandled_500(&answer);
     assert_eq!(get(&s, &format!("/threads/{t}")).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn thread_background_create_is_500_and_creates_no_run() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let body = json!({"agent_id": agents::STREAM, "input": {"count": 1}}).to_string();
+    let (_, answer) = raw_exchange(&s, &raw_post(&s, &format!("/threads/{t}/runs"), &body)).await;
+    assert_unhandled_500(&answer);
+    // The un-awaited coroutine checks nothing: an unknown thread is the same 500.
+    let unknown = format!("/threads/{}/runs", Uuid::new_v4());
+    let (_, answer) = raw_exchange(&s, &raw_post(&s, &unknown, &body)).await;
+    assert_unhandled_500(&answer);
+    assert_eq!(s.runs_created(), 0, "no run created");
+    let (st, listed) = get(&s, &format!("/threads/{t}/runs")).await;
+    assert_eq!((st, listed), (StatusCode::OK, json!([])));
+    // Validation still comes first.
+    let (st, e) = post(
+        &s,
+        &format!("/threads/{t}/runs"),
+        json!({"agent_id": agents::ECHO}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["detail"][0]["loc"], json!(["body", "config"]));
+
+    // Create-and-wait on the thread and the stateless routes work.
+    let (st, w) = post(
+        &s,
+        &format!("/threads/{t}/runs/wait"),
+        json!({"agent_id": agents::STREAM}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{w}");
+    assert_eq!(w["run"]["thread_id"], json!(t));
+    assert_eq!(w["output"]["values"]["count"], 3);
+    let (st, run) = post(&s, "/runs", json!({"agent_id": agents::STREAM})).await;
+    assert_eq!(st, StatusCode::OK, "{run}");
+    let (st, w) = post(&s, "/runs/wait", json!({"agent_id": agents::STREAM})).await;
+    assert_eq!(
+        (st, w["run"]["status"].clone()),
+        (StatusCode::OK, json!("success"))
+    );
+    let (_, text) = stream_text(stream_run(&s, json!({"agent_id": agents::STREAM}))).await;
+    assert_eq!(parse_sse(&text).len(), 4);
+    assert_eq!(s.runs_created(), 4);
+}
+
+#[tokio::test]
+async fn thread_wait_of_an_interrupting_run_is_500_and_leaves_it_interrupted() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let body = json!({"agent_id": agents::INTERRUPT}).to_string();
+    let path = format!("/threads/{t}/runs/wait");
+    let (_, answer) = raw_exchange(&s, &raw_post(&s, &path, &body)).await;
+    assert_unhandled_500(&answer);
+    assert_eq!(s.runs_created(), 1);
+    let rid = *s.run_ids().last().expect("the run stays");
+    assert_eq!(s.run_status(rid).await.as_deref(), Some("interrupted"));
+    let (_, listed) = get(&s, &format!("/threads/{t}/runs")).await;
+    assert_eq!(listed[0]["run_id"], json!(rid));
+    assert_eq!(listed[0]["status"], "interrupted");
+    // Joining it with a wait meets the same handler.
+    let join = raw_request(&s, "GET", &format!("/threads/{t}/runs/{rid}/wait"), &[], "");
+    let (_, answer) = raw_exchange(&s, &join).await;
+    assert_unhandled_500(&answer);
+
+    // The stateless wait answers the interrupt.
+    let (st, w) = post(&s, "/runs/wait", json!({"agent_id": agents::INTERRUPT})).await;
+    assert_eq!(st, StatusCode::OK, "{w}");
+    assert_eq!(w["run"]["status"], "interrupted");
+    assert_eq!(w["output"]["type"], "interrupt");
+}
+
+#[tokio::test]
+async fn strict_query_parameters_are_refused_with_fastapi_422s() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let first = thread_run(
+        &s,
+        &t,
+        json!({"agent_id": agents::STREAM, "input": {"count": 1}}),
+    )
+    .await;
+    wait_status(&s, first, "success").await;
+    let second = thread_run(&s, &t, json!({"agent_id": agents::SLOW})).await;
+    let (_, stateless) = post(&s, "/runs", json!({"agent_id": agents::SLOW})).await;
+    let sr = run_id(&stateless);
+
+    let list = format!("/threads/{t}/runs");
+    let int = |name: &str, input: &str| {
+        format!(
+            r#"{{"type":"int_type","loc":["query","{name}"],"msg":"Input should be a valid integer","input":"{input}"}}"#
+        )
+    };
+    let bool_ = |input: &str| {
+        format!(
+            r#"{{"type":"bool_type","loc":["query","wait"],"msg":"Input should be a valid boolean","input":"{input}"}}"#
+        )
+    };
+    let cases = [
+        ("GET", format!("{list}?limit=5"), vec![int("limit", "5")]),
+        ("GET", format!("{list}?offset=0"), vec![int("offset", "0")]),
+        (
+            "GET",
+            format!("{list}?offset=1&limit=abc&limit=2"),
+            vec![int("limit", "2"), int("offset", "1")],
+        ),
+        ("GET", format!("{list}?limit="), vec![int("limit", "")]),
+        (
+            "POST",
+            format!("/runs/{sr}/cancel?wait=true"),
+            vec![bool_("true")],
+        ),
+        (
+            "POST",
+            format!("{list}/{second}/cancel?action=rollback&wait=false"),
+            vec![bool_("false")],
+        ),
+    ];
+    for (method, path, items) in cases {
+        let (_, answer) = raw_exchange(&s, &raw_request(&s, method, &path, &[], "")).await;
+        let body = format!(r#"{{"detail":[{}]}}"#, items.join(","));
+        assert_fastapi_422(&answer, &body);
+    }
+
+    // Without them: every run of the thread, oldest first; the cancels are not implemented.
+    let (st, listed) = get(&s, &list).await;
+    assert_eq!(st, StatusCode::OK);
+    let ids: Vec<Value> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| r["run_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(first), json!(second)]);
+    let (st, e) = send(http().post(format!("{}/runs/{sr}/cancel?action=rollback", s.url()))).await;
+    assert_eq!(
+        (st, e),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"detail": "Not implemented"})
+        )
+    );
+    let (st, e) = get(&s, &format!("/threads/{}/runs", Uuid::new_v4())).await;
+    assert_eq!(
+        (st, e),
+        (StatusCode::NOT_FOUND, json!({"detail": "Thread not found"}))
+    );
+    assert_eq!(
+        s.run_status(second).await.as_deref(),
+        Some("pending"),
+        "nothing cancelled"
+    );
+
+    let spec = ReferenceServer::start().await;
+    let t = new_thread(&spec).await;
+    let (st, _) = get(&spec, &format!("/threads/{t}/runs?limit=5&offset=0")).await;
+    assert_eq!(st, StatusCode::OK, "the spec dialect takes them");
+}
+
+#[tokio::test]
+async fn after_an_unhandled_500_the_next_request_on_the_connection_is_reset() {
+    let s = workflow_server().await;
+    let t = thread(&s).await;
+    let create = raw_post(
+        &s,
+        &format!("/threads/{t}/runs"),
+        &json!({"agent_id": agents::STREAM}).to_string(),
+    );
+    let agent = raw_request(&s, "GET", &format!("/agents/{}", agents::STREAM), &[], "");
+
+    // A normal answer keeps the connection (keep-alive).
+    let (mut sock, answer) = raw_exchange(&s, &agent).await;
+    assert_eq!(answer.status_line(), "HTTP/1.1 200 OK");
+    raw_send(&mut sock, &create).await;
+    let answer = read_response(&mut sock).await;
+    assert_unhandled_500(&answer);
+    assert_eq!(
+        answer.header("connection"),
+        None,
+        "closed without saying so"
+    );
+    // The next request written onto it is reset, unread and unanswered.
+    raw_send(&mut sock, &agent).await;
+    expect_reset(&mut sock).await;
+    assert_eq!(
+        s.requests("GET", "/agents/*"),
+        1,
+        "the second GET never reached a handler"
+    );
+
+    // A client that half-closes instead meets a clean close.
+    let (mut sock, answer) = raw_exchange(&s, &create).await;
+    assert_unhandled_500(&answer);
+    sock.shutdown().await.expect("half-close");
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(T, sock.read_to_end(&mut rest)).await;
+    assert_eq!(read.expect("closed").expect("a clean close"), 0);
+
+    // The server still stops with such a connection open.
+    let (mut sock, answer) = raw_exchange(&s, &create).await;
+    assert_unhandled_500(&answer);
+    s.shutdown().await;
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(T, sock.read_to_end(&mut rest)).await;
+    assert!(read.is_ok() && rest.is_empty(), "closed at shutdown");
 }
 
 #[tokio::test]
@@ -295,7 +535,8 @@ async fn running_status_and_no_terminal_event() {
         get(&s, &format!("/runs/{}", run_id(&run))).await.1["status"],
         "running"
     );
-    let (_, found) = post(&s, "/runs/search", json!({"status": "running"})).await;
+    let search = json!({"agent_id": agents::SLOW, "status": "running"});
+    let (_, found) = post(&s, "/runs/search", search).await;
     assert_eq!(found.as_array().map(Vec::len), Some(1));
 
     let (_, text) = stream_text(stream_run(
@@ -383,12 +624,10 @@ async fn keepalive_is_a_bare_colon_glued_onto_the_next_line() {
     let s = workflow_server().await;
     let t = thread(&s).await;
     let runs = format!("/threads/{t}/runs");
-    let (_, blocker) = post(&s, &runs, json!({"agent_id": agents::SLOW})).await;
+    let blocker = thread_run(&s, &t, json!({"agent_id": agents::SLOW})).await;
     let next =
         json!({"agent_id": agents::STREAM, "input": {"count": 1}, "multitask_strategy": "enqueue"});
-    let (st, queued) = post(&s, &runs, next).await;
-    assert_eq!(st, StatusCode::OK);
-    let rid = run_id(&queued);
+    let rid = thread_run(&s, &t, next).await;
 
     // The queued run's stream is silent until the blocker goes: only keep-alives come.
     let resp = join_open(&s, &t, rid).await;
@@ -406,7 +645,7 @@ async fn keepalive_is_a_bare_colon_glued_onto_the_next_line() {
     );
 
     // Removing the blocker starts the queued run: its event follows the colons directly.
-    let (st, _) = send(http().delete(format!("{}{runs}/{}", s.url(), run_id(&blocker)))).await;
+    let (st, _) = send(http().delete(format!("{}{runs}/{blocker}", s.url()))).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     while let Some(chunk) = tokio::time::timeout(T, body.next()).await.expect("event") {
         buf.extend_from_slice(&chunk.expect("bytes"));
@@ -472,4 +711,93 @@ async fn failed_resume_sends_three_error_events_then_keepalives() {
     assert_eq!(resumed["status"], "running");
     wait_status(&s, rid, "error").await;
     assert_error_events_then_keepalives(join_open(&s, &t, rid).await).await;
+}
+
+#[tokio::test]
+async fn acp_sdk_echo_agent_echoes_the_last_human_message() {
+    let s = workflow_server().await;
+    let (st, found) = post(
+        &s,
+        "/agents/search",
+        json!({"name": "org.agntcy.echo_agent"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    let id = found[0]["agent_id"].clone();
+    assert_eq!(id, json!(agents::ACP_SDK_ECHO));
+    assert_eq!(found[0]["metadata"]["ref"]["version"], "0.1.0");
+    let (_, d) = get(&s, &format!("/agents/{}/descriptor", agents::ACP_SDK_ECHO)).await;
+    assert_eq!(d["specs"]["capabilities"]["interrupts"], true);
+    assert!(d["specs"]["config"]["properties"]["to_upper"].is_object());
+    assert_eq!(
+        d["specs"]["interrupts"][0]["interrupt_type"],
+        "echo_interrupt"
+    );
+
+    let history = json!([
+        {"type": "human", "content": "Hello There"},
+        {"type": "assistant", "content": "hi"},
+        {"type": "human", "content": "Echo Me"},
+    ]);
+    let echo = |config: Value| json!({"agent_id": id, "input": {"messages": history}, "config": {"configurable": config}});
+    let cases = [
+        (json!({}), "Echo Me"),
+        (json!({"to_upper": true}), "ECHO ME"),
+        (json!({"to_lower": true, "to_upper": true}), "echo me"),
+    ];
+    for (config, reply) in cases {
+        let (st, w) = post(&s, "/runs/wait", echo(config.clone())).await;
+        assert_eq!(st, StatusCode::OK, "{w}");
+        let mut want = history.as_array().cloned().unwrap_or_default();
+        want.push(json!({"type": "assistant", "content": reply}));
+        assert_eq!(w["output"]["values"]["messages"], json!(want), "{config}");
+    }
+    let only_ai = json!({"agent_id": id, "input": {"messages": [{"type": "ai", "content": "x"}]}, "config": {}});
+    let (_, w) = post(&s, "/runs/wait", only_ai).await;
+    assert_eq!(
+        w["output"]["values"]["messages"],
+        json!([{"type": "ai", "content": "x"}])
+    );
+    let (st, e) = post(
+        &s,
+        "/runs",
+        json!({"agent_id": id, "input": {"messages": []}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "config required: {e}");
+
+    // One interrupt carrying the echo; the resume's messages are echoed for the output.
+    let body = echo(json!({"interrupt_count": 2, "to_upper": true}));
+    let (_, w) = post(&s, "/runs/wait", body).await;
+    assert_eq!(w["run"]["status"], "interrupted");
+    assert_eq!(
+        w["output"]["interrupt"]["messages"][3]["content"],
+        "ECHO ME"
+    );
+    let rid = run_id(&w["run"]);
+    let resume = json!({"messages": [{"type": "human", "content": "again"}]});
+    let (st, _) = post(&s, &format!("/runs/{rid}"), resume).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, w) = get(&s, &format!("/runs/{rid}/wait")).await;
+    assert_eq!(w["run"]["status"], "success", "{w}");
+    assert_eq!(
+        w["output"]["values"]["messages"],
+        json!([{"type": "human", "content": "again"}, {"type": "assistant", "content": "AGAIN"}])
+    );
+
+    let spec = ReferenceServer::start().await;
+    let (st, found) = post(
+        &spec,
+        "/agents/search",
+        json!({"name": "org.agntcy.echo_agent"}),
+    )
+    .await;
+    assert_eq!(
+        (st, found),
+        (StatusCode::OK, json!([])),
+        "the spec dialect lists the six"
+    );
+    let (st, _) = get(&spec, &format!("/agents/{}", agents::ACP_SDK_ECHO)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }

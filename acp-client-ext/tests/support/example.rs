@@ -13,8 +13,9 @@
 //!   config schema with properties, every run sends `ACP_CONFIG` (a JSON object), or else the
 //!   defaults the schema gives (`{}` without any), since servers that validate config refuse
 //!   a run without it (the Agent Workflow Server answers 422).
-//! * Errors print as one sentence each ([`finish`]), and a step the server does not implement
-//!   ([`unsupported`]) is reported and skipped rather than ending the example.
+//! * Errors print as one sentence each ([`finish`]); a step the server does not implement, or
+//!   (with `ACP_URL`) fails on or refuses, is reported by its kind ([`refusal`]) and skipped
+//!   rather than ending the example ([`step`]).
 //! * `RUST_LOG=acp_client_ext=debug` shows every request the client sends.
 
 use acp_client_ext::{
@@ -57,7 +58,9 @@ pub async fn connect(example: &str) -> Res<Setup> {
             .with_writer(std::io::stderr)
             .init();
     }
-    if std::env::var_os("ACP_URL").is_none() {
+    let remote = std::env::var_os("ACP_URL").is_some();
+    let _ = REMOTE.set(remote);
+    if !remote {
         let server = ReferenceServer::start().await;
         let client = AcpClient::new(server.url())?;
         say(format!(
@@ -171,37 +174,40 @@ impl Setup {
     }
 }
 
-/// Whether `e` says the server does not implement the operation: `501`, `405`, a `500` whose
-/// message is "Not implemented" (FastAPI servers' stubs), or a `404` whose message is FastAPI's
-/// bare "Not Found" for a route it does not have.
-pub fn unsupported(e: &AcpError) -> bool {
-    match e {
-        AcpError::Api {
-            status, message, ..
-        } => match status.as_u16() {
-            501 | 405 => true,
-            500 => message.trim().eq_ignore_ascii_case("not implemented"),
-            404 => message.trim() == "Not Found",
-            _ => false,
-        },
-        _ => false,
+/// Whether the examples run against a server given by `ACP_URL` (set once by [`connect`]).
+static REMOTE: OnceLock<bool> = OnceLock::new();
+
+/// What kind of refusal an error of a step is, in a few words: the server does not implement
+/// the operation ([`AcpError::is_unsupported`]), failed on it (a 5xx), or refused it (a 4xx);
+/// `None` for anything else (a transport failure, a decode error, ...).
+pub fn refusal(e: &AcpError) -> Option<&'static str> {
+    if e.is_unsupported() {
+        return Some("not supported by this server");
+    }
+    match e.status()?.as_u16() {
+        500..=599 => Some("the server failed on it"),
+        400..=499 => Some("the server refused it"),
+        _ => None,
     }
 }
 
-/// Runs one step: its value, or `None` after saying that the server does not implement it.
+/// Runs one step: its value, or `None` after saying why the server did not do it. A step the
+/// server does not implement is skipped everywhere; against a server given by `ACP_URL`, so is
+/// one it failed on or refused (a real server is not the reference server: the example goes on
+/// and says so). Any other error ends the example.
 pub async fn step<T>(
     what: &str,
     fut: impl std::future::IntoFuture<Output = Result<T, AcpError>>,
 ) -> Res<Option<T>> {
     match fut.await {
         Ok(v) => Ok(Some(v)),
-        Err(e) if unsupported(&e) => {
-            say(format!(
-                "   {what}: not supported by this server ({e}); skipped"
-            ));
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => match refusal(&e) {
+            Some(kind) if e.is_unsupported() || REMOTE.get() == Some(&true) => {
+                say(format!("   {what}: {kind} ({e}); skipped"));
+                Ok(None)
+            }
+            _ => Err(e.into()),
+        },
     }
 }
 
@@ -259,6 +265,12 @@ pub fn describe(event: &RunEvent) -> String {
     match event {
         RunEvent::Values(u) => format!("values  {status:<11} {}", shorten(u.values().get())),
         RunEvent::Custom(u) => format!("custom  {status:<11} {}", shorten(u.update().get())),
+        RunEvent::Interrupt(u) => format!("interrupt {status:<9} {}", shorten(u.interrupt().get())),
+        RunEvent::Error(u) => format!(
+            "error   {status:<11} ({}) {}",
+            u.errcode(),
+            shorten(u.description())
+        ),
         RunEvent::Other(raw) => format!(
             "{:<7} {status:<11} {}",
             raw.payload_type().unwrap_or(raw.event_type()),

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::request::{ApiResult, PathId, body, ok_json, path_uuid, search_page};
 use crate::{
-    agents::{ALL, AgentKind},
+    agents::AgentKind,
     dialect::{Shape, violation},
     errors::ApiError,
     state::AppState,
@@ -43,7 +43,7 @@ async fn search(State(st): State<AppState>, b: Bytes) -> ApiResult {
             vec![violation("value_error", &["body"], msg, Value::Object(obj))],
         ));
     }
-    let found: Vec<Value> = ALL
+    let found: Vec<Value> = AgentKind::served(st.config.dialect)
         .into_iter()
         .filter(|a| req.name.as_deref().is_none_or(|n| n == a.name()))
         .filter(|_| req.version.as_deref().is_none_or(|v| v == "0.1.0"))
@@ -52,17 +52,18 @@ async fn search(State(st): State<AppState>, b: Bytes) -> ApiResult {
     ok_json(Value::Array(search_page(found, req.limit, req.offset)?))
 }
 
-fn agent(p: PathId) -> Result<AgentKind, ApiError> {
+fn agent(st: &AppState, p: PathId) -> Result<AgentKind, ApiError> {
     let id = path_uuid(p, "agent_id")?;
-    AgentKind::by_id(id).ok_or_else(|| ApiError::not_found(format!("agent {id} not found")))
+    AgentKind::served_by_id(id, st.config.dialect)
+        .ok_or_else(|| ApiError::not_found(format!("agent {id} not found")))
 }
 
-async fn get_agent(p: PathId) -> ApiResult {
-    ok_json(agent(p)?.to_json())
+async fn get_agent(State(st): State<AppState>, p: PathId) -> ApiResult {
+    ok_json(agent(&st, p)?.to_json())
 }
 
 async fn descriptor(State(st): State<AppState>, p: PathId) -> ApiResult {
-    let mut d = agent(p)?.descriptor();
+    let mut d = agent(&st, p)?.descriptor();
     st.config.dialect.fill(&mut d, Shape::Descriptor);
     ok_json(d)
 }

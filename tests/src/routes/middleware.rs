@@ -13,20 +13,38 @@ use axum::{
 use futures::StreamExt;
 
 use crate::{
-    dialect::{CloseAfter, CloseSignal, NOT_IMPLEMENTED, NOT_IMPLEMENTED_DETAIL},
+    conn::ConnControl,
+    dialect::{
+        CloseAfter, NOT_IMPLEMENTED, NOT_IMPLEMENTED_DETAIL, strict_query_violations, uvicorn_head,
+    },
     errors::{ApiError, error_response},
     faults::{Fault, RequestKind, SseFaults, parse_fault_header},
-    state::{AppState, ServerEvent, path_matches},
+    state::{AppState, RecordedRequest, ServerEvent, path_matches},
 };
 
-/// Faults active for the current request (inserted by [`track`]).
+/// Faults active for the current request (inserted by [`track`]), with the control of the
+/// connection it came on.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ActiveFaults(pub Vec<Fault>);
+pub(crate) struct ActiveFaults(pub Vec<Fault>, pub Option<ConnControl>);
 
 impl ActiveFaults {
     /// The SSE faults among them.
     pub fn sse(&self) -> SseFaults {
         SseFaults::from_faults(&self.0)
+    }
+
+    /// Call once the run is created: with [`Fault::ResetAfterCreate`] the connection is reset
+    /// and this never returns (the connection's end drops the handler).
+    pub async fn after_create(&self) {
+        reset_on(self, &Fault::ResetAfterCreate).await;
+    }
+}
+
+/// With `fault` among the active faults: resets the connection and never returns.
+async fn reset_on(f: &ActiveFaults, fault: &Fault) {
+    if let (true, Some(control)) = (f.0.contains(fault), f.1.as_ref()) {
+        control.reset();
+        std::future::pending::<()>().await;
     }
 }
 
@@ -35,8 +53,22 @@ impl ActiveFaults {
 pub(crate) async fn track(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            (n.as_str().to_owned(), v)
+        })
+        .collect();
+    let record = RecordedRequest {
+        method: method.clone(),
+        path: path.clone(),
+        query: req.uri().query().map(str::to_owned),
+        headers,
+    };
     if let Ok(mut r) = state.requests.lock() {
-        r.push((method.clone(), path.clone()));
+        r.push(record);
     }
     state.events.emit(ServerEvent::Request {
         method: method.clone(),
@@ -57,12 +89,23 @@ pub(crate) async fn track(State(state): State<AppState>, mut req: Request, next:
             }
         }
     }
-    if let Some(code) = faults.iter().find_map(|f| match f {
+    let faults = ActiveFaults(faults, req.extensions().get::<ConnControl>().cloned());
+    // Before anything else, the body unread.
+    reset_on(&faults, &Fault::ResetBeforeRead).await;
+    if let Some(code) = faults.0.iter().find_map(|f| match f {
         Fault::Status(c) => Some(*c),
         _ => None,
     }) {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return error_response(status, &format!("injected fault: status {code}"));
+    }
+    if state.config.dialect.is_workflow_server() {
+        // FastAPI validates the parameters before the handler runs, even one that only raises
+        // "Not implemented".
+        let violations = strict_query_violations(req.method(), req.uri());
+        if !violations.is_empty() {
+            return ApiError::invalid("invalid query parameters", violations).into_response();
+        }
     }
     if state.config.dialect.is_workflow_server()
         && NOT_IMPLEMENTED
@@ -72,23 +115,24 @@ pub(crate) async fn track(State(state): State<AppState>, mut req: Request, next:
         return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, NOT_IMPLEMENTED_DETAIL)
             .into_response();
     }
-    req.extensions_mut().insert(ActiveFaults(faults));
+    req.extensions_mut().insert(faults);
     next.run(req).await
 }
 
 /// Closes the connection once a response marked [`CloseAfter`] has been written: when hyper
 /// drops the body (it has written the head and all `content-length` bytes by then), the
-/// connection's [`CloseSignal`] is notified and the accept loop shuts the connection down
-/// (no `Connection: close` header is added).
+/// connection's [`ConnControl`] is doomed (no `Connection: close` header is added; see
+/// `crate::conn` for what the client meets next).
 pub(crate) async fn close_after(req: Request, next: Next) -> Response {
-    let signal = req.extensions().get::<CloseSignal>().cloned();
+    let control = req.extensions().get::<ConnControl>().cloned();
     let resp = next.run(req).await;
-    let (Some(signal), Some(CloseAfter)) = (signal, resp.extensions().get::<CloseAfter>().copied())
+    let (Some(control), Some(CloseAfter)) =
+        (control, resp.extensions().get::<CloseAfter>().copied())
     else {
         return resp;
     };
     let (parts, body) = resp.into_parts();
-    let guard = NotifyOnDrop(signal);
+    let guard = CloseOnDrop(control);
     let stream = body.into_data_stream().map(move |chunk| {
         let _keep = &guard;
         chunk
@@ -96,11 +140,25 @@ pub(crate) async fn close_after(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
-/// Notifies the connection's [`CloseSignal`] when dropped.
-struct NotifyOnDrop(CloseSignal);
+/// Under [`crate::Dialect::WorkflowServer`], writes every response head as uvicorn and
+/// Starlette do ([`uvicorn_head`]).
+pub(crate) async fn workflow_server_head(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut resp = next.run(req).await;
+    if state.config.dialect.is_workflow_server() {
+        uvicorn_head(&mut resp);
+    }
+    resp
+}
 
-impl Drop for NotifyOnDrop {
+/// Dooms the connection when dropped (with the response body).
+struct CloseOnDrop(ConnControl);
+
+impl Drop for CloseOnDrop {
     fn drop(&mut self) {
-        self.0.0.notify_one();
+        self.0.close_after();
     }
 }

@@ -32,6 +32,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(stateless_runs::router())
         .layer(from_fn_with_state(state.clone(), middleware::track))
         .layer(from_fn_with_state(state.clone(), render_errors))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::workflow_server_head,
+        ))
         .layer(axum::middleware::from_fn(middleware::close_after))
         .with_state(state)
 }

@@ -23,9 +23,9 @@ use super::{
 };
 use crate::{
     agents::AgentKind,
-    dialect::{Shape, violation},
+    dialect::{Shape, internal_server_error, violation},
     errors::{ApiError, error_response},
-    runs::{self, Run, RunSpec, StreamModes},
+    runs::{self, Run, RunSpec, RunStatus, StreamModes},
     sse::sse_response,
     state::{AppState, WaitRoute},
 };
@@ -186,27 +186,36 @@ fn stream_modes(req: Option<&StreamModeReq>, agent: AgentKind) -> StreamModes {
     }
 }
 
-/// Creates and starts a run from a create body, on `thread` or stateless.
-fn create_run(st: &AppState, thread: Option<Uuid>, b: &Bytes) -> Result<Arc<Run>, ApiError> {
-    let (req, mut creation) = body::<RunCreateReq>(b)?;
-    let dialect = st.config.dialect;
+/// A create body that passed validation, with the agent it names (`None`: no such agent).
+struct CheckedCreate {
+    req: RunCreateReq,
+    creation: Map<String, Value>,
+    agent: Option<AgentKind>,
+}
+
+/// Validates a create body (422s), as far as it can be without the agent existing.
+fn check_create(st: &AppState, b: &Bytes) -> Result<CheckedCreate, ApiError> {
+    let (req, creation) = body::<RunCreateReq>(b)?;
     if req.webhook.as_deref().is_some_and(str::is_empty) {
         return Err(ApiError::unprocessable("`webhook` must not be empty"));
     }
     let agent = match req.agent_id.as_deref() {
-        None => AgentKind::Echo,
+        None => Some(AgentKind::Echo),
         // The spec's `agent_id` is the agent's id (a UUID): a name is an unknown agent.
         Some(a) => Uuid::parse_str(a)
             .ok()
-            .and_then(AgentKind::by_id)
-            .ok_or_else(|| ApiError::not_found(format!("agent {a} not found")))?,
+            .and_then(|id| AgentKind::served_by_id(id, st.config.dialect)),
     };
-    if dialect.is_workflow_server() && agent.declares_config() && req.config.is_none() {
+    if st.config.dialect.is_workflow_server()
+        && agent.is_some_and(AgentKind::declares_config)
+        && req.config.is_none()
+    {
         // The Workflow Server validates `config` against the agent's config schema, and a
         // missing `config` fails that validation.
+        let name = agent.map(AgentKind::name).unwrap_or_default();
         let input = Value::Object(creation);
         return Err(ApiError::invalid(
-            format!("agent {} requires `config`", agent.name()),
+            format!("agent {name} requires `config`"),
             vec![violation(
                 "missing",
                 &["body", "config"],
@@ -215,6 +224,27 @@ fn create_run(st: &AppState, thread: Option<Uuid>, b: &Bytes) -> Result<Arc<Run>
             )],
         ));
     }
+    Ok(CheckedCreate {
+        req,
+        creation,
+        agent,
+    })
+}
+
+/// Creates and starts a run from a create body, on `thread` or stateless.
+fn create_run(st: &AppState, thread: Option<Uuid>, b: &Bytes) -> Result<Arc<Run>, ApiError> {
+    let CheckedCreate {
+        req,
+        mut creation,
+        agent,
+    } = check_create(st, b)?;
+    let dialect = st.config.dialect;
+    let agent = agent.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "agent {} not found",
+            req.agent_id.as_deref().unwrap_or_default()
+        ))
+    })?;
     let modes = stream_modes(req.stream_mode.as_ref(), agent);
     let mut defaults = vec![
         ("stream_mode", Value::Null),
@@ -279,8 +309,27 @@ fn make_room(
 }
 
 /// `POST .../runs`: creates a background run.
-pub(crate) async fn create(State(st): State<AppState>, Parent(t): Parent, b: Bytes) -> ApiResult {
-    ok_json(create_run(&st, t, &b)?.to_json())
+///
+/// Under [`crate::Dialect::WorkflowServer`], on a thread: the unhandled 500 and no run at all,
+/// whatever the thread (unknown, busy) once the body passed validation. Its `create_thread_run`
+/// (`apis/threads_runs.py`) does `return ThreadRuns.put(run_create_stateful, thread_id)`
+/// without `await`: `put` (`services/thread_runs.py`) is a coroutine function, so the handler
+/// returns an un-run coroutine, FastAPI's validation of it against the response model
+/// `RunStateful` raises `ResponseValidationError`, which no handler catches.
+pub(crate) async fn create(
+    State(st): State<AppState>,
+    Extension(f): Extension<ActiveFaults>,
+    Parent(t): Parent,
+    b: Bytes,
+) -> ApiResult {
+    if st.config.dialect.is_workflow_server() && t.is_some() {
+        check_create(&st, &b)?;
+        f.after_create().await;
+        return Ok(internal_server_error());
+    }
+    let run = create_run(&st, t, &b)?;
+    f.after_create().await;
+    ok_json(run.to_json())
 }
 
 /// `POST .../runs/stream`: creates a run and streams it.
@@ -291,21 +340,41 @@ pub(crate) async fn create_stream(
     b: Bytes,
 ) -> ApiResult {
     let run = create_run(&st, t, &b)?;
+    f.after_create().await;
     Ok(sse_response(&st, run, 0, f.sse(), true))
 }
 
 /// `POST .../runs/wait`: creates a run and waits for it.
 pub(crate) async fn create_wait(
     State(st): State<AppState>,
+    Extension(f): Extension<ActiveFaults>,
     Parent(t): Parent,
     b: Bytes,
 ) -> ApiResult {
     let run = create_run(&st, t, &b)?;
+    f.after_create().await;
     wait_response(&st, &run).await
 }
 
+/// The answer of a wait (create-and-wait or join-and-wait) once the run settled or the server
+/// gave up.
+///
+/// Under [`crate::Dialect::WorkflowServer`], a thread run that settles `interrupted` is the
+/// unhandled 500 (the run stays, interrupted): `_wait_and_return_run_output`
+/// (`apis/threads_runs.py`, shared by `create_and_wait_for_thread_run_output` and
+/// `wait_for_thread_run_output`) only knows success and, for anything else, builds
+/// `RunError(..., description=run_output)` whose `description` is a `StrictStr`, and the
+/// interrupt's payload is an object: pydantic's `ValidationError` is caught by nothing. (The
+/// stateless one, `apis/stateless_runs.py`, answers a `RunInterrupt`.)
 async fn wait_response(st: &AppState, run: &Run) -> ApiResult {
     let settled = runs::wait_settled(run, st.config.wait_timeout).await;
+    if settled
+        && st.config.dialect.is_workflow_server()
+        && run.spec.thread_id.is_some()
+        && run.status() == RunStatus::Interrupted
+    {
+        return Ok(internal_server_error());
+    }
     if !settled && st.config.wait_204_on_timeout {
         return no_content();
     }

@@ -19,9 +19,10 @@ Any ACP operation, by the spec's operationId (`acp op --list` prints the table):
 Exit status:
   0  success (the run completed)
   1  the run failed (status error or timeout, or it was cancelled)
-  2  usage error (bad arguments, bad JSON, unknown agent)
+  2  usage error (bad arguments, bad JSON, unknown agent, an ACP_* variable that does not parse)
   3  the run is interrupted and waits for an answer (--no-input, or stdin is not a terminal)
-  4  the server or the connection failed (an error status, a transport error, a timeout)";
+  4  the server or the connection failed (an error status, a transport error, a timeout), or
+     the client could not be set up (a CA file that does not load)";
 
 /// acp: a command-line client for the Agent Connect Protocol (ACP).
 #[derive(Debug, Parser)]
@@ -53,6 +54,10 @@ pub enum Command {
         /// Only agents with this name.
         #[arg(long)]
         name: Option<String>,
+        /// Only agents of this version (some servers, such as the Agent Workflow Server, refuse a
+        /// search without a name or a version).
+        #[arg(long)]
+        version: Option<String>,
     },
     /// Show an agent and its ACP descriptor (capabilities, schemas).
     Agent {
@@ -112,9 +117,14 @@ pub struct RunArgs {
     /// The run's input: JSON, or @FILE to read it from a file.
     #[arg(long, default_value = "{}")]
     pub input: String,
-    /// The agent's config: JSON, or @FILE.
-    #[arg(long)]
+    /// The agent's configurable values (what its descriptor's config schema describes; sent as
+    /// the run's `config.configurable`): a JSON object, or @FILE. Without it (and without
+    /// --config-object) a run of an agent that declares a config schema sends `config: {}`.
+    #[arg(long, value_name = "JSON|@FILE")]
     pub config: Option<String>,
+    /// The run's whole `config` object (`{"configurable": {...}}`): a JSON object, or @FILE.
+    #[arg(long, value_name = "JSON|@FILE", conflicts_with = "config")]
+    pub config_object: Option<String>,
     /// Run on this thread (default: a stateless run).
     #[arg(long, value_name = "ID", conflicts_with = "new_thread")]
     pub thread: Option<String>,
@@ -124,7 +134,8 @@ pub struct RunArgs {
     /// Stream the run's events as they arrive (the default).
     #[arg(long, conflicts_with = "wait")]
     pub stream: bool,
-    /// Wait for the run's outcome, at most DURATION, instead of streaming.
+    /// Wait for the run's outcome, at most DURATION, instead of streaming (one create-and-wait
+    /// request: `POST .../runs/wait`).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<Duration>,
     /// End at an interrupt (exit 3) instead of asking for the answer.
@@ -243,10 +254,13 @@ pub struct CheckArgs {
     /// The scratch runs' input: JSON, or @FILE.
     #[arg(long, default_value = "{}")]
     pub input: String,
-    /// The scratch runs' config: JSON, or @FILE (default: the defaults of the agent's config
-    /// schema).
-    #[arg(long)]
+    /// The scratch runs' configurable values (sent as `config.configurable`): a JSON object, or
+    /// @FILE (default: the defaults of the agent's config schema).
+    #[arg(long, value_name = "JSON|@FILE")]
     pub config: Option<String>,
+    /// The scratch runs' whole `config` object: a JSON object, or @FILE.
+    #[arg(long, value_name = "JSON|@FILE", conflicts_with = "config")]
+    pub config_object: Option<String>,
 }
 
 /// `30s`, `2m`, `500ms`, `1h`, or a number of seconds.

@@ -7,10 +7,11 @@
 //! because what it reports is exactly what the library smooths over.
 
 use crate::args::CheckArgs;
-use crate::commands::{body_parts, resolve_agent};
-use crate::out::{Failure, Out, SERVER};
+use crate::context::{Context, RunConfig, object_arg};
+use crate::out::{Failure, Out};
 use acp_client::ClientInfo as _;
-use acp_client_ext::{AcpClient, Operation, reqwest};
+use acp_client_ext::sse::{Decoder, Frame, SseError};
+use acp_client_ext::{Operation, RunStatus, reqwest, server_message};
 use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -60,9 +61,6 @@ const DECLARED: &[(&str, &[u16])] = &[
     ("cancel_stateless_run", &[204, 404, 422]),
 ];
 
-/// The spec's run statuses.
-const RUN_STATUSES: &[&str] = &["pending", "error", "success", "timeout", "interrupted"];
-
 /// How long one streamed connection is read at most, and one silence on it.
 const STREAM_LIMIT: Duration = Duration::from_secs(30);
 const STREAM_IDLE: Duration = Duration::from_secs(15);
@@ -80,11 +78,57 @@ impl Answer {
     }
 }
 
+/// What became of one step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A success status.
+    Done,
+    /// A 4xx answer.
+    Refused,
+    /// 500 `Not implemented`: the operation is a stub on this server.
+    NotImplemented,
+    /// Any other 5xx answer.
+    ServerError,
+    /// No answer, or one that could not be read.
+    NoAnswer,
+}
+
+impl Kind {
+    fn of(a: &Answer) -> Kind {
+        // As the library's `Error::is_unsupported` reads a 5xx, from the server's message.
+        let message = || match reqwest::StatusCode::from_u16(a.status) {
+            Ok(status) => server_message(status, &a.body),
+            Err(_) => String::new(),
+        };
+        match a.status {
+            501 => Kind::NotImplemented,
+            500 if message().trim().eq_ignore_ascii_case("not implemented") => Kind::NotImplemented,
+            500.. => Kind::ServerError,
+            400.. => Kind::Refused,
+            _ => Kind::Done,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Done => "done",
+            Kind::Refused => "refused",
+            Kind::NotImplemented => "not implemented",
+            Kind::ServerError => "server error",
+            Kind::NoAnswer => "no answer",
+        }
+    }
+}
+
 /// One operation tried: what was sent, what came back, and a note.
 struct Row {
     op: &'static str,
     request: String,
     status: String,
+    kind: Kind,
+    /// A refusal is what the step probes for (an unknown id, a resume of a run that does not
+    /// wait for one, a deleted thread).
+    refusal_expected: bool,
     note: String,
 }
 
@@ -116,60 +160,130 @@ impl Checker {
         params: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Option<Answer> {
-        let (method, path) = self.route(op, params)?;
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(b);
-        }
+        self.send(op, params, body, false).await
+    }
+
+    /// [`call`](Self::call) for a step that probes a refusal (a 4xx is the expected answer).
+    async fn probe(
+        &mut self,
+        op: &'static str,
+        params: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Option<Answer> {
+        self.send(op, params, body, true).await
+    }
+
+    async fn send(
+        &mut self,
+        op: &'static str,
+        params: &[(&str, &str)],
+        body: Option<&Value>,
+        refusal_expected: bool,
+    ) -> Option<Answer> {
+        let (operation, method, path) = self.route(op, params)?;
         let request = format!("{method} {path}");
-        let answer = match req.send().await {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let content_type = content_type(&resp);
-                match resp.bytes().await {
-                    Ok(b) => Answer {
-                        status,
-                        content_type,
-                        body: b.to_vec(),
-                    },
-                    Err(e) => {
-                        self.row(op, request, "-", format!("reading the body failed: {e}"));
-                        return None;
-                    }
-                }
-            }
+        let resp = match self.request(operation, &method, &path, body, None).await {
+            Ok(resp) => resp,
             Err(e) => {
-                self.row(op, request, "-", format!("no answer: {e}"));
+                self.row(op, request, "-", Kind::NoAnswer, format!("no answer: {e}"));
+                return None;
+            }
+        };
+        let status = resp.status().as_u16();
+        let content_type = content_type(&resp);
+        let answer = match resp.bytes().await {
+            Ok(b) => Answer {
+                status,
+                content_type,
+                body: b.to_vec(),
+            },
+            Err(e) => {
+                let note = format!("reading the body failed: {e}");
+                self.row(op, request, &status.to_string(), Kind::NoAnswer, note);
                 return None;
             }
         };
         let note = self.inspect(op, &answer);
-        self.row(op, request, &answer.status.to_string(), note);
+        let kind = Kind::of(&answer);
+        self.row(op, request, &status.to_string(), kind, note);
+        if let Some(row) = self.f.rows.last_mut() {
+            row.refusal_expected = refusal_expected;
+        }
         Some(answer)
     }
 
-    /// The method and path of `op` from the operations table, with `params` filled in: no ACP
-    /// path is typed in this module. An id the table lacks (a bug) is reported as a row.
-    fn route(&mut self, op: &'static str, params: &[(&str, &str)]) -> Option<(Method, String)> {
-        let Some(operation) = Operation::find(op) else {
-            self.row(op, "-".into(), "-", "not in the operations table".into());
-            return None;
-        };
-        let mut path = operation.path().to_string();
-        for (name, value) in params {
-            path = path.replace(&format!("{{{name}}}"), value);
+    /// Send one request with the client's own `reqwest::Client` (its credentials), raw: every
+    /// status is an answer. A request that creates nothing is sent once more when the
+    /// connection failed (a server may close a connection after an error without saying so).
+    async fn request(
+        &self,
+        operation: Operation,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        last_event_id: Option<&str>,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let attempts = if operation.creates() { 1 } else { 2 };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base));
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            if let Some(id) = last_event_id {
+                req = req.header("last-event-id", id);
+            }
+            match req.send().await {
+                Err(e) if attempt < attempts && (e.is_connect() || e.is_request()) => continue,
+                result => return result,
+            }
         }
-        let method = Method::from_bytes(operation.method().as_bytes()).ok()?;
-        Some((method, path))
     }
 
-    fn row(&mut self, op: &'static str, request: String, status: &str, note: String) {
+    /// The operation, method and path of `op` from the operations table, with `params` filled
+    /// in: no ACP path is typed in this module. An id the table lacks (a bug) is a row.
+    fn route(
+        &mut self,
+        op: &'static str,
+        params: &[(&str, &str)],
+    ) -> Option<(Operation, Method, String)> {
+        let Some(operation) = Operation::find(op) else {
+            self.row(
+                op,
+                "-".into(),
+                "-",
+                Kind::NoAnswer,
+                "not in the operations table".into(),
+            );
+            return None;
+        };
+        let path = match operation.fill_path(params) {
+            Ok(path) => path,
+            Err(e) => {
+                self.row(
+                    op,
+                    operation.path().into(),
+                    "-",
+                    Kind::NoAnswer,
+                    e.to_string(),
+                );
+                return None;
+            }
+        };
+        let method = Method::from_bytes(operation.method().as_bytes()).ok()?;
+        Some((operation, method, path))
+    }
+
+    fn row(&mut self, op: &'static str, request: String, status: &str, kind: Kind, note: String) {
         self.f.rows.push(Row {
             op,
             request,
             status: status.to_string(),
+            kind,
+            refusal_expected: false,
             note,
         });
     }
@@ -183,11 +297,16 @@ impl Checker {
             .map(|(_, codes)| *codes)
             .unwrap_or(&[]);
         let text = String::from_utf8_lossy(&a.body);
-        if !declared.contains(&a.status) {
-            if a.status == 500 && text.contains("Not implemented") {
+        let kind = Kind::of(a);
+        match kind {
+            Kind::NotImplemented => {
                 self.not_implemented.push(op);
-                notes.push("not implemented".to_string());
-            } else {
+                notes.push(kind.as_str().to_string());
+            }
+            // A failure of the server, not a status it chose: reported by kind (see the end of
+            // the report), not as a deviation.
+            Kind::ServerError => notes.push(format!("{}: {}", kind.as_str(), excerpt(&text))),
+            _ if !declared.contains(&a.status) => {
                 self.f.deviate(
                     "status codes",
                     format!("{op} answered {}", a.status),
@@ -195,8 +314,9 @@ impl Checker {
                 );
                 notes.push(format!("{} not declared", a.status));
             }
+            _ => {}
         }
-        if a.status >= 400 {
+        if matches!(kind, Kind::Refused | Kind::NotImplemented) {
             let shape = error_shape(a);
             if shape != "JSON string" {
                 let topic = if a.content_type.starts_with("text/plain") {
@@ -211,7 +331,9 @@ impl Checker {
                 );
             }
             notes.push(format!("error body: {shape}"));
-        } else if let Some(v) = a.json() {
+        } else if kind == Kind::Done
+            && let Some(v) = a.json()
+        {
             self.spellings(op, &v, "");
         }
         notes.join("; ")
@@ -241,9 +363,11 @@ impl Checker {
                                 "RFC 3339 date-time, with an offset",
                             );
                         }
+                        // The library's reading of a status: what the spec does not list is
+                        // `Other`.
                         ("status", Value::String(s))
                             if map.contains_key("run_id")
-                                && !RUN_STATUSES.contains(&s.as_str()) =>
+                                && matches!(RunStatus::parse(s), RunStatus::Other(_)) =>
                         {
                             self.f.deviate(
                                 "run status",
@@ -276,26 +400,20 @@ impl Checker {
         last_event_id: Option<&str>,
         max_events: usize,
     ) -> Option<Sse> {
-        let (method, path) = self.route(op, params)?;
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id);
-        }
+        let (operation, method, path) = self.route(op, params)?;
         let request = format!(
             "{method} {path}{}",
             last_event_id
                 .map(|i| format!(" (Last-Event-ID: {i})"))
                 .unwrap_or_default()
         );
-        let resp = match req.send().await {
+        let resp = match self
+            .request(operation, &method, &path, body, last_event_id)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
-                self.row(op, request, "-", format!("no answer: {e}"));
+                self.row(op, request, "-", Kind::NoAnswer, format!("no answer: {e}"));
                 return None;
             }
         };
@@ -309,23 +427,21 @@ impl Checker {
                 body,
             };
             let note = self.inspect(op, &a);
-            self.row(op, request, &status.to_string(), note);
+            let kind = Kind::of(&a);
+            self.row(op, request, &status.to_string(), kind, note);
             return None;
         }
-        let mut raw = Vec::new();
         let mut bytes = resp.bytes_stream();
         let mut sse = Sse::default();
         let started = tokio::time::Instant::now();
         loop {
-            if sse.events.len() >= max_events || started.elapsed() > STREAM_LIMIT {
+            if sse.events.len() >= max_events || started.elapsed() > STREAM_LIMIT || sse.broken {
                 break;
             }
             match tokio::time::timeout(STREAM_IDLE, bytes.next()).await {
-                Ok(Some(Ok(chunk))) => {
-                    raw.extend_from_slice(&chunk);
-                    sse = parse_sse(&raw);
-                }
+                Ok(Some(Ok(chunk))) => sse.feed(&chunk),
                 Ok(None) => {
+                    sse.finish();
                     sse.ended = true;
                     break;
                 }
@@ -334,12 +450,16 @@ impl Checker {
         }
         drop(bytes);
         let note = format!(
-            "{} event(s), ids {}{}",
+            "{} event(s), ids {}{}{}",
             sse.events.len(),
             sse.ids().join(","),
-            if sse.ended { ", closed" } else { "" }
+            if sse.ended { ", closed" } else { "" },
+            sse.error
+                .as_ref()
+                .map(|e| format!("; invalid event stream: {e}"))
+                .unwrap_or_default()
         );
-        if sse.glued {
+        if sse.unglue.glued {
             self.f.deviate(
                 "SSE keep-alives",
                 "a bare ':' glued onto the next line (':id: 1')".into(),
@@ -351,20 +471,54 @@ impl Checker {
                 self.spellings(op, &v, "event");
             }
         }
-        self.row(op, request, &status.to_string(), note);
+        self.row(op, request, &status.to_string(), Kind::Done, note);
         Some(sse)
     }
 }
 
-/// The events of a stream, as read.
+/// The events of a stream, decoded by the library's SSE decoder as they arrive.
 #[derive(Default)]
 struct Sse {
+    decoder: Decoder,
+    unglue: Unglue,
     events: Vec<(Option<String>, String)>,
-    glued: bool,
+    /// The decoder's fatal error, if any (the rest of the stream is not read).
+    error: Option<String>,
+    broken: bool,
     ended: bool,
 }
 
 impl Sse {
+    fn feed(&mut self, chunk: &[u8]) {
+        self.unglue.feed(chunk, &mut self.decoder);
+        self.drain(Decoder::next_frame);
+    }
+
+    fn finish(&mut self) {
+        self.unglue.finish(&mut self.decoder);
+        self.drain(Decoder::finish);
+    }
+
+    fn drain(&mut self, next: fn(&mut Decoder) -> Result<Option<Frame>, SseError>) {
+        // Bounded: every frame or error consumes input.
+        loop {
+            match next(&mut self.decoder) {
+                Ok(Some(frame)) => self.events.push((
+                    frame.id.map(String::from),
+                    String::from_utf8_lossy(&frame.data).into_owned(),
+                )),
+                Ok(None) => return,
+                Err(e) if e.is_fatal() => {
+                    self.error = Some(e.to_string());
+                    self.broken = true;
+                    return;
+                }
+                // An event that is not UTF-8 is skipped; the next one may be fine.
+                Err(_) => {}
+            }
+        }
+    }
+
     fn ids(&self) -> Vec<String> {
         self.events
             .iter()
@@ -372,52 +526,54 @@ impl Sse {
             .collect()
     }
 
-    /// The run status of the last event.
-    fn last_status(&self) -> Option<String> {
+    /// The run status of the last event, as the library reads a status.
+    fn last_status(&self) -> Option<RunStatus> {
         let (_, data) = self.events.last()?;
         let v: Value = serde_json::from_str(data).ok()?;
-        v.get("status")?.as_str().map(str::to_string)
+        v.get("status")?.as_str().map(RunStatus::parse)
     }
 }
 
-/// A plain reading of SSE (the complete events in `raw`), noting glued keep-alives.
-fn parse_sse(raw: &[u8]) -> Sse {
-    let text = String::from_utf8_lossy(raw);
-    let mut sse = Sse::default();
-    let (mut id, mut data): (Option<String>, Vec<String>) = (None, Vec::new());
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let mut line = line;
-        // `:` keep-alives written without a newline (one or several) end up in front of the
-        // next field: `:::id: 1`.
-        let bare = line.trim_start_matches(':');
-        if bare.len() != line.len() {
-            if ["id:", "data:", "event:", "retry:"]
-                .iter()
-                .any(|f| bare.starts_with(f))
-            {
-                sse.glued = true;
-                line = bare;
-            } else {
-                line = "";
+/// What the Agent Workflow Server's keep-alive does to a stream, undone before decoding: it
+/// writes a bare `:` without a line end, so the next line becomes a comment (`:id: 1`) and a
+/// standard decoder drops that event's id. The check wants to see the ids the server meant
+/// (and report the glue), so a line that is colons glued onto a field (`id:`, `data:`,
+/// `event:`, `retry:`) is fed as a comment line and the field line. Every other byte goes to
+/// the decoder as received: the decoding is the library's.
+#[derive(Default)]
+struct Unglue {
+    line: Vec<u8>,
+    glued: bool,
+}
+
+impl Unglue {
+    const FIELDS: [&'static [u8]; 4] = [b"id:", b"data:", b"event:", b"retry:"];
+
+    fn feed(&mut self, chunk: &[u8], decoder: &mut Decoder) {
+        for piece in chunk.split_inclusive(|b| *b == b'\n' || *b == b'\r') {
+            self.line.extend_from_slice(piece);
+            if matches!(piece.last(), Some(b'\n' | b'\r')) {
+                self.flush(decoder);
             }
-        }
-        if line.is_empty() {
-            if !data.is_empty() {
-                sse.events.push((id.take(), data.join("\n")));
-                data.clear();
-            }
-            continue;
-        }
-        let (field, value) = line.split_once(':').unwrap_or((line, ""));
-        let value = value.strip_prefix(' ').unwrap_or(value);
-        match field {
-            "id" => id = Some(value.to_string()),
-            "data" => data.push(value.to_string()),
-            _ => {}
         }
     }
-    sse
+
+    fn finish(&mut self, decoder: &mut Decoder) {
+        self.flush(decoder);
+    }
+
+    fn flush(&mut self, decoder: &mut Decoder) {
+        let line = std::mem::take(&mut self.line);
+        let colons = line.iter().take_while(|b| **b == b':').count();
+        let bare = &line[colons..];
+        if colons > 0 && Self::FIELDS.iter().any(|f| bare.starts_with(f)) {
+            self.glued = true;
+            decoder.feed(b":\n");
+            decoder.feed(bare);
+        } else {
+            decoder.feed(&line);
+        }
+    }
 }
 
 fn content_type(resp: &reqwest::Response) -> String {
@@ -472,8 +628,51 @@ fn id_of(a: &Option<Answer>, key: &str) -> Option<String> {
     id.as_str().map(str::to_string)
 }
 
-pub async fn check(client: &AcpClient, out: &Out, args: &CheckArgs) -> Result<(), Failure> {
-    let (input, config) = body_parts(&args.input, args.config.as_deref())?;
+/// The agent of the scratch runs when `--agent` is not given: the first one the unfiltered
+/// search listed. A refused search and an empty one say different things, and what to do.
+fn first_agent(listed: Option<&Answer>) -> Result<String, Failure> {
+    let Some(a) = listed else {
+        return Err(Failure::server(
+            "the agent search got no answer (see the row of search_agents); pass --agent NAME",
+        ));
+    };
+    // The server's words, whatever its error body's shape.
+    let said = || match reqwest::StatusCode::from_u16(a.status) {
+        Ok(status) => format!("{}: {}", a.status, server_message(status, &a.body)),
+        Err(_) => a.status.to_string(),
+    };
+    if (400..500).contains(&a.status) {
+        return Err(Failure::server(format!(
+            "the server refused an unfiltered agent search ({}); pass --agent NAME",
+            said()
+        )));
+    }
+    if a.status >= 300 {
+        return Err(Failure::server(format!(
+            "the agent search failed ({}); pass --agent NAME",
+            said()
+        )));
+    }
+    match a.json() {
+        Some(Value::Array(agents)) if agents.is_empty() => Err(Failure::server(
+            "the server lists no agents; pass --agent NAME",
+        )),
+        Some(Value::Array(agents)) => agents
+            .first()
+            .and_then(|v| v.get("agent_id")?.as_str().map(str::to_string))
+            .ok_or_else(|| {
+                Failure::server("the first agent listed has no agent_id; pass --agent NAME")
+            }),
+        _ => Err(Failure::server(
+            "the agent search answered something other than a list; pass --agent NAME",
+        )),
+    }
+}
+
+pub async fn check(ctx: &Context<'_>, args: &CheckArgs) -> Result<(), Failure> {
+    let (client, out) = (&ctx.client, ctx.out);
+    let input = object_arg("input", &args.input)?;
+    let config = RunConfig::from_args(args.config.as_deref(), args.config_object.as_deref())?;
     let mut c = Checker {
         http: client.generated().client().clone(),
         base: client.base_url().to_string(),
@@ -492,17 +691,8 @@ pub async fn check(client: &AcpClient, out: &Out, args: &CheckArgs) -> Result<()
         );
     }
     let agent_id = match &args.agent {
-        Some(a) => resolve_agent(client, a).await?.agent_id.to_string(),
-        None => listed
-            .as_ref()
-            .and_then(Answer::json)
-            .and_then(|v| v.get(0)?.get("agent_id")?.as_str().map(str::to_string))
-            .ok_or_else(|| {
-                Failure::new(
-                    SERVER,
-                    "no agent to run: the server listed none; pass --agent",
-                )
-            })?,
+        Some(a) => ctx.agent(a).await?.id().to_string(),
+        None => first_agent(listed.as_ref())?,
     };
     c.call("get_agent_by_id", &[("agent_id", agent_id.as_str())], None)
         .await;
@@ -513,19 +703,35 @@ pub async fn check(client: &AcpClient, out: &Out, args: &CheckArgs) -> Result<()
             None,
         )
         .await;
-    c.call("get_agent_by_id", &[("agent_id", unknown.as_str())], None)
+    c.probe("get_agent_by_id", &[("agent_id", unknown.as_str())], None)
         .await;
 
-    // The scratch runs' body: the config given, or the defaults of the agent's config schema.
-    let config = config.or_else(|| {
-        let d = descriptor.as_ref()?.json()?;
-        let props = d.pointer("/specs/config/properties")?.as_object()?;
-        let defaults: serde_json::Map<String, Value> = props
-            .iter()
-            .filter_map(|(k, s)| Some((k.clone(), s.get("default")?.clone())))
-            .collect();
-        Some(Value::Object(defaults))
-    });
+    // The scratch runs' body. `config` as a run of the library writes it: the configurable
+    // values given (or the defaults of the agent's config schema) under `configurable`, and
+    // `config: {}` at least when the descriptor declares a config schema.
+    let declared_config = descriptor
+        .as_ref()
+        .filter(|a| a.status < 300)
+        .and_then(Answer::json)
+        .and_then(|d| d.pointer("/specs/config").filter(|c| !c.is_null()).cloned());
+    let config = match config {
+        RunConfig::Configurable(values) => Some(json!({ "configurable": values })),
+        RunConfig::Object(object) => Some(object),
+        RunConfig::None => declared_config.map(|schema| {
+            let defaults: serde_json::Map<String, Value> = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, s)| Some((k.clone(), s.get("default")?.clone())))
+                .collect();
+            if defaults.is_empty() {
+                json!({})
+            } else {
+                json!({ "configurable": defaults })
+            }
+        }),
+    };
     let mut body = json!({"agent_id": agent_id, "input": input});
     if let Some(cfg) = config {
         body["config"] = cfg;
@@ -561,35 +767,27 @@ pub async fn check(client: &AcpClient, out: &Out, args: &CheckArgs) -> Result<()
             Some(&body),
         )
         .await;
-    let run = id_of(&created, "run_id");
+    let mut run = id_of(&created, "run_id");
     if let Some(r) = &run {
-        c.call(
-            "wait_for_thread_run_output",
-            &[("thread_id", t.as_str()), ("run_id", r.as_str())],
-            None,
-        )
-        .await;
-        c.call(
-            "get_thread_run",
-            &[("thread_id", t.as_str()), ("run_id", r.as_str())],
-            None,
-        )
-        .await;
-        c.call(
-            "resume_thread_run",
-            &[("thread_id", t.as_str()), ("run_id", r.as_str())],
-            Some(&json!({})),
-        )
-        .await;
+        look_at_thread_run(&mut c, &t, r).await;
     }
     c.call("list_thread_runs", &[("thread_id", t.as_str())], None)
         .await;
-    c.call(
-        "create_and_wait_for_thread_run_output",
-        &[("thread_id", t.as_str())],
-        Some(&body),
-    )
-    .await;
+    let waited = c
+        .call(
+            "create_and_wait_for_thread_run_output",
+            &[("thread_id", t.as_str())],
+            Some(&body),
+        )
+        .await;
+    if run.is_none() {
+        // A server whose background create fails (the Agent Workflow Server's answers 500) still
+        // has a run to look at: the one create-and-wait made.
+        run = id_of(&waited, "run_id");
+        if let Some(r) = &run {
+            look_at_thread_run(&mut c, &t, r).await;
+        }
+    }
 
     // SSE ids across connections: read one event, drop the connection, and rejoin after that
     // event while the run goes on (an agent that streams several events slowly shows it). An id at or below it again means the ids count per connection.
@@ -642,7 +840,8 @@ pub async fn check(client: &AcpClient, out: &Out, args: &CheckArgs) -> Result<()
             Some(&body),
         )
         .await;
-    if let Some(r) = id_of(&to_cancel, "run_id") {
+    // Without a background create, the streamed run (cancelled or not, the operation is tried).
+    if let Some(r) = id_of(&to_cancel, "run_id").or(streamed_run) {
         c.call(
             "cancel_thread_run",
             &[("thread_id", t.as_str()), ("run_id", r.as_str())],
@@ -680,7 +879,7 @@ pub async fn check(client: &AcpClient, out: &Out, args: &CheckArgs) -> Result<()
             usize::MAX,
         )
         .await;
-        c.call(
+        c.probe(
             "resume_stateless_run",
             &[("run_id", r.as_str())],
             Some(&json!({})),
@@ -734,13 +933,12 @@ pub async fn check(client: &AcpClient, out: &Out, args: &CheckArgs) -> Result<()
     }
     if let Some(s) = whole.filter(|s| s.ended) {
         let last = s.last_status();
-        let settled = |st: &str| ["success", "error", "timeout", "interrupted"].contains(&st);
-        if !last.as_deref().is_some_and(settled) {
+        if !last.as_ref().is_some_and(RunStatus::is_settled) {
             c.f.deviate(
                 "end of a stream",
                 format!(
                     "the stream closed after an event with status {}",
-                    last.unwrap_or_else(|| "(none)".into())
+                    last.as_ref().map_or("(none)", RunStatus::as_str)
                 ),
                 "the last event carries the run's final status",
             );
@@ -763,9 +961,28 @@ pub async fn check(client: &AcpClient, out: &Out, args: &CheckArgs) -> Result<()
     }
     c.call("delete_thread", &[("thread_id", t.as_str())], None)
         .await;
-    c.call("get_thread", &[("thread_id", t.as_str())], None)
+    c.probe("get_thread", &[("thread_id", t.as_str())], None)
         .await;
     report(out, c, &agent_id)
+}
+
+/// Wait for, get, and try to resume (a refusal expected: it does not wait for an answer) a run
+/// of thread `t`.
+async fn look_at_thread_run(c: &mut Checker, t: &str, r: &str) {
+    c.call(
+        "wait_for_thread_run_output",
+        &[("thread_id", t), ("run_id", r)],
+        None,
+    )
+    .await;
+    c.call("get_thread_run", &[("thread_id", t), ("run_id", r)], None)
+        .await;
+    c.probe(
+        "resume_thread_run",
+        &[("thread_id", t), ("run_id", r)],
+        Some(&json!({})),
+    )
+    .await;
 }
 
 fn report(out: &Out, mut c: Checker, agent: &str) -> Result<(), Failure> {
@@ -782,7 +999,14 @@ fn report(out: &Out, mut c: Checker, agent: &str) -> Result<(), Failure> {
     }
     if out.json {
         for r in &c.f.rows {
-            out.record(&json!({"operation": r.op, "request": r.request, "status": r.status, "note": r.note}));
+            out.record(&json!({
+                "operation": r.op,
+                "request": r.request,
+                "status": r.status,
+                "kind": r.kind.as_str(),
+                "refusal_expected": r.refusal_expected,
+                "note": r.note,
+            }));
         }
         for (topic, (seen, spec)) in &c.f.deviations {
             out.record(&json!({"deviation": topic, "seen": seen, "spec": spec}));
@@ -816,6 +1040,25 @@ fn report(out: &Out, mut c: Checker, agent: &str) -> Result<(), Failure> {
         ));
     }
     out.text("");
+    // The steps the server could not do, by kind (a refusal the step probes for is not one).
+    let mut not_done: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in
+        c.f.rows
+            .iter()
+            .filter(|r| r.kind != Kind::Done && !(r.kind == Kind::Refused && r.refusal_expected))
+    {
+        let ops = not_done.entry(r.kind.as_str()).or_default();
+        if !ops.contains(&r.op) {
+            ops.push(r.op);
+        }
+    }
+    if !not_done.is_empty() {
+        out.text("Steps the server did not do:");
+        for (kind, ops) in &not_done {
+            out.text(format!("  {kind}: {}", ops.join(", ")));
+        }
+        out.text("");
+    }
     if c.f.deviations.is_empty() {
         out.text("No deviations from the spec found.");
         return Ok(());

@@ -3,56 +3,57 @@
 //! Subcommands: `agents`, `agent`, `run`, `runs`, `threads`, `op`, `check`, `agent-types`,
 //! `completions`; `acp --help` lists them with the exit statuses. The library does the work:
 //! every subcommand is a few calls of `acp_client_ext` and printing.
+//!
+//! Layout: this file parses and dispatches; [`args`] is the command line, [`out`] the output
+//! and the exit statuses, [`context`] what commands share (the client, agent and run lookup,
+//! JSON arguments); each command is a module of its own that imports `context` and `out` and
+//! no other command.
 
 #![forbid(unsafe_code)]
 // Nothing a user or a server sends may panic the tool.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod agent_types;
+mod agents;
 mod args;
 mod check;
-mod commands;
+mod context;
 mod op;
 mod out;
 mod run;
+mod runs;
+mod threads;
 
-use std::io::Write as _;
-use std::path::Path;
+use args::{Cli, Command};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
+use context::Session;
+use out::Failure;
 use std::process::ExitCode;
 
-use acp_client_ext::agent_types::{self, AgentTypesError, Options};
-use args::{Cli, Command};
-use clap::{CommandFactory, Parser};
-pub use out::{Failure, Out};
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if cli.verbose > 0 {
-        let level = if cli.verbose > 1 { "trace" } else { "debug" };
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
-                "acp_client_ext={level},acp={level}"
-            )))
-            .with_writer(std::io::stderr)
-            .init();
-    }
-    let out = Out { json: cli.json };
-    let result = match cli.command {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    out::init_tracing(cli.verbose);
+    let url_on_command_line = matches.value_source("url") == Some(ValueSource::CommandLine);
+    let session = Session::new(&cli, url_on_command_line);
+    let result = match &cli.command {
         Command::AgentTypes {
-            ref file,
+            file,
             format_types,
             no_rustfmt,
-        } => agent_types_command(file, format_types, !no_rustfmt),
+        } => agent_types::agent_types(file, *format_types, !no_rustfmt),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "acp", &mut std::io::stdout());
+            clap_complete::generate(*shell, &mut Cli::command(), "acp", &mut std::io::stdout());
             Ok(())
         }
-        _ => match tokio::runtime::Builder::new_multi_thread()
+        command => match tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(commands::dispatch(&cli, &out)),
-            Err(e) => Err(Failure::new(4, format!("starting the runtime: {e}"))),
+            Ok(rt) => rt.block_on(dispatch(&session, command)),
+            Err(e) => Err(Failure::server(format!("starting the runtime: {e}"))),
         },
     };
     match result {
@@ -66,35 +67,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn agent_types_command(file: &Path, format_types: bool, rustfmt: bool) -> Result<(), Failure> {
-    let shown = file.display();
-    let text = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(file)
+/// The commands that talk to a server.
+async fn dispatch(session: &Session<'_>, command: &Command) -> Result<(), Failure> {
+    // `acp op` checks its arguments before it needs a server (`--list` needs none).
+    if let Command::Op(args) = command {
+        return op::op(session, args).await;
     }
-    .map_err(|e| Failure::usage(format!("{shown}: cannot read: {e}")))?;
-    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        // serde_json ends its message with " at line L column C", said here as `file:L:C:`.
-        let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or_default();
-        Failure::usage(format!(
-            "{shown}:{}:{}: not JSON: {message}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let options = Options::default()
-        .format_types(format_types)
-        .rustfmt(rustfmt);
-    let source = agent_types::generate_with(&doc, &options).map_err(|e| {
-        Failure::usage(match e {
-            AgentTypesError::NotADescriptor { .. } => format!("{shown}: not a descriptor: {e}"),
-            e => format!("{shown}: {e}"),
-        })
-    })?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(source.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::new(1, format!("writing to stdout: {e}")))
+    let ctx = session.connect()?;
+    match command {
+        Command::Agents { name, version } => {
+            agents::agents(&ctx, name.as_deref(), version.as_deref()).await
+        }
+        Command::Agent { agent } => agents::agent(&ctx, agent).await,
+        Command::Run(args) => run::run(&ctx, args).await,
+        Command::Runs { command } => runs::runs(&ctx, command).await,
+        Command::Threads { command } => threads::threads(&ctx, command).await,
+        Command::Check(args) => check::check(&ctx, args).await,
+        Command::Op(_) | Command::AgentTypes { .. } | Command::Completions { .. } => Ok(()),
+    }
 }

@@ -10,14 +10,16 @@
 //! schemas, which `--body` covers as JSON. The table is checked against the generated client by
 //! a unit test of the library, so a spec bump that adds or moves an operation fails there.
 
-use crate::args::{Cli, OpArgs};
+use crate::args::OpArgs;
+use crate::context::{Session, json_arg};
 use crate::out::{Failure, Out, SERVER};
 use acp_client_ext::Operation;
 use acp_client_ext::sse::{Decoder, Frame};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-pub async fn op(cli: &Cli, out: &Out, args: &OpArgs) -> Result<(), Failure> {
+pub async fn op(session: &Session<'_>, args: &OpArgs) -> Result<(), Failure> {
+    let out = &session.out;
     if args.list {
         list(out);
         return Ok(());
@@ -27,9 +29,13 @@ pub async fn op(cli: &Cli, out: &Out, args: &OpArgs) -> Result<(), Failure> {
     let params = pairs("", &args.params)?;
     check_params(operation, &params)?;
     let query = pairs("--query ", &args.query)?;
-    let body = args.body.as_deref().map(body_arg).transpose()?;
+    let body = args
+        .body
+        .as_deref()
+        .map(|raw| json_arg("body", raw))
+        .transpose()?;
 
-    let client = crate::commands::client(cli)?;
+    let client = session.connect()?.client;
     let resp = client
         .send_operation(operation.id(), &params, &query, body.as_ref())
         .await?;
@@ -153,33 +159,6 @@ fn check_params(op: Operation, params: &[(&str, &str)]) -> Result<(), Failure> {
         )));
     }
     Ok(())
-}
-
-/// `--body`: JSON, `@FILE` or `@-`; a JSON error says where, as `--body[ FILE]:LINE:COLUMN:`.
-fn body_arg(raw: &str) -> Result<Value, Failure> {
-    let (shown, text) = match raw.strip_prefix('@') {
-        Some("-") => (
-            "--body @-".to_string(),
-            std::io::read_to_string(std::io::stdin())
-                .map_err(|e| Failure::usage(format!("--body @-: cannot read stdin: {e}")))?,
-        ),
-        Some(path) => (
-            format!("--body {raw}"),
-            std::fs::read_to_string(path)
-                .map_err(|e| Failure::usage(format!("--body {raw}: cannot read: {e}")))?,
-        ),
-        None => ("--body".to_string(), raw.to_string()),
-    };
-    serde_json::from_str(&text).map_err(|e| {
-        // serde_json ends its message with " at line L column C", said here as `:L:C:`.
-        let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or_default();
-        Failure::usage(format!(
-            "{shown}:{}:{}: not JSON: {message}",
-            e.line(),
-            e.column()
-        ))
-    })
 }
 
 /// An event stream's events, one a line, as they arrive.

@@ -1,0 +1,449 @@
+//! The state machine behind [`RunStream`](super::RunStream): one [`State`] advanced by one
+//! [`Machine::step`], as kube-runtime's watcher does (`kube-runtime/src/watcher.rs`: an
+//! `enum State` and an `async fn step` that maps a state to an event and the next state).
+//!
+//! Each rule of "What happens when a stream drops" in the [stream docs](super) is one
+//! transition of [`Machine::step`]; the table there names them.
+
+use super::replay::{Admit, Ledger};
+use super::{Body, SETTLED_GRACE, join_req, open};
+use crate::client::AcpClient;
+use crate::error::{Error, Result, StreamCause, TimeoutKind};
+use crate::event::RunEvent;
+use crate::run::{RunHandle, RunOp, RunScope, RunStatus, fetch_run};
+use crate::sse::{Decoder, FieldStr, Frame, SseError};
+use crate::wait::WaitOutcome;
+use futures::StreamExt;
+use serde_json::Value;
+use std::fmt;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::field::display;
+use uuid::Uuid;
+
+/// Where the stream is.
+pub(super) enum State {
+    /// A connection is open: deliver the events its decoder holds, else read more bytes.
+    Reading { body: Body, conn: Conn },
+    /// The body ended cleanly: drain the decoder (a last event may lack its blank line).
+    Draining { conn: Conn },
+    /// The connection stopped giving events before the run settled: end, check the run, or
+    /// rejoin.
+    Lost(Lost),
+    /// Rejoin (`GET .../runs/{run_id}/stream` with `Last-Event-ID`), after the backoff of the
+    /// next attempt. `last_error`: why the previous attempt failed.
+    Rejoining {
+        lost: Lost,
+        last_error: Option<Error>,
+    },
+    /// The stream ends normally: when the run is interrupted and no event carried the
+    /// interrupt, it is fetched from the run's wait output (once).
+    Ending,
+    /// The stream is over.
+    Done,
+}
+
+/// What the open connection is, which decides how it may end.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Conn {
+    /// An ordinary connection: when it fails, goes idle or ends early, the run is rejoined.
+    Live,
+    /// An event said the run settled: what the connection still sends is delivered, until it
+    /// ends or fails, or no event has come by `grace_until` ([`SETTLED_GRACE`] after the last
+    /// event, at most the idle timeout; keep-alives do not count). An event whose status is not
+    /// settled makes the connection `Live` again (the run goes on).
+    Settled { grace_until: Instant },
+    /// The one last join of a run found settled: it ends the stream however it ends, and when
+    /// no event has come on it by `deadline` (the idle timeout after its last event;
+    /// keep-alives do not count).
+    FinalJoin { deadline: Instant },
+}
+
+/// Why a connection stopped giving events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lost {
+    /// The body failed.
+    Dropped,
+    /// No byte for the idle timeout.
+    Idle,
+    /// The body ended cleanly.
+    Ended,
+}
+
+impl Lost {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Lost::Dropped => "was lost",
+            Lost::Idle => "went idle",
+            Lost::Ended => "ended before the run settled",
+        }
+    }
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the state machine hands the [`RunStream`](super::RunStream): an item (`None`: normal
+/// end) and what the accessors report.
+pub(super) struct Step {
+    pub(super) item: Option<Result<RunEvent>>,
+    pub(super) run_id: Option<Uuid>,
+    pub(super) last_id: Option<FieldStr>,
+    pub(super) last_status: Option<RunStatus>,
+    pub(super) suspected: u64,
+    /// The interrupt payload, handed over once, with the end of a stream whose run is
+    /// interrupted.
+    pub(super) interrupt: Option<Value>,
+}
+
+/// The longest wait for the interrupt of a run a stream ended on (`GET .../wait` of a run
+/// that is interrupted answers at once).
+const INTERRUPT_FETCH: Duration = Duration::from_secs(5);
+
+/// What the stream knows besides its [`State`]: the run, the decoder of the current
+/// connection, what was delivered.
+pub(super) struct Machine {
+    pub(super) client: AcpClient,
+    pub(super) scope: RunScope,
+    pub(super) run_id: Option<Uuid>,
+    pub(super) decoder: Decoder,
+    pub(super) ledger: Ledger,
+    pub(super) last_status: Option<RunStatus>,
+    /// Reconnection attempts since events last flowed.
+    pub(super) attempts: u32,
+    /// The payload of the last interrupt event, until an event says the run goes on; at the
+    /// end, the interrupt fetched when no event carried it.
+    pub(super) interrupt: Option<Value>,
+    pub(super) span: tracing::Span,
+}
+
+/// One transition: what to yield (if anything), and the next state.
+type Transition = (Option<Result<RunEvent>>, State);
+
+impl Machine {
+    /// Advance until there is an item to yield or the stream is over; `None` once it was.
+    pub(super) async fn next(&mut self, state: &mut State) -> Option<Step> {
+        loop {
+            if matches!(state, State::Done) {
+                return None;
+            }
+            let current = std::mem::replace(state, State::Done);
+            let (item, next) = self.step(current).await;
+            *state = next;
+            if item.is_some() {
+                return Some(self.snapshot(item));
+            }
+            if matches!(state, State::Done) {
+                let mut step = self.snapshot(None);
+                if self.last_status == Some(RunStatus::Interrupted) {
+                    step.interrupt = self.interrupt.take();
+                }
+                return Some(step);
+            }
+        }
+    }
+
+    /// The one transition function.
+    async fn step(&mut self, state: State) -> Transition {
+        match state {
+            State::Reading { body, conn } => self.read(body, conn).await,
+            State::Draining { conn } => self.drain(conn),
+            State::Lost(lost) => self.lost(lost).await,
+            State::Rejoining { lost, last_error } => self.rejoin(lost, last_error).await,
+            State::Ending => self.ending().await,
+            State::Done => (None, State::Done),
+        }
+    }
+
+    /// `Reading`: an event already received, or more bytes, or the reason there are none.
+    async fn read(&mut self, mut body: Body, conn: Conn) -> Transition {
+        match self.decoder.next_frame() {
+            Ok(Some(frame)) => {
+                let (item, conn) = self.deliver(frame, conn);
+                return (item, State::Reading { body, conn });
+            }
+            Ok(None) => {}
+            Err(e) => return self.decode_error(e, State::Reading { body, conn }),
+        }
+        let idle = self.client.settings().idle_timeout;
+        let mut deadline = Instant::now() + idle;
+        if let Conn::FinalJoin { deadline: event } | Conn::Settled { grace_until: event } = conn {
+            deadline = deadline.min(event);
+        }
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                self.decoder.feed(&chunk);
+                (None, State::Reading { body, conn })
+            }
+            Ok(Some(Err(e))) => {
+                tracing::debug!(error = %e.without_url(), "run stream connection lost");
+                self.connection_over(conn, Lost::Dropped)
+            }
+            Ok(None) => (None, State::Draining { conn }),
+            Err(_) => {
+                tracing::debug!(?idle, "run stream idle");
+                self.connection_over(conn, Lost::Idle)
+            }
+        }
+    }
+
+    /// `Draining`: the events left in the decoder at the body's end, then the end of the
+    /// connection.
+    fn drain(&mut self, conn: Conn) -> Transition {
+        match self.decoder.finish() {
+            Ok(Some(frame)) => {
+                let (item, conn) = self.deliver(frame, conn);
+                (item, State::Draining { conn })
+            }
+            Ok(None) => self.connection_over(conn, Lost::Ended),
+            Err(e) => self.decode_error(e, State::Draining { conn }),
+        }
+    }
+
+    /// A connection stopped giving events: the end of a settled or last connection, else
+    /// `Lost`.
+    fn connection_over(&mut self, conn: Conn, lost: Lost) -> Transition {
+        self.decoder.reset();
+        match conn {
+            Conn::Live => (None, State::Lost(lost)),
+            Conn::Settled { .. } => {
+                // Idle here: no event for the grace (a server may send keep-alives for ever).
+                tracing::debug!("run stream ends after the run settled: the connection {lost}");
+                self.end()
+            }
+            Conn::FinalJoin { .. } => {
+                tracing::debug!("the last join of the settled run {lost}");
+                self.end()
+            }
+        }
+    }
+
+    /// A decoder error: an oversized event ends the stream; any other skipped the event, and
+    /// the stream goes on in `next`.
+    fn decode_error(&mut self, e: SseError, next: State) -> Transition {
+        match e {
+            SseError::EventTooLarge { limit } => {
+                let op = self.op();
+                self.fail(Error::stream(op, StreamCause::EventTooLarge { limit }))
+            }
+            e => {
+                self.attempts = 0;
+                (Some(Err(Error::decode("run event", e, b""))), next)
+            }
+        }
+    }
+
+    /// `Lost`: the connection is dropped; end, check the run, or rejoin.
+    async fn lost(&mut self, lost: Lost) -> Transition {
+        if self.last_status.as_ref().is_some_and(RunStatus::is_settled) {
+            if lost != Lost::Ended {
+                tracing::debug!("run stream {lost} after the final event");
+            }
+            return self.end();
+        }
+        let Some(run_id) = self.run_id else {
+            return self.fail(Error::stream(
+                self.scope.op(RunOp::CreateStream).id,
+                StreamCause::RunIdUnknown {
+                    lost: lost.as_str(),
+                },
+            ));
+        };
+        if lost == Lost::Ended {
+            match fetch_run(&self.client, self.scope, run_id).await {
+                Ok(info) if info.status.is_settled() => {
+                    // Fetch the events missed meanwhile (a server keeping the run's events
+                    // replays them, the final one included), once: however that connection
+                    // ends, the stream ends with it.
+                    tracing::debug!(status = %info.status, "run stream ended; the run has settled");
+                    self.last_status = Some(info.status);
+                    let req = join_req(self.scope, run_id, self.last_id());
+                    return match open(&self.client, &req).await {
+                        Ok(body) => {
+                            self.ledger.new_connection();
+                            let idle = self.client.settings().idle_timeout;
+                            let conn = Conn::FinalJoin {
+                                deadline: Instant::now() + idle,
+                            };
+                            (None, State::Reading { body, conn })
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "no final join of the settled run");
+                            self.end()
+                        }
+                    };
+                }
+                Ok(info) => self.last_status = Some(info.status),
+                Err(e) if e.is_retryable() => {}
+                Err(e) => return self.fail(e),
+            }
+        }
+        (
+            None,
+            State::Rejoining {
+                lost,
+                last_error: None,
+            },
+        )
+    }
+
+    /// `Rejoining`: one attempt, after its backoff, or the error once attempts are exhausted.
+    async fn rejoin(&mut self, lost: Lost, last_error: Option<Error>) -> Transition {
+        let settings = self.client.settings();
+        let max = settings.stream_reconnects;
+        if self.attempts >= max {
+            let e = match (lost, last_error) {
+                (Lost::Idle, None) => Error::Timeout {
+                    operation: self.op(),
+                    kind: TimeoutKind::IdleStream,
+                    after: settings.idle_timeout,
+                },
+                (_, last) => Error::stream(
+                    self.op(),
+                    StreamCause::ReconnectsExhausted {
+                        lost: lost.as_str(),
+                        attempts: max,
+                        last: last.map(Box::new),
+                    },
+                ),
+            };
+            return self.fail(e);
+        }
+        let Some(run_id) = self.run_id else {
+            // `Lost` only moves here with a run id.
+            return self.end();
+        };
+        self.attempts += 1;
+        let pause = settings.retry.backoff(self.attempts, self.decoder.retry());
+        tracing::info!(
+            attempt = self.attempts,
+            ?pause,
+            last_event_id = self.last_id(),
+            "run stream {lost}; rejoining"
+        );
+        tokio::time::sleep(pause).await;
+        let req = join_req(self.scope, run_id, self.last_id());
+        match open(&self.client, &req).await {
+            Ok(body) => {
+                self.ledger.new_connection();
+                let conn = Conn::Live;
+                (None, State::Reading { body, conn })
+            }
+            // The one classifier, and an idle wait for the headers: rejoin again.
+            Err(e) if e.is_retryable() || e.is_timeout() => {
+                tracing::debug!(error = %e, "rejoining the run stream failed");
+                let last_error = Some(e);
+                (None, State::Rejoining { lost, last_error })
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Deliver `frame` unless the ledger has it already; the connection's next kind.
+    fn deliver(&mut self, frame: Frame, conn: Conn) -> (Option<Result<RunEvent>>, Conn) {
+        if self.ledger.admit(frame.id.as_ref(), &frame.data) == Admit::Skip {
+            return (None, conn);
+        }
+        self.attempts = 0;
+        let item = RunEvent::from_frame(frame);
+        let (mut settled, mut status_seen) = (false, false);
+        if let Ok(event) = &item {
+            if let Some(status) = event.status() {
+                settled = status.is_settled();
+                status_seen = true;
+                if !settled {
+                    // The run goes on: an interrupt seen before is answered.
+                    self.interrupt = None;
+                }
+                self.last_status = Some(status);
+            }
+            if let RunEvent::Interrupt(update) = event {
+                self.interrupt = serde_json::from_str(update.interrupt().get()).ok();
+            }
+            if self.run_id.is_none()
+                && let Some(id) = event.run_id()
+            {
+                self.run_id = Some(id);
+                self.span.record("run_id", display(id));
+            }
+        }
+        let idle = self.client.settings().idle_timeout;
+        let conn = match conn {
+            _ if settled => Conn::Settled {
+                grace_until: Instant::now() + SETTLED_GRACE.min(idle),
+            },
+            Conn::FinalJoin { .. } => Conn::FinalJoin {
+                deadline: Instant::now() + idle,
+            },
+            Conn::Settled { .. } if status_seen => {
+                tracing::debug!("an event after the settled one says the run goes on");
+                Conn::Live
+            }
+            Conn::Settled { .. } => Conn::Settled {
+                grace_until: Instant::now() + SETTLED_GRACE.min(idle),
+            },
+            other => other,
+        };
+        (Some(item), conn)
+    }
+
+    fn last_id(&self) -> Option<&str> {
+        self.ledger.last_id().map(FieldStr::as_str)
+    }
+
+    /// The operation the stream rejoins with (its name in errors).
+    fn op(&self) -> &'static str {
+        self.scope.op(RunOp::Stream).id
+    }
+
+    /// The normal end.
+    fn end(&mut self) -> Transition {
+        self.decoder.reset();
+        (None, State::Ending)
+    }
+
+    /// `Ending`: the interrupt of a run the stream ended on interrupted, when no event carried
+    /// it (the wait output of an interrupted run has it: `{"type":"interrupt","interrupt":..}`),
+    /// fetched through [`RunHandle::wait`] and its decoding. Without it (the server does not
+    /// answer, the run was cancelled or resumed meanwhile) the stream still ends normally.
+    async fn ending(&mut self) -> Transition {
+        let interrupted = self.last_status == Some(RunStatus::Interrupted);
+        if let (true, None, Some(run_id)) = (interrupted, &self.interrupt, self.run_id) {
+            let run = RunHandle {
+                client: self.client.clone(),
+                scope: self.scope,
+                run_id,
+                created: None,
+                checks: Default::default(),
+            };
+            let deadline = self.client.settings().idle_timeout.min(INTERRUPT_FETCH);
+            match run.wait(deadline).await {
+                Ok(WaitOutcome::Interrupted { payload, .. }) => self.interrupt = Some(payload),
+                Ok(other) => tracing::debug!("the interrupted run's wait output: {other}"),
+                Err(e) => tracing::warn!(error = %e, "fetching the interrupt of the run failed"),
+            }
+        }
+        (None, State::Done)
+    }
+
+    /// The end with an error.
+    fn fail(&mut self, e: Error) -> Transition {
+        tracing::debug!(error = %e, "run stream failed");
+        self.decoder.reset();
+        (Some(Err(e)), State::Done)
+    }
+
+    fn snapshot(&self, item: Option<Result<RunEvent>>) -> Step {
+        Step {
+            item,
+            run_id: self.run_id,
+            last_id: self.ledger.last_id().cloned(),
+            last_status: self.last_status.clone(),
+            suspected: self.ledger.suspected(),
+            interrupt: None,
+        }
+    }
+}
