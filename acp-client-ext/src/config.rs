@@ -1,4 +1,5 @@
-//! Building an [`AcpClient`](crate::AcpClient): base URL, credentials, headers, timeouts, retries, limits.
+//! Building an [`AcpClient`](crate::AcpClient): base URL, credentials, headers, timeouts,
+//! retries, limits, proxies, TLS.
 //!
 //! [`ClientBuilder`] collects settings; [`build`](ClientBuilder::build) checks them all once and
 //! resolves them into a private [`Config`] (as `reqwest`'s `ClientBuilder` does): the built
@@ -57,6 +58,39 @@ pub struct ClientBuilder {
     pub(crate) max_event_size: usize,
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) danger_accept_invalid_certs: bool,
+    /// The proxy URL as given: it may carry credentials, so it is a secret.
+    pub(crate) proxy: Option<Secret>,
+    /// User and password for the proxy.
+    pub(crate) proxy_auth: Option<(Secret, Secret)>,
+    pub(crate) no_proxy: Option<String>,
+    pub(crate) system_proxy: bool,
+    pub(crate) identity: Option<IdentitySource>,
+}
+
+/// Where the client identity (certificate and private key, PEM) comes from.
+#[derive(Clone)]
+pub(crate) enum IdentitySource {
+    /// PEM given in code (a private key: never printed).
+    Pem(Secret),
+    /// Files: the certificate (chain), and the key in the same file or another.
+    Files {
+        cert: std::path::PathBuf,
+        key: Option<std::path::PathBuf>,
+    },
+}
+
+impl IdentitySource {
+    /// What `Debug` shows: where the identity comes from, never the key.
+    fn describe(&self) -> String {
+        match self {
+            IdentitySource::Pem(_) => "PEM given in code (key redacted)".into(),
+            IdentitySource::Files { cert, key: None } => format!("file {}", cert.display()),
+            IdentitySource::Files {
+                cert,
+                key: Some(key),
+            } => format!("files {} and {}", cert.display(), key.display()),
+        }
+    }
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -92,6 +126,19 @@ impl fmt::Debug for ClientBuilder {
                 "danger_accept_invalid_certs",
                 &self.danger_accept_invalid_certs,
             )
+            .field(
+                "proxy",
+                &self
+                    .proxy
+                    .as_ref()
+                    .map(|p| proxy_for_display(p, self.proxy_auth.is_some())),
+            )
+            .field("no_proxy", &self.no_proxy)
+            .field("system_proxy", &self.system_proxy)
+            .field(
+                "identity",
+                &self.identity.as_ref().map(IdentitySource::describe),
+            )
             .finish()
     }
 }
@@ -116,6 +163,11 @@ impl ClientBuilder {
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             http: None,
             danger_accept_invalid_certs: false,
+            proxy: None,
+            proxy_auth: None,
+            no_proxy: None,
+            system_proxy: true,
+            identity: None,
         }
     }
 
@@ -133,9 +185,15 @@ impl ClientBuilder {
 
     /// Read the configuration from variables named `{prefix}NAME`: `URL` (required), `API_KEY`,
     /// `API_KEY_HEADER`, `BEARER_TOKEN`, `CONNECT_TIMEOUT`, `REQUEST_TIMEOUT`, `IDLE_TIMEOUT`
-    /// (seconds, or with a unit: `500ms`, `2s`, `1m`), `MAX_RETRIES` and `CA_FILE` (a PEM file of
-    /// extra root certificates). Empty variables count as unset; a malformed value is an
-    /// [`Error::Environment`] naming the variable (never echoing a credential).
+    /// (seconds, or with a unit: `500ms`, `2s`, `1m`), `MAX_RETRIES`, `CA_FILE` (a PEM file of
+    /// extra root certificates), `PROXY` (a proxy URL, credentials allowed in it:
+    /// [`proxy`](Self::proxy)), `NO_PROXY` (hosts that proxy is not used for:
+    /// [`no_proxy`](Self::no_proxy)), and `CLIENT_CERT` with `CLIENT_KEY` (PEM files of a
+    /// client certificate and its private key for mutual TLS; `CLIENT_CERT` alone is one file
+    /// holding both: [`identity_files`](Self::identity_files)). Empty variables count as unset;
+    /// a malformed value is an [`Error::Environment`] naming the variable (never echoing a
+    /// credential); a proxy or identity that cannot be used is an [`Error::Proxy`] or
+    /// [`Error::Identity`] at [`build`](Self::build).
     ///
     /// ```
     /// # unsafe {
@@ -224,6 +282,22 @@ impl ClientBuilder {
         }
         if let Some(f) = var("CA_FILE") {
             b = b.ca_file(f);
+        }
+        if let Some(p) = var("PROXY") {
+            b = b.proxy(p);
+        }
+        if let Some(list) = var("NO_PROXY") {
+            b = b.no_proxy(list);
+        }
+        match (var("CLIENT_CERT"), var("CLIENT_KEY")) {
+            (Some(cert), key) => b = b.identity_files(cert, key),
+            (None, Some(_)) => {
+                return Err(env_error(
+                    "CLIENT_KEY",
+                    format!("is set without {prefix}CLIENT_CERT"),
+                ));
+            }
+            (None, None) => {}
         }
         Ok(b)
     }
@@ -452,9 +526,12 @@ impl ClientBuilder {
     ///   client uses your `reqwest::Client` as is: its default headers, not the API key, bearer
     ///   token and headers configured here (those are added per request by the ext only). Put
     ///   them in your client's `default_headers` if the generated client needs them.
-    /// * [`connect_timeout`](Self::connect_timeout), [`ca_file`](Self::ca_file) and
-    ///   [`danger_accept_invalid_certs`](Self::danger_accept_invalid_certs) are not applied:
-    ///   configure them on your client.
+    /// * [`connect_timeout`](Self::connect_timeout), [`ca_file`](Self::ca_file),
+    ///   [`danger_accept_invalid_certs`](Self::danger_accept_invalid_certs), the proxy settings
+    ///   ([`proxy`](Self::proxy), [`proxy_basic_auth`](Self::proxy_basic_auth),
+    ///   [`no_proxy`](Self::no_proxy), [`system_proxy`](Self::system_proxy)) and the client
+    ///   identity ([`identity_pem`](Self::identity_pem), [`identity_file`](Self::identity_file))
+    ///   are not applied: configure them on your client.
     ///
     /// ```
     /// let http = reqwest::Client::builder()
@@ -492,6 +569,135 @@ impl ClientBuilder {
         self
     }
 
+    /// Send every request through this HTTP(S) proxy (`http://proxy.internal:3128`): plain
+    /// `http` requests as absolute-URI requests to it, `https` ones through a `CONNECT` tunnel.
+    /// `host:port` alone means `http://host:port`. The URL may carry the proxy's credentials
+    /// (`http://user:password@proxy:3128`, percent-encoded), or give them with
+    /// [`proxy_basic_auth`](Self::proxy_basic_auth) (which wins). They go to the proxy only (as
+    /// `Proxy-Authorization`, marked sensitive), never to the ACP server, and never appear in
+    /// `Debug`, errors or traces. A proxy set here replaces the system's
+    /// ([`system_proxy`](Self::system_proxy)). Checked at [`build`](Self::build): a URL that is
+    /// not `http` or `https` is an [`Error::Proxy`].
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123");
+    /// let client = b.clone().proxy("http://user:pw-secret@127.0.0.1:3128").build()?;
+    /// let debug = format!("{client:?}");
+    /// assert!(debug.contains("127.0.0.1:3128") && !debug.contains("pw-secret"));
+    /// b.clone().proxy("127.0.0.1:3128").build()?;
+    /// let err = b.proxy("ftp://user:pw-secret@127.0.0.1:21").build().unwrap_err();
+    /// assert!(matches!(err, acp_client_ext::Error::Proxy { .. }));
+    /// assert!(!err.to_string().contains("pw-secret"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(Secret::new(url));
+        self
+    }
+
+    /// The proxy's credentials (HTTP basic), in place of any in the [`proxy`](Self::proxy) URL.
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123")
+    ///     .proxy("http://127.0.0.1:3128")
+    ///     .proxy_basic_auth("svc", "pw-secret")
+    ///     .build()?;
+    /// assert!(!format!("{client:?}").contains("pw-secret"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn proxy_basic_auth(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.proxy_auth = Some((Secret::new(user), Secret::new(password)));
+        self
+    }
+
+    /// Hosts the [`proxy`](Self::proxy) is not used for: a comma-separated list in the
+    /// `NO_PROXY` format (`localhost,.internal,10.0.0.0/8`, `*` for all). The system proxy obeys
+    /// the `NO_PROXY` variable instead.
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123")
+    ///     .proxy("http://127.0.0.1:3128")
+    ///     .no_proxy("127.0.0.1,localhost")
+    ///     .build()?;
+    /// assert!(format!("{client:?}").contains(r#"no_proxy: Some("127.0.0.1,localhost")"#));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn no_proxy(mut self, list: impl Into<String>) -> Self {
+        self.no_proxy = Some(list.into());
+        self
+    }
+
+    /// Whether the system's proxy variables are honoured when no [`proxy`](Self::proxy) is
+    /// set: `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY` (upper or lower case), with `NO_PROXY`.
+    /// **On by default**, as `reqwest` and `curl` do, so a service deployed behind an egress
+    /// proxy works as its other HTTP clients do; `false` sends every request directly (unless
+    /// [`proxy`](Self::proxy) is set). (`reqwest` ignores `HTTP_PROXY` under CGI, where a
+    /// request's `Proxy:` header could set it.)
+    ///
+    /// ```
+    /// let client = acp_client_ext::AcpClient::builder("http://127.0.0.1:8123")
+    ///     .system_proxy(false)
+    ///     .build()?;
+    /// assert!(format!("{client:?}").contains("system_proxy: false"));
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn system_proxy(mut self, yes: bool) -> Self {
+        self.system_proxy = yes;
+        self
+    }
+
+    /// Present this client certificate for mutual TLS: PEM holding the certificate (chain) and
+    /// its private key (PKCS#8, PKCS#1 RSA or SEC1 EC). The key is never printed. Checked at
+    /// [`build`](Self::build): PEM without a certificate or a key is an [`Error::Identity`].
+    /// Needs a TLS feature.
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("https://127.0.0.1:8443");
+    /// let err = b.identity_pem(b"not PEM".to_vec()).build().unwrap_err();
+    /// assert!(matches!(err, acp_client_ext::Error::Identity { path: None, .. }));
+    /// ```
+    pub fn identity_pem(mut self, cert_and_key: impl Into<Vec<u8>>) -> Self {
+        let pem = String::from_utf8_lossy(&cert_and_key.into()).into_owned();
+        self.identity = Some(IdentitySource::Pem(Secret::new(pem)));
+        self
+    }
+
+    /// [`identity_pem`](Self::identity_pem), read from one PEM file holding the certificate and
+    /// the key, at [`build`](Self::build) (an unreadable file is an [`Error::Identity`] naming it).
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("https://127.0.0.1:8443");
+    /// let err = b.identity_file("/no/such/client.pem").build().unwrap_err();
+    /// assert!(err.to_string().contains("client.pem"));
+    /// ```
+    pub fn identity_file(self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.identity_files(path, None::<std::path::PathBuf>)
+    }
+
+    /// [`identity_pem`](Self::identity_pem), read from a certificate file and a key file (or
+    /// one file holding both, with `key` `None`), at [`build`](Self::build).
+    ///
+    /// ```
+    /// let b = acp_client_ext::AcpClient::builder("https://127.0.0.1:8443");
+    /// let err = b.identity_files("/no/such/cert.pem", Some("/no/such/key.pem")).build().unwrap_err();
+    /// assert!(err.to_string().contains("cert.pem"));
+    /// ```
+    pub fn identity_files(
+        mut self,
+        cert: impl Into<std::path::PathBuf>,
+        key: Option<impl Into<std::path::PathBuf>>,
+    ) -> Self {
+        self.identity = Some(IdentitySource::Files {
+            cert: cert.into(),
+            key: key.map(Into::into),
+        });
+        self
+    }
+
     /// Check every setting once and resolve them into what requests need: the [`Config`] and
     /// the two `reqwest` clients (with and without the credential headers).
     pub(crate) fn resolve(self) -> Result<Resolved> {
@@ -523,13 +729,22 @@ impl ClientBuilder {
                 (http.clone(), http.clone(), Some(headers))
             }
             None => {
+                // Resolved once, for both clients: the proxy, and the identity (files read once).
+                let proxy = proxy(&b)?;
+                let identity = identity(&b)?;
                 let build = |headers: HeaderMap| -> Result<reqwest::Client> {
-                    let builder = reqwest::Client::builder()
+                    let mut builder = reqwest::Client::builder()
                         .default_headers(headers)
                         .connect_timeout(b.connect_timeout)
                         // Redirects are followed by the transport (see its docs).
                         .redirect(reqwest::redirect::Policy::none());
-                    let builder = tls(builder, &b)?;
+                    builder = match &proxy {
+                        // Replaces the system proxies.
+                        Some(p) => builder.proxy(p.clone()),
+                        None if !b.system_proxy => builder.no_proxy(),
+                        None => builder,
+                    };
+                    let builder = tls(builder, &b, identity.clone())?;
                     builder.build().map_err(Error::HttpClient)
                 };
                 let mut all = plain.clone();
@@ -557,6 +772,13 @@ impl ClientBuilder {
             danger_accept_invalid_certs: b.danger_accept_invalid_certs,
             has_api_key: b.api_key.is_some(),
             has_bearer: b.bearer.is_some(),
+            proxy: b
+                .proxy
+                .as_ref()
+                .map(|p| proxy_for_display(p, b.proxy_auth.is_some())),
+            no_proxy: b.no_proxy.clone(),
+            system_proxy: b.system_proxy,
+            identity: b.identity.as_ref().map(IdentitySource::describe),
         };
         Ok(Resolved { config, http, bare })
     }
@@ -650,6 +872,12 @@ pub(crate) struct Config {
     pub(crate) danger_accept_invalid_certs: bool,
     pub(crate) has_api_key: bool,
     pub(crate) has_bearer: bool,
+    /// The proxy URL without its credentials (for `Debug`).
+    pub(crate) proxy: Option<String>,
+    pub(crate) no_proxy: Option<String>,
+    pub(crate) system_proxy: bool,
+    /// Where the client identity came from (for `Debug`).
+    pub(crate) identity: Option<String>,
 }
 
 /// The headers a caller's own `reqwest::Client` does not send by itself, resolved once.
@@ -681,12 +909,20 @@ impl fmt::Debug for Config {
                 "danger_accept_invalid_certs",
                 &self.danger_accept_invalid_certs,
             )
+            .field("proxy", &self.proxy)
+            .field("no_proxy", &self.no_proxy)
+            .field("system_proxy", &self.system_proxy)
+            .field("identity", &self.identity)
             .finish()
     }
 }
 
-/// The TLS settings of the builder: certificate validation, extra roots.
-fn tls(builder: reqwest::ClientBuilder, b: &ClientBuilder) -> Result<reqwest::ClientBuilder> {
+/// The TLS settings of the builder: certificate validation, extra roots, the client identity.
+fn tls(
+    builder: reqwest::ClientBuilder,
+    b: &ClientBuilder,
+    identity: Option<ClientIdentity>,
+) -> Result<reqwest::ClientBuilder> {
     #[cfg(any(feature = "rustls", feature = "native-tls"))]
     {
         let mut builder = builder.tls_danger_accept_invalid_certs(b.danger_accept_invalid_certs);
@@ -703,10 +939,14 @@ fn tls(builder: reqwest::ClientBuilder, b: &ClientBuilder) -> Result<reqwest::Cl
                 builder = builder.add_root_certificate(cert);
             }
         }
+        if let Some(identity) = identity {
+            builder = builder.identity(identity);
+        }
         Ok(builder)
     }
     #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
     {
+        let _ = identity;
         if let Some(path) = &b.ca_file {
             return Err(Error::CaFile {
                 path: path.clone(),
@@ -715,6 +955,182 @@ fn tls(builder: reqwest::ClientBuilder, b: &ClientBuilder) -> Result<reqwest::Cl
             });
         }
         Ok(builder)
+    }
+}
+
+/// The proxy of the builder, checked: its URL without credentials (so that no `reqwest` error
+/// or `Debug` can show them), the credentials as basic auth, the `no_proxy` list.
+fn proxy(b: &ClientBuilder) -> Result<Option<reqwest::Proxy>> {
+    let Some(raw) = &b.proxy else {
+        return Ok(None);
+    };
+    let bad = |reason: String| Error::Proxy { reason };
+    // Never echo the URL: it may hold a password. `url`'s errors do not quote their input.
+    let mut url = parse_proxy(raw).map_err(|e| bad(format!("the proxy URL is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(format!(
+            "the proxy URL's scheme {:?} is not http or https",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("the proxy URL has no host".into()));
+    }
+    let in_url = (!url.username().is_empty() || url.password().is_some()).then(|| {
+        (
+            percent_decoded(url.username()),
+            percent_decoded(url.password().unwrap_or("")),
+        )
+    });
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    let mut proxy = reqwest::Proxy::all(url.as_str())
+        .map_err(|e| bad(format!("the proxy URL cannot be used: {e}")))?;
+    let credentials = match &b.proxy_auth {
+        Some((user, password)) => Some((user.expose().to_string(), password.expose().to_string())),
+        None => in_url,
+    };
+    if let Some((user, password)) = credentials {
+        if user.contains(':') || user.chars().chain(password.chars()).any(char::is_control) {
+            return Err(bad(
+                "the proxy user holds a ':', or the user or password a control character (not shown)"
+                    .into(),
+            ));
+        }
+        proxy = proxy.basic_auth(&user, &password);
+    }
+    if let Some(list) = &b.no_proxy {
+        proxy = proxy.no_proxy(reqwest::NoProxy::from_string(list));
+    }
+    Ok(Some(proxy))
+}
+
+/// The proxy URL for `Debug`: without credentials, saying whether it has some.
+fn proxy_for_display(raw: &Secret, auth: bool) -> String {
+    match parse_proxy(raw) {
+        Ok(mut url) => {
+            let had = !url.username().is_empty() || url.password().is_some();
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            if had || auth {
+                format!("{url} (credentials redacted)")
+            } else {
+                url.to_string()
+            }
+        }
+        Err(_) => "<not a URL>".into(),
+    }
+}
+
+/// The proxy URL; `host:port` without a scheme means `http://host:port` (as `reqwest` and
+/// `curl` read `HTTPS_PROXY=proxy:3128`).
+fn parse_proxy(raw: &Secret) -> std::result::Result<url::Url, url::ParseError> {
+    let raw = raw.expose().trim();
+    if raw.contains("://") {
+        url::Url::parse(raw)
+    } else {
+        url::Url::parse(&format!("http://{raw}"))
+    }
+}
+
+/// `%XX` sequences decoded (as a URL's userinfo is written); invalid ones kept as they are.
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+    while i < bytes.len() {
+        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The client identity of the builder, read and checked (files read here, once).
+/// `reqwest`'s client identity (a build without TLS has none: nothing can make one).
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+type ClientIdentity = reqwest::Identity;
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+#[derive(Clone)]
+enum ClientIdentity {}
+
+fn identity(b: &ClientBuilder) -> Result<Option<ClientIdentity>> {
+    let Some(source) = &b.identity else {
+        return Ok(None);
+    };
+    let (pem, path) = match source {
+        IdentitySource::Pem(pem) => (pem.expose().as_bytes().to_vec(), None),
+        IdentitySource::Files { cert, key } => {
+            let read = |p: &std::path::PathBuf| {
+                std::fs::read(p).map_err(|e| Error::Identity {
+                    path: Some(p.clone()),
+                    reason: format!("cannot be read: {e}"),
+                })
+            };
+            let mut pem = read(cert)?;
+            if let Some(key) = key {
+                pem.push(b'\n');
+                pem.extend(read(key)?);
+            }
+            (pem, Some(cert.clone()))
+        }
+    };
+    let bad = |reason: String| Error::Identity {
+        path: path.clone(),
+        reason,
+    };
+    let text = String::from_utf8_lossy(&pem);
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    if !text.contains("PRIVATE KEY-----") {
+        return Err(bad("holds no PEM private key".into()));
+    }
+    #[cfg(feature = "rustls")]
+    {
+        reqwest::Identity::from_pem(&pem)
+            .map(Some)
+            .map_err(|e| bad(format!("is not a usable certificate and key: {e}")))
+    }
+    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+    {
+        // native-tls takes the certificates and the (PKCS#8) key apart.
+        let (mut certs, mut key) = (String::new(), String::new());
+        let mut rest: &str = &text;
+        while let Some(start) = rest.find("-----BEGIN ") {
+            let block = &rest[start..];
+            let Some(end) = block
+                .find("-----END ")
+                .and_then(|e| block[e + 9..].find("-----").map(|f| e + 9 + f + 5))
+            else {
+                break;
+            };
+            let into = if block[..end].contains("PRIVATE KEY-----") {
+                &mut key
+            } else {
+                &mut certs
+            };
+            into.push_str(&block[..end]);
+            into.push('\n');
+            rest = &block[end..];
+        }
+        reqwest::Identity::from_pkcs8_pem(certs.as_bytes(), key.as_bytes())
+            .map(Some)
+            .map_err(|e| bad(format!("is not a usable certificate and PKCS#8 key: {e}")))
+    }
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    {
+        Err(bad(
+            "this build has no TLS (enable the `rustls` or `native-tls` feature)".into(),
+        ))
     }
 }
 
@@ -759,5 +1175,21 @@ mod tests {
         for bad in ["", "h:1", "ftp://h", "http://u:p@h", "http://h/?q=1"] {
             assert!(validate_base_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn proxy_credentials_are_decoded_and_never_displayed() {
+        assert_eq!(percent_decoded("p%40ss%3Aw%zz%4"), "p@ss:w%zz%4");
+        let raw = Secret::new("http://u%40corp:pw%2Fsecret@proxy:3128");
+        let shown = proxy_for_display(&raw, false);
+        assert_eq!(shown, "http://proxy:3128/ (credentials redacted)");
+        assert_eq!(
+            proxy_for_display(&Secret::new("proxy:3128"), false),
+            "http://proxy:3128/"
+        );
+        assert_eq!(
+            proxy_for_display(&Secret::new("http://[::1"), true),
+            "<not a URL>"
+        );
     }
 }

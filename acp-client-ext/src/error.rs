@@ -225,6 +225,27 @@ pub enum Error {
     /// `Error::Custom`, from client hooks, which this crate never installs).
     #[error("generated client: {0}")]
     Generated(String),
+
+    /// The client identity of [`ClientBuilder::identity_pem`](crate::ClientBuilder::identity_pem)
+    /// or [`identity_file`](crate::ClientBuilder::identity_file) cannot be used: a file that
+    /// cannot be read, PEM without a certificate or a private key, or a build without TLS. The
+    /// message never holds the key.
+    #[error("client identity{}: {reason}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Identity {
+        /// The file it was read from (`None` for PEM given in code).
+        path: Option<std::path::PathBuf>,
+        /// Why it cannot be used.
+        reason: String,
+    },
+
+    /// The proxy of [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) cannot be used: not
+    /// an `http` or `https` URL, or credentials that cannot be sent. The message never
+    /// holds the proxy's credentials.
+    #[error("proxy: {reason}")]
+    Proxy {
+        /// Why it cannot be used.
+        reason: String,
+    },
 }
 
 /// How far a request got before the transport failed ([`Error::Transport`]).

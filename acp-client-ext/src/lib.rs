@@ -30,6 +30,7 @@ mod run;
 mod secret;
 pub mod sse;
 pub mod stream;
+mod telemetry;
 mod threads;
 mod transport;
 #[cfg(feature = "validate")]

@@ -2,8 +2,8 @@
 //! resolved configuration and connection pools (shared by every clone) and the [`Settings`] of
 //! the calls made through it: the configuration merged, once, with the options of the call
 //! (timeouts, retries, stream reconnects, headers, credentials). [`Transport::execute`] owns
-//! retries, timeouts, redirects, server hints, the tracing span and the construction of
-//! errors; streams and waits read their limits from [`Transport::settings`]. The user-facing
+//! retries, timeouts, redirects, server hints, the tracing spans (one per request sent, see
+//! [`crate::telemetry`]), the trace context headers and the construction of errors; streams and waits read their limits from [`Transport::settings`]. The user-facing
 //! modules only build a [`Req`] from the [operations table](crate::ops) and decode the answer.
 //!
 //! The shape is `reqwest`'s: `ClientBuilder` → a private `Config` → `Arc<ClientRef>`; here
@@ -63,6 +63,7 @@ use crate::ops::{Op, TimeoutClass};
 use crate::options::RequestOptions;
 use crate::retry::{Backoff, RetryPolicy, retry_after};
 use crate::secret::Credentials;
+use crate::telemetry;
 use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode, Url};
@@ -280,13 +281,9 @@ fn hint(e: &Error) -> Option<Duration> {
 
 impl Transport {
     /// Send `req`, following redirects and retrying per policy; a non-2xx answer is an
-    /// [`Error::Api`] with the server's message.
+    /// [`Error::Api`] with the server's message. Each HTTP request sent (each retry, each
+    /// redirect hop) is one span of [`telemetry::request_span`].
     pub(crate) async fn execute(&self, req: &Req) -> Result<reqwest::Response> {
-        let span = tracing::debug_span!("acp_request", operation = req.op.id);
-        self.execute_retrying(req).instrument(span).await
-    }
-
-    async fn execute_retrying(&self, req: &Req) -> Result<reqwest::Response> {
         if let Some(e) = self.options().and_then(|o| o.error()) {
             return Err(e);
         }
@@ -295,29 +292,20 @@ impl Transport {
         let mut backoff = Backoff::new();
         let mut attempt = 0u32;
         loop {
-            let result = match req.op.timeout {
-                // The wait for a stream's headers is bounded by the idle timeout.
-                TimeoutClass::Stream => {
-                    tokio::time::timeout(settings.idle_timeout, self.send_following(req))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(Error::Timeout {
-                                operation: req.op.id,
-                                kind: TimeoutKind::IdleStream,
-                                after: settings.idle_timeout,
-                            })
-                        })
-                }
-                _ => self.send_following(req).await,
-            };
-            match result {
+            match self.send_following(req, attempt).await {
                 Err(e)
                     if attempt < policy.max_retries
                         && retry_decision(&e, req.op, settings.retry_creates) =>
                 {
                     attempt += 1;
                     let pause = backoff.next(policy, hint(&e));
-                    tracing::debug!(attempt, ?pause, error = %e, "retrying");
+                    tracing::debug!(
+                        "acp.operation" = req.op.id,
+                        attempt,
+                        ?pause,
+                        error = %e,
+                        "retrying"
+                    );
                     tokio::time::sleep(pause).await;
                 }
                 other => return other,
@@ -325,8 +313,27 @@ impl Transport {
         }
     }
 
-    /// One attempt: the request and the redirects it is answered with.
-    async fn send_following(&self, req: &Req) -> Result<reqwest::Response> {
+    /// `fut` bounded as the operation's requests are: the wait for a stream's headers (and an
+    /// error answer's body) by the idle timeout, others by their own timeouts.
+    async fn bounded<T>(&self, op: &Op, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        match op.timeout {
+            TimeoutClass::Stream => {
+                let idle = self.settings().idle_timeout;
+                tokio::time::timeout(idle, fut).await.unwrap_or_else(|_| {
+                    Err(Error::Timeout {
+                        operation: op.id,
+                        kind: TimeoutKind::IdleStream,
+                        after: idle,
+                    })
+                })
+            }
+            _ => fut.await,
+        }
+    }
+
+    /// One attempt: the request and the redirects it is answered with. `retries`: how many
+    /// attempts were made before this one.
+    async fn send_following(&self, req: &Req, retries: u32) -> Result<reqwest::Response> {
         let config = &self.shared.config;
         // The base URL parsed at build, with the operation's path (whose parameters are ids:
         // nothing to escape); no URL parse per request.
@@ -344,20 +351,46 @@ impl Transport {
         let mut cross_origin = false;
         let mut hops = 0;
         loop {
-            let resp = self.send_one(&method, url, req, cross_origin).await?;
+            let span = telemetry::request_span(
+                req.op,
+                &method,
+                &url,
+                &req.path,
+                req.body.as_ref(),
+                retries + hops,
+            );
+            let sent = self
+                .bounded(req.op, self.send_one(&method, url, req, cross_origin))
+                .instrument(span.clone())
+                .await;
+            let resp = match sent {
+                Ok(resp) => resp,
+                Err(e) => {
+                    telemetry::record_error(&span, &e);
+                    return Err(e);
+                }
+            };
             let status = resp.status();
+            telemetry::record_status(&span, status);
             let location = resp.headers().get(LOCATION).cloned();
             let redirect = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308);
             let (true, Some(location)) = (redirect, location) else {
-                return self.checked(req.op, resp).await;
+                return self
+                    .bounded(req.op, self.checked(req.op, resp))
+                    .instrument(span)
+                    .await;
             };
             let endpoint = endpoint_of(resp.url());
-            let refuse = |reason: &'static str| Error::Redirect {
-                operation: req.op.id,
-                endpoint: endpoint.clone(),
-                status,
-                location: String::from_utf8_lossy(location.as_bytes()).into_owned(),
-                reason,
+            let refuse = |reason: &'static str| {
+                let e = Error::Redirect {
+                    operation: req.op.id,
+                    endpoint: endpoint.clone(),
+                    status,
+                    location: String::from_utf8_lossy(location.as_bytes()).into_owned(),
+                    reason,
+                };
+                telemetry::record_error(&span, &e);
+                e
             };
             let next = location
                 .to_str()
@@ -372,12 +405,14 @@ impl Transport {
                     "it would send the request again as a GET without its body",
                 ));
             }
-            if hops == MAX_REDIRECTS {
+            if hops as usize == MAX_REDIRECTS {
                 return Err(refuse("too many redirects"));
             }
             hops += 1;
             cross_origin |= next.origin() != config.origin;
-            tracing::debug!(%status, to = %endpoint_of(&next), cross_origin, "following a redirect");
+            span.in_scope(|| {
+                tracing::debug!(%status, to = %endpoint_of(&next), cross_origin, "following a redirect");
+            });
             url = next;
         }
     }
@@ -410,7 +445,7 @@ impl Transport {
         } else {
             &inner.http
         };
-        tracing::debug!(method = %method, endpoint = %endpoint_of(&url), path = %req.path, "request");
+        tracing::debug!("request");
         let mut rb = http.request(method.clone(), url);
         if let Some(h) = &config.per_request {
             rb = rb.headers(if !cross_origin && override_headers.is_none() {
@@ -432,6 +467,10 @@ impl Transport {
             }
             rb = rb.headers(extra);
         }
+        let trace = telemetry::trace_headers(&tracing::Span::current());
+        if !trace.is_empty() {
+            rb = rb.headers(trace);
+        }
         if let Some(body) = &req.body {
             rb = rb
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -448,7 +487,10 @@ impl Transport {
             .send()
             .await
             .map_err(|e| self.send_error(req.op, e, timeout))?;
-        tracing::debug!(status = resp.status().as_u16(), "response");
+        tracing::debug!(
+            "http.response.status_code" = resp.status().as_u16(),
+            "response"
+        );
         Ok(resp)
     }
 
@@ -471,6 +513,16 @@ impl Transport {
             };
         }
         let endpoint = endpoint_of(e.url().unwrap_or(&self.shared.config.base_url));
+        if handshake_refused(&e) {
+            // Nothing reached the server's application: a connect failure, safe to resend.
+            return Error::Transport {
+                operation: op.id,
+                endpoint,
+                kind: crate::TransportKind::Connect,
+                may_have_created: false,
+                source: e.without_url(),
+            };
+        }
         Error::transport(op.id, &endpoint, op.creates(), e)
     }
 
@@ -585,6 +637,49 @@ impl Transport {
         }
         Ok(resp)
     }
+}
+
+/// Whether the server refused the TLS handshake with a handshake alert (a client certificate
+/// missing or refused, an unknown CA, no common parameters). In TLS 1.3 the client's side of the
+/// handshake is over before the server checks the client certificate, so `reqwest` reports the
+/// server's `certificate_required` alert as a failure of the request (not of the connection),
+/// although the server never read it: it aborted the connection before any application data.
+/// Found in the error's sources as an `io::Error` wrapping a `rustls::Error::AlertReceived`.
+#[cfg(feature = "rustls")]
+fn handshake_refused(e: &reqwest::Error) -> bool {
+    use rustls::AlertDescription as A;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        let tls = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .or_else(|| err.downcast_ref::<rustls::Error>());
+        if let Some(rustls::Error::AlertReceived(alert)) = tls {
+            return matches!(
+                alert,
+                A::CertificateRequired
+                    | A::BadCertificate
+                    | A::UnsupportedCertificate
+                    | A::CertificateRevoked
+                    | A::CertificateExpired
+                    | A::CertificateUnknown
+                    | A::UnknownCA
+                    | A::AccessDenied
+                    | A::HandshakeFailure
+                    | A::ProtocolVersion
+                    | A::InsufficientSecurity
+            );
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// Without rustls: no handshake alert to tell apart.
+#[cfg(not(feature = "rustls"))]
+fn handshake_refused(_e: &reqwest::Error) -> bool {
+    false
 }
 
 fn strip_sensitive(headers: &mut HeaderMap) {
