@@ -322,12 +322,7 @@ impl RunHandle {
 
     /// A tracing span naming this run (never any secret).
     pub(crate) fn span(&self, operation: &'static str) -> tracing::Span {
-        tracing::info_span!(
-            "acp",
-            operation,
-            run_id = %self.run_id,
-            thread_id = self.scope.thread_id().map(tracing::field::display)
-        )
+        crate::telemetry::operation_span(operation, self.scope.thread_id(), Some(self.run_id))
     }
 }
 

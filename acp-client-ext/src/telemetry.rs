@@ -144,7 +144,6 @@ pub(crate) fn error_type(e: &Error) -> Cow<'static, str> {
 /// when the first event names it), `acp.stream.reconnects` (the rejoins so far, recorded with
 /// [`record_reconnect`]), `error.type` and `otel.status_code` (with [`record_error`] when the
 /// stream fails).
-#[allow(dead_code)] // for stream.rs (another branch wires it)
 pub(crate) fn stream_span(
     operation: &'static str,
     thread_id: Option<uuid::Uuid>,
@@ -168,7 +167,6 @@ pub(crate) fn stream_span(
 /// `otel.name` the operation's `operationId`, with `acp.operation`, `acp.thread_id` and
 /// `acp.run_id` (recorded later with [`record_run_id`] when a create names it), and
 /// `error.type`/`otel.status_code` with [`record_error`]. The requests it sends are its children.
-#[allow(dead_code)] // for run.rs, wait.rs and stream.rs (another branch wires it)
 pub(crate) fn operation_span(
     operation: &'static str,
     thread_id: Option<uuid::Uuid>,
@@ -187,13 +185,11 @@ pub(crate) fn operation_span(
 }
 
 /// Record the run id on a span of [`stream_span`] or [`operation_span`].
-#[allow(dead_code)] // for stream.rs (another branch wires it)
 pub(crate) fn record_run_id(span: &Span, run_id: uuid::Uuid) {
     span.record("acp.run_id", display(run_id));
 }
 
 /// Record on a span of [`stream_span`] how many times the stream has been rejoined so far.
-#[allow(dead_code)] // for stream.rs (another branch wires it)
 pub(crate) fn record_reconnect(span: &Span, reconnects: u32) {
     span.record("acp.stream.reconnects", i64::from(reconnects));
 }

@@ -518,11 +518,7 @@ pub(crate) async fn create_and_wait(
 ) -> Result<WaitOutcome> {
     let req = scope.req(RunOp::CreateWait, None).json_bytes(&body);
     let op = req.op.id;
-    let span = tracing::info_span!(
-        "acp",
-        operation = op,
-        thread_id = scope.thread_id().map(tracing::field::display)
-    );
+    let span = crate::telemetry::operation_span(op, scope.thread_id(), None);
     let work = async {
         let (status, bytes) = loop {
             match client.bytes(&req).await {

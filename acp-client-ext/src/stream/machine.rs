@@ -12,13 +12,13 @@ use crate::error::{Error, Result, StreamCause, TimeoutKind};
 use crate::event::RunEvent;
 use crate::run::{RunHandle, RunOp, RunScope, RunStatus, fetch_run};
 use crate::sse::{Decoder, FieldStr, Frame, SseError};
+use crate::telemetry;
 use crate::wait::WaitOutcome;
 use futures::StreamExt;
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
 use tokio::time::Instant;
-use tracing::field::display;
 use uuid::Uuid;
 
 /// Where the stream is.
@@ -114,6 +114,8 @@ pub(super) struct Machine {
     pub(super) last_status: Option<RunStatus>,
     /// Reconnection attempts since events last flowed.
     pub(super) attempts: u32,
+    /// Rejoins over the stream's whole life (its span's `acp.stream.reconnects`).
+    pub(super) reconnects: u32,
     /// The payload of the last interrupt event, until an event says the run goes on; at the
     /// end, the interrupt fetched when no event carried it.
     pub(super) interrupt: Option<Value>,
@@ -317,6 +319,8 @@ impl Machine {
             return self.end();
         };
         self.attempts += 1;
+        self.reconnects += 1;
+        telemetry::record_reconnect(&self.span, self.reconnects);
         let pause = settings.retry.backoff(self.attempts, self.decoder.retry());
         tracing::info!(
             attempt = self.attempts,
@@ -367,7 +371,7 @@ impl Machine {
                 && let Some(id) = event.run_id()
             {
                 self.run_id = Some(id);
-                self.span.record("run_id", display(id));
+                telemetry::record_run_id(&self.span, id);
             }
         }
         let idle = self.client.settings().idle_timeout;
@@ -432,6 +436,7 @@ impl Machine {
     /// The end with an error.
     fn fail(&mut self, e: Error) -> Transition {
         tracing::debug!(error = %e, "run stream failed");
+        telemetry::record_error(&self.span, &e);
         self.decoder.reset();
         (Some(Err(e)), State::Done)
     }

@@ -155,6 +155,7 @@ use crate::options::Call;
 use crate::resume::Interrupt;
 use crate::run::{RunHandle, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns};
 use crate::sse::{Decoder, FieldStr};
+use crate::telemetry;
 use crate::transport::Req;
 use acp_client::types;
 use bytes::Bytes;
@@ -167,7 +168,6 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
-use tracing::field::display;
 use uuid::Uuid;
 
 /// How long a connection stays open after an event whose status is settled when nothing
@@ -423,14 +423,13 @@ impl RunStream {
         last_id: Option<String>,
     ) -> RunStream {
         let last_id = last_id.map(FieldStr::from);
-        let span = tracing::info_span!(
-            "acp_run_stream",
-            run_id = tracing::field::Empty,
-            thread_id = scope.thread_id().map(display)
-        );
-        if let Some(id) = run_id {
-            span.record("run_id", display(id));
-        }
+        // Opened by a join when the run is known, else by a create-and-stream.
+        let opened_by = scope.op(if run_id.is_some() {
+            RunOp::Stream
+        } else {
+            RunOp::CreateStream
+        });
+        let span = telemetry::stream_span(opened_by.id, scope.thread_id(), run_id);
         let machine = Machine {
             client: client.clone(),
             scope,
@@ -439,6 +438,7 @@ impl RunStream {
             ledger: Ledger::new(last_id.clone()),
             last_status: None,
             attempts: 0,
+            reconnects: 0,
             interrupt: None,
             span: span.clone(),
         };
@@ -573,11 +573,7 @@ pub(crate) async fn create_stream(
 ) -> Result<RunStream> {
     let mut req = scope.req(RunOp::CreateStream, None).json_bytes(&body);
     req.headers = sse_headers(None);
-    let span = tracing::info_span!(
-        "acp",
-        operation = req.op.id,
-        thread_id = scope.thread_id().map(display)
-    );
+    let span = telemetry::operation_span(req.op.id, scope.thread_id(), None);
     loop {
         let error = match tracing::Instrument::instrument(open(&client, &req), span.clone()).await {
             Ok(body) => return Ok(RunStream::new(&client, scope, None, body)),
