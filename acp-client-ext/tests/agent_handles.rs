@@ -201,52 +201,6 @@ async fn interrupt_payloads_decode_and_a_stateful_callback_keeps_a_transcript() 
 }
 
 #[tokio::test]
-async fn resume_stream_goes_on_from_the_last_event_without_replay() {
-    let s = ReferenceServer::start().await;
-    let c = client(&s);
-    let agent = c.agent("interrupt").await.expect("agent");
-    let mut events = agent
-        .stream(&json!({"interrupts": 2}))
-        .await
-        .expect("stream");
-    let mut rounds = Vec::new();
-    for answer in 1..=3 {
-        let mut got = Vec::new();
-        while let Some(event) = events.try_next().await.expect("event") {
-            got.push(event);
-        }
-        let last = got.last().expect("each round has events");
-        rounds.push((got.len(), last.status()));
-        if answer == 3 {
-            break;
-        }
-        events = events
-            .resume_stream(json!({"answer": answer}))
-            .await
-            .expect("resume and stream");
-    }
-    // Each round delivers only its own events: the ones of earlier rounds are not replayed.
-    for (n, (len, status)) in rounds.iter().enumerate() {
-        assert!(*len >= 1, "round {n}: {rounds:?}");
-        let want = if n < 2 {
-            RunStatus::Interrupted
-        } else {
-            RunStatus::Success
-        };
-        assert_eq!(status.as_ref(), Some(&want), "round {n}: {rounds:?}");
-    }
-    let total: usize = rounds.iter().map(|(l, _)| l).sum();
-    let run_id = events.run_id().expect("run id");
-    let logged = s.run_event_count(run_id).expect("the run's log");
-    assert_eq!(total, logged, "every event once: {rounds:?}");
-    assert_eq!(
-        s.requests("POST", &format!("/runs/{run_id}")),
-        2,
-        "two resumes"
-    );
-}
-
-#[tokio::test]
 async fn a_cancelled_run_is_reported_as_cancelled_not_asked() {
     let s = ReferenceServer::start().await;
     let c = client(&s);
