@@ -1,7 +1,8 @@
-//! Agent handles against the reference server: found by name and by id, typed input and
-//! output, raw run data decoded on access, validation before sending (feature `validate`),
-//! `resume_stream` without replay, a stateful `run_to_completion`, and cancelled runs reported
-//! as cancelled.
+//! Agents: the generated agent helpers (search, get, descriptor), and agent handles found by
+//! name and by id, with typed input and output, raw run data decoded on access, config and
+//! metadata sent with the run, interrupt payloads decoded for a stateful `run_to_completion`, and
+//! cancelled runs reported as cancelled. Validation before sending (feature `validate`) is
+//! `validate.rs`, `resume_stream` is `streams.rs`.
 //!
 //! No sleeps: every step waits on the server's answer or a run's outcome.
 
@@ -12,7 +13,7 @@ use acp_reference_server::{ReferenceServer, agents};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use support::{T, client};
+use support::{T, api_error, client, client_at};
 
 #[derive(Serialize)]
 struct StreamInput {
@@ -33,6 +34,47 @@ struct Progress {
 struct Question {
     question: String,
     round: u32,
+}
+
+#[tokio::test]
+async fn agent_helpers_decode_the_generated_types() {
+    let s = ReferenceServer::start().await;
+    let c = client_at(&s.url());
+    let all = c.search_agents().await.expect("agents");
+    assert_eq!(all.len(), agents::ALL.len());
+    assert!(
+        all.iter()
+            .any(|a| a.agent_id == agents::ECHO && a.metadata.ref_.name == "echo")
+    );
+
+    let echo = c.get_agent(agents::ECHO).await.expect("echo");
+    assert_eq!(echo.metadata.ref_.name, "echo");
+    let same = c
+        .get_agent(agents::ECHO.to_string())
+        .await
+        .expect("echo by string");
+    assert_eq!(same.agent_id, agents::ECHO);
+
+    let d = c
+        .agent_descriptor(agents::INTERRUPT)
+        .await
+        .expect("descriptor");
+    assert!(d.specs.capabilities.interrupts);
+    let specs = serde_json::to_value(&d.specs).expect("specs");
+    assert!(
+        specs["interrupts"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty())
+    );
+    let d = c.agent_descriptor(agents::ECHO).await.expect("descriptor");
+    assert!(!d.specs.capabilities.interrupts);
+
+    let err = c
+        .get_agent(uuid::Uuid::new_v4())
+        .await
+        .expect_err("unknown");
+    assert_eq!(api_error(&err).0, 404);
+    assert_eq!(s.requests("POST", "/agents/search"), 1);
 }
 
 #[tokio::test]
@@ -222,40 +264,4 @@ async fn a_cancelled_run_is_reported_as_cancelled_not_asked() {
     assert_eq!(asked, 0, "a cancellation is not a question");
     let err = outcome.output_as::<Value>().expect_err("no output");
     assert!(err.to_string().contains("cancelled"), "{err}");
-}
-
-#[cfg(feature = "validate")]
-#[tokio::test]
-async fn a_payload_the_schema_refuses_is_not_sent() {
-    let s = ReferenceServer::start().await;
-    let c = client(&s);
-    let stream = c
-        .agent("stream")
-        .await
-        .expect("agent")
-        .validating(true)
-        .expect("schemas compile");
-    let err = stream
-        .run(&json!({"count": "five"}))
-        .create()
-        .await
-        .expect_err("refused");
-    let Error::Validation(v) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!((v.path.as_str(), v.rule.as_str()), ("/count", "type"));
-    assert!(err.to_string().contains("/count"), "{err}");
-    assert_eq!(s.requests("POST", "/runs"), 0, "nothing was sent");
-    assert_eq!(s.requests("POST", "/runs/*"), 0, "nothing was sent");
-
-    // A valid payload goes through; switched off, the bad one is sent.
-    stream
-        .run(&json!({"count": 1}))
-        .wait(T)
-        .await
-        .expect("valid input runs");
-    assert_eq!(s.requests("POST", "/runs/wait"), 1);
-    let lax = stream.validating(false).expect("off");
-    let _ = lax.run(&json!({"count": "five"})).create().await;
-    assert_eq!(s.requests("POST", "/runs"), 1);
 }
