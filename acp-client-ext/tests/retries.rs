@@ -8,6 +8,7 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acp_client_ext::types::{self, RunCreateStateless, ThreadCreate};
@@ -293,17 +294,26 @@ async fn a_retry_after_above_the_cap_is_capped() {
 #[tokio::test]
 async fn a_retry_after_below_the_cap_is_a_floor() {
     for as_date in [false, true] {
-        let hint = match as_date {
-            false => "1".to_string(),
-            true => httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2)),
-        };
-        let h = hint.clone();
+        // The hint is written when the server answers, so an HTTP date 2 s ahead has at least
+        // 1 s left (1 s resolution) however long the server took to start or the test to get
+        // there; the one it sent is kept for the message.
+        let sent: Arc<Mutex<String>> = Arc::default();
+        let record = sent.clone();
         let (addr, log) = serve(move |n, _| match n {
-            0 => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, h.clone())],
-            )
-                .into_response(),
+            0 => {
+                let hint = match as_date {
+                    false => "1".to_string(),
+                    true => httpdate::fmt_http_date(
+                        std::time::SystemTime::now() + Duration::from_secs(2),
+                    ),
+                };
+                *record.lock().expect("lock") = hint.clone();
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, hint)],
+                )
+                    .into_response()
+            }
             _ => json(StatusCode::OK, "[]"),
         })
         .await;
@@ -318,8 +328,9 @@ async fn a_retry_after_below_the_cap_is_a_floor() {
         client.search_agents().await.unwrap();
         let s = seen(&log);
         assert_eq!(s.len(), 2);
-        // A lower bound only: a sleep is never shorter than asked (an HTTP date has 1 s
-        // resolution, so at least 1 s of the 2 s asked remains).
+        let hint = sent.lock().expect("lock").clone();
+        // A lower bound only: a sleep is never shorter than asked (the first request arrived
+        // before the hint was written, the second after the hinted moment).
         let gap = s[1].at - s[0].at;
         assert!(
             gap >= Duration::from_millis(990),

@@ -441,10 +441,146 @@ async fn a_clean_end_of_a_pending_run_is_rejoined() {
     assert_eq!(server.requests("GET", "/runs/*"), 1);
 }
 
+/// A loopback port in front of a reference server that the test opens and closes, for a server
+/// restart as a client sees it: while open, every connection is relayed byte for byte to the
+/// server; closed, nothing listens on the port and a connection is refused. The client reaches
+/// the port through a host name that only [`FrontDoor`]'s resolver knows, so each of the
+/// client's connection attempts passes the door first: the first attempt that finds the port
+/// closed goes on (and is refused), and the next one opens the port again before it connects.
+/// The refused reconnect is certain, not left to timing.
+struct FrontDoor {
+    port: u16,
+    upstream: std::net::SocketAddr,
+    state: Mutex<DoorState>,
+}
+
+#[derive(Default)]
+struct DoorState {
+    /// The accept loop while the port is open.
+    accept: Option<tokio::task::JoinHandle<()>>,
+    /// Every relayed connection.
+    relays: Vec<tokio::task::AbortHandle>,
+    /// Whether the port was open at each of the client's connection attempts, in order.
+    attempts: Vec<bool>,
+}
+
+impl FrontDoor {
+    /// An open door on a free loopback port in front of `server`.
+    fn open(server: &ReferenceServer) -> Arc<FrontDoor> {
+        let upstream = server
+            .url()
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the server's address");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let door = Arc::new(FrontDoor {
+            port: listener.local_addr().expect("addr").port(),
+            upstream,
+            state: Mutex::default(),
+        });
+        door.accept_on(listener);
+        door
+    }
+
+    /// Relays every connection `listener` accepts, until closed.
+    fn accept_on(self: &Arc<Self>, listener: std::net::TcpListener) {
+        listener.set_nonblocking(true).expect("nonblocking");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+        let door = self.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = door.upstream;
+                let relay = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                door.state
+                    .lock()
+                    .expect("lock")
+                    .relays
+                    .push(relay.abort_handle());
+            }
+        });
+        self.state.lock().expect("lock").accept = Some(accept);
+    }
+
+    /// Closes the port (nothing listens on it once this returns), then cuts every relayed
+    /// connection.
+    async fn close_and_cut(&self) {
+        let accept = self.state.lock().expect("lock").accept.take();
+        if let Some(accept) = accept {
+            accept.abort();
+            let _ = accept.await; // the listener is dropped with the task
+        }
+        for relay in std::mem::take(&mut self.state.lock().expect("lock").relays) {
+            relay.abort();
+        }
+    }
+
+    /// Whether the port was open at each connection attempt of the client, in order.
+    fn attempts(&self) -> Vec<bool> {
+        self.state.lock().expect("lock").attempts.clone()
+    }
+
+    /// A client of the server behind the door (the retries of [`patient_client`]).
+    fn client(self: &Arc<Self>, reconnects: u32) -> AcpClient {
+        let http = acp_client_ext::reqwest::Client::builder()
+            .redirect(acp_client_ext::reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(DoorResolver(self.clone()))
+            .build()
+            .expect("http client");
+        AcpClient::builder(format!("http://front-door.test:{}", self.port))
+            .http_client(http)
+            .retry(RetryPolicy {
+                max_retries: 3,
+                initial_backoff: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(200),
+            })
+            .stream_reconnects(reconnects)
+            .build()
+            .expect("client")
+    }
+}
+
+/// Resolves every name to the door's loopback port, seeing each connection attempt first.
+struct DoorResolver(Arc<FrontDoor>);
+
+impl acp_client_ext::reqwest::dns::Resolve for DoorResolver {
+    fn resolve(
+        &self,
+        _name: acp_client_ext::reqwest::dns::Name,
+    ) -> acp_client_ext::reqwest::dns::Resolving {
+        let door = self.0.clone();
+        Box::pin(async move {
+            let (open, refused_before) = {
+                let state = door.state.lock().expect("lock");
+                (state.accept.is_some(), state.attempts.contains(&false))
+            };
+            if !open && refused_before {
+                // This attempt comes after a refused one: the server is back.
+                door.accept_on(std::net::TcpListener::bind(("127.0.0.1", door.port))?);
+            }
+            door.state
+                .lock()
+                .expect("lock")
+                .attempts
+                .push(open || refused_before);
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], door.port));
+            Ok(Box::new(std::iter::once(addr)) as acp_client_ext::reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The server goes away mid-stream (its port refuses connections) and comes back on the same
+/// port: [`FrontDoor`] makes the first rejoin attempt meet the refused port, and the next one
+/// find the server again.
 #[tokio::test]
 async fn server_restarted_mid_stream() {
-    let mut server = ReferenceServer::start().await;
-    let c = patient_client(&server, 5);
+    let server = ReferenceServer::start().await;
+    let door = FrontDoor::open(&server);
+    let c = door.client(5);
     // A run of about a second, read by another task while the server restarts.
     let mut stream = create_stream(&c, 200, 5).await;
     let (three, got_three) = tokio::sync::oneshot::channel();
@@ -459,7 +595,7 @@ async fn server_restarted_mid_stream() {
         .await
         .expect("three events")
         .expect("reader alive");
-    server.restart().await;
+    door.close_and_cut().await;
     let (seen, run_id) = reader.await.expect("reader");
     assert!(seen.errors.is_empty(), "{:?}", seen.errors);
     assert_eq!(seen.last_status, Some(RunStatus::Success));
@@ -470,6 +606,15 @@ async fn server_restarted_mid_stream() {
         "rejoined, within the bound: {joins}"
     );
     assert_eq!(server.requests("POST", "/runs/stream"), 1);
+    // The create found the server, one rejoin attempt was refused, the last one got through.
+    let attempts = door.attempts();
+    assert_eq!(attempts.first(), Some(&true), "{attempts:?}");
+    assert_eq!(
+        attempts.iter().filter(|open| !**open).count(),
+        1,
+        "one refused reconnect: {attempts:?}"
+    );
+    assert_eq!(attempts.last(), Some(&true), "{attempts:?}");
 }
 
 #[tokio::test]
