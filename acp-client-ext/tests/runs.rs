@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use acp_client_ext::{CancelAction, Error, RunStatus, WaitOutcome};
 use acp_reference_server::{Dialect, ReferenceServer};
 use serde_json::{Value, json};
-use support::scope::{SCOPES, Scope, cancelled, start};
+use support::scope::{SCOPES, Scope, cancelled, scopes, start};
 use support::{T, client, server};
 
 // ----- cancel and rollback --------------------------------------------------------------------
@@ -81,7 +81,7 @@ async fn cancel_rollback_removes_the_run() {
 async fn interrupts_are_answered_until_the_run_completes(dialect: Dialect) {
     let s = server(dialect).await;
     let c = client(&s);
-    for scope in SCOPES {
+    for &scope in scopes(dialect) {
         let run = start(&c, scope, "interrupt", json!({"interrupts": 3})).await;
         let calls = Arc::new(AtomicUsize::new(0));
         let seen = calls.clone();

@@ -17,7 +17,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::json;
 use support::loopback::{ID, json, seen, serve};
-use support::scope::{SCOPES, Scope, run_pattern, start, stateful, stateless, wait_pattern};
+use support::scope::{
+    SCOPES, Scope, run_pattern, scopes, start, stateful, stateless, wait_pattern,
+};
 use support::{
     T, client, create_run, early_wait_server, fast_retries, in_progress, server, stream_body,
     wait_route_server,
@@ -28,7 +30,7 @@ use support::{
 async fn a_short_deadline_times_out_and_the_run_goes_on(dialect: Dialect) {
     let s = server(dialect).await;
     let c = client(&s);
-    for scope in SCOPES {
+    for &scope in scopes(dialect) {
         let run = start(&c, scope, "slow", json!({})).await;
         let err = run
             .wait(Duration::from_millis(100))
@@ -267,7 +269,7 @@ async fn a_404_about_the_run_is_not_mistaken_for_a_missing_route() {
 async fn the_fail_agent_gives_a_failed_outcome_with_its_errcode(dialect: Dialect) {
     let s = server(dialect).await;
     let c = client(&s);
-    for scope in SCOPES {
+    for &scope in scopes(dialect) {
         for (input, status) in [
             (json!({}), RunStatus::Error),
             (json!({"timeout": true}), RunStatus::Timeout),

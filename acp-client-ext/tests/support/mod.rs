@@ -227,6 +227,7 @@ pub async fn read_n(stream: &mut RunStream, n: usize) -> Vec<Got> {
 pub mod scope {
     use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
     use acp_client_ext::{AcpClient, CancelAction, RunHandle};
+    use acp_reference_server::Dialect;
     use serde_json::{Value, json};
 
     /// A create body for `agent` with `input`, and a `config`: the Agent Workflow Server refuses a
@@ -254,6 +255,17 @@ pub mod scope {
 
     /// Both scopes.
     pub const SCOPES: [Scope; 2] = [Scope::Thread, Scope::Stateless];
+
+    /// The scopes a background run can be started in on a server speaking `dialect`: both in the
+    /// spec's; stateless only on the Agent Workflow Server, whose `POST /threads/{id}/runs`
+    /// answers 500 and creates no run, and whose waits on a thread run that settles interrupted
+    /// answer 500 too (behaviours 13 and 14 in the crate docs of `acp-reference-server`).
+    pub fn scopes(dialect: Dialect) -> &'static [Scope] {
+        match dialect {
+            Dialect::Spec => &SCOPES,
+            Dialect::WorkflowServer => &[Scope::Stateless],
+        }
+    }
 
     /// Start a run of `agent` with `input`, on a fresh thread or stateless.
     pub async fn start(c: &AcpClient, scope: Scope, agent: &str, input: Value) -> RunHandle {
