@@ -3,6 +3,9 @@
 //! server hints (`Retry-After` above and below the client's cap, an SSE `retry:` of an hour), and
 //! a create right after a connection the server closed, which is never sent twice.
 //!
+//! Every create form under the exactly-once faults (a reset after the create was applied, or
+//! before it was read) is `creates.rs`.
+//!
 //! Against the reference server with injected statuses, and loopback peers for the hints. No
 //! sleeps: every call is bounded by a deadline.
 

@@ -12,9 +12,10 @@
 //! (a server that replays a run's events); each peer records every request (route and
 //! `Last-Event-ID`), so the tests check what was sent as well as what the user saw.
 //!
-//! Elsewhere: drops at every N and a thousand concurrent streams (`exactly_once.rs`), an SSE
-//! `retry:` hint (`retries.rs`), `stream_from` with an id that cannot be a header
-//! (`bad_input.rs`).
+//! Elsewhere: what a stream hands over when it ends (events after a settled status, the
+//! interrupt of a stream ended `interrupted`, `final_values`: `stream_outcomes.rs`), drops at
+//! every N and a thousand concurrent streams (`exactly_once.rs`), an SSE `retry:` hint
+//! (`retries.rs`), `stream_from` with an id that cannot be a header (`bad_input.rs`).
 //!
 //! No sleeps: synchronisation goes through the stream itself, `ReferenceServer::wait_for` and the
 //! peers' signals; every loop is bounded and every read has a deadline.
