@@ -8,11 +8,12 @@
 //! interrupted run is still listed, the rolled-back one answers 404.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use acp_client_ext::CancelAction;
+use acp_client_ext::{AcpClient, CancelAction};
 use serde_json::json;
 use support::example::{Res, finish, say};
 
@@ -22,7 +23,22 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Res {
-    let setup = support::example::connect("cancel_rollback").await?;
+    // The server: ACP_URL, or the embedded reference server on a free loopback port.
+    let server = support::example::server().await?;
+    // The client: its URL, the credentials the environment gives (none for the embedded
+    // server), and how long an ordinary request may take.
+    let mut builder = AcpClient::builder(&server.url).request_timeout(Duration::from_secs(30));
+    if let Ok(key) = std::env::var("ACP_API_KEY") {
+        builder = builder.api_key(key); // sent as `x-api-key`
+    }
+    if let Ok(header) = std::env::var("ACP_API_KEY_HEADER") {
+        builder = builder.api_key_header(header); // the key in another header
+    }
+    if let Ok(token) = std::env::var("ACP_BEARER_TOKEN") {
+        builder = builder.bearer_token(token); // `Authorization: Bearer ...`
+    }
+    let client = builder.build()?;
+    let setup = support::example::setup("cancel_rollback", client, server).await?;
     let runs = setup.client.new_thread().await?;
     let slow = setup.agent("slow").await?.on_thread(&runs)?;
     let input = json!({"deadline_ms": 60_000});

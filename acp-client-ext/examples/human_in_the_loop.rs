@@ -14,7 +14,7 @@ use std::process::ExitCode;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use acp_client_ext::WaitOutcome;
+use acp_client_ext::{AcpClient, WaitOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
@@ -45,7 +45,23 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Res {
-    let setup = support::example::connect("human_in_the_loop").await?;
+    // The server: ACP_URL, or the embedded reference server on a free loopback port.
+    let server = support::example::server().await?;
+    // The client: its URL, the credentials the environment gives (none for the embedded
+    // server), and how long an ordinary request may take (the waits are bounded by their
+    // deadlines).
+    let mut builder = AcpClient::builder(&server.url).request_timeout(Duration::from_secs(30));
+    if let Ok(key) = std::env::var("ACP_API_KEY") {
+        builder = builder.api_key(key); // sent as `x-api-key`
+    }
+    if let Ok(header) = std::env::var("ACP_API_KEY_HEADER") {
+        builder = builder.api_key_header(header); // the key in another header
+    }
+    if let Ok(token) = std::env::var("ACP_BEARER_TOKEN") {
+        builder = builder.bearer_token(token); // `Authorization: Bearer ...`
+    }
+    let client = builder.build()?;
+    let setup = support::example::setup("human_in_the_loop", client, server).await?;
     let runs = setup.client.new_thread().await?;
     let interrupt = setup.agent("interrupt").await?;
     let run = setup

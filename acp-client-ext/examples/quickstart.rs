@@ -33,7 +33,7 @@ use std::process::ExitCode;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use acp_client_ext::{CancelAction, RunEvent, WaitOutcome};
+use acp_client_ext::{AcpClient, CancelAction, RunEvent, WaitOutcome};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -97,7 +97,25 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Res {
-    let setup = support::example::connect("quickstart").await?;
+    // The server: ACP_URL, or the embedded reference server on a free loopback port.
+    let server = support::example::server().await?;
+    // The client: its URL, the credentials the environment gives (none for the embedded
+    // server), and how long a connection and an ordinary request may take (streams and waits
+    // are bounded by their idle timeout and deadlines instead).
+    let mut builder = AcpClient::builder(&server.url)
+        .connect_timeout(Duration::from_secs(5))
+        .request_timeout(Duration::from_secs(30));
+    if let Ok(key) = std::env::var("ACP_API_KEY") {
+        builder = builder.api_key(key); // sent as `x-api-key`
+    }
+    if let Ok(header) = std::env::var("ACP_API_KEY_HEADER") {
+        builder = builder.api_key_header(header); // the key in another header
+    }
+    if let Ok(token) = std::env::var("ACP_BEARER_TOKEN") {
+        builder = builder.bearer_token(token); // `Authorization: Bearer ...`
+    }
+    let client = builder.build()?;
+    let setup = support::example::setup("quickstart", client, server).await?;
     let client = &setup.client;
     // What a step runs: a reference agent here, the configured agent elsewhere.
     let agent = |name: &'static str, what: &'static str| {

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use acp_client_ext::RunEvent;
+use acp_client_ext::{AcpClient, RunEvent};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -39,7 +39,22 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Res {
-    let setup = support::example::connect("stateless_run").await?;
+    // The server: ACP_URL, or the embedded reference server on a free loopback port.
+    let server = support::example::server().await?;
+    // The client: its URL, the credentials the environment gives (none for the embedded
+    // server), and how long an ordinary request may take.
+    let mut builder = AcpClient::builder(&server.url).request_timeout(Duration::from_secs(30));
+    if let Ok(key) = std::env::var("ACP_API_KEY") {
+        builder = builder.api_key(key); // sent as `x-api-key`
+    }
+    if let Ok(header) = std::env::var("ACP_API_KEY_HEADER") {
+        builder = builder.api_key_header(header); // the key in another header
+    }
+    if let Ok(token) = std::env::var("ACP_BEARER_TOKEN") {
+        builder = builder.bearer_token(token); // `Authorization: Bearer ...`
+    }
+    let client = builder.build()?;
+    let setup = support::example::setup("stateless_run", client, server).await?;
 
     say("stream: a stateless run of `custom` (3 custom updates)");
     let custom = setup.agent("custom").await?.stateless();

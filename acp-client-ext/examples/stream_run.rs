@@ -11,11 +11,12 @@
 //! into a struct of this file (`values_as::<Tick>()`).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use acp_client_ext::RunEvent;
+use acp_client_ext::{AcpClient, RunEvent};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use support::example::{Res, describe, finish, say};
@@ -50,7 +51,23 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Res {
-    let setup = support::example::connect("stream_run").await?;
+    // The server: ACP_URL, or the embedded reference server on a free loopback port.
+    let server = support::example::server().await?;
+    // The client: its URL, the credentials the environment gives (none for the embedded
+    // server), and how long a stream may stay silent (not even a keep-alive) before it is
+    // rejoined.
+    let mut builder = AcpClient::builder(&server.url).idle_timeout(Duration::from_secs(30));
+    if let Ok(key) = std::env::var("ACP_API_KEY") {
+        builder = builder.api_key(key); // sent as `x-api-key`
+    }
+    if let Ok(header) = std::env::var("ACP_API_KEY_HEADER") {
+        builder = builder.api_key_header(header); // the key in another header
+    }
+    if let Ok(token) = std::env::var("ACP_BEARER_TOKEN") {
+        builder = builder.bearer_token(token); // `Authorization: Bearer ...`
+    }
+    let client = builder.build()?;
+    let setup = support::example::setup("stream_run", client, server).await?;
     let runs = setup.client.new_thread().await?;
 
     let stream = setup.agent("stream").await?;

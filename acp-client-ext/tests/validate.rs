@@ -1,10 +1,16 @@
 //! `validate`: payloads checked against the reference server's agents' descriptors (and a few
-//! written here), failing with the JSON path and the rule.
+//! written here), failing with the JSON path and the rule; and an agent handle with validation
+//! on, which sends nothing the schema refuses.
 #![cfg(feature = "validate")]
 
+mod support;
+
+use acp_client_ext::Error;
 use acp_client_ext::validate::{Payload, SchemaError, ValidationError, Validator};
+use acp_reference_server::ReferenceServer;
 use acp_reference_server::agents::AgentKind;
 use serde_json::{Value, json};
+use support::{T, client};
 
 fn validator(agent: AgentKind) -> Validator {
     Validator::new(&agent.descriptor()).unwrap()
@@ -161,4 +167,39 @@ fn every_reference_agent_descriptor_compiles_and_is_send_and_sync() {
         send_sync(&v);
         v.check_config(&json!({})).unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_payload_the_schema_refuses_is_not_sent() {
+    let s = ReferenceServer::start().await;
+    let c = client(&s);
+    let stream = c
+        .agent("stream")
+        .await
+        .expect("agent")
+        .validating(true)
+        .expect("schemas compile");
+    let err = stream
+        .run(&json!({"count": "five"}))
+        .create()
+        .await
+        .expect_err("refused");
+    let Error::Validation(v) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((v.path.as_str(), v.rule.as_str()), ("/count", "type"));
+    assert!(err.to_string().contains("/count"), "{err}");
+    assert_eq!(s.requests("POST", "/runs"), 0, "nothing was sent");
+    assert_eq!(s.requests("POST", "/runs/*"), 0, "nothing was sent");
+
+    // A valid payload goes through; switched off, the bad one is sent.
+    stream
+        .run(&json!({"count": 1}))
+        .wait(T)
+        .await
+        .expect("valid input runs");
+    assert_eq!(s.requests("POST", "/runs/wait"), 1);
+    let lax = stream.validating(false).expect("off");
+    let _ = lax.run(&json!({"count": "five"})).create().await;
+    assert_eq!(s.requests("POST", "/runs"), 1);
 }

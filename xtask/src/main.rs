@@ -9,6 +9,7 @@ mod apidiff;
 mod bench;
 mod bump;
 mod codegen;
+mod deps;
 mod fetch;
 mod normalize;
 mod postprocess;
@@ -62,6 +63,13 @@ enum Cmd {
     /// Generate a trial crate from every known ACP release in $ACP_SPEC_DIR and decode sample
     /// payloads of each with `cargo test` (builds into target/sweep).
     Sweep,
+    /// Print the module graphs of acp-client-ext's library and of its `acp` binary (every path
+    /// from one module file to another) and every cycle in them; fails when there is a cycle.
+    Deps {
+        /// Print the cycles but exit 0.
+        #[arg(long)]
+        allow_cycles: bool,
+    },
     /// Download the pinned spec into openapi/ (the local cache) and verify its sha256.
     FetchSpec {
         /// Fetch from this URL instead of the pin's (a mirror); the pinned hash still applies.
@@ -157,6 +165,7 @@ fn run(cli: Cli) -> Result<()> {
                 spec_dir: std::env::var_os("ACP_SPEC_DIR").map(PathBuf::from),
             },
         ),
+        Cmd::Deps { allow_cycles } => deps::run(&root, allow_cycles),
         Cmd::FetchSpec { url } => {
             let dest = fetch::run(&root, url.as_deref())?;
             eprintln!("wrote {}", dest.display());

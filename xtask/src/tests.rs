@@ -2,6 +2,7 @@
 //! No network and no real spec file: the documents are small ones written here.
 
 use crate::codegen::{self, GENERATED_PATH, Options};
+use crate::deps::{self, Graph};
 use crate::spec::{Pin, sha256_hex};
 use crate::{bump, fetch, spec};
 use serde_json::json;
@@ -327,4 +328,135 @@ fn bump_updates_pin_client_and_cache_and_reports_the_api_diff() {
 
     // The pin and the cache agree: a later codegen finds the document without any spec dir.
     root.codegen(None, true).unwrap();
+}
+
+/// A crate's graph from (file, text) pairs.
+fn graph(files: &[(&str, &str)]) -> Graph {
+    let sources: Vec<(String, String)> = files
+        .iter()
+        .map(|(f, t)| (f.to_string(), t.to_string()))
+        .collect();
+    Graph::from_sources(&sources).unwrap()
+}
+
+fn edges(g: &Graph) -> Vec<String> {
+    g.edges.keys().map(|(f, t)| format!("{f} -> {t}")).collect()
+}
+
+#[test]
+fn deps_module_names_follow_the_file_layout() {
+    let name = |f: &str| deps::display(&deps::module_of_file(f));
+    assert_eq!(name("lib.rs"), "crate");
+    assert_eq!(name("main.rs"), "crate");
+    assert_eq!(name("foo.rs"), "foo");
+    assert_eq!(name("foo/mod.rs"), "foo");
+    assert_eq!(name("foo/bar.rs"), "foo::bar");
+    assert_eq!(name("foo/bar/mod.rs"), "foo::bar");
+}
+
+#[test]
+fn deps_sees_paths_in_uses_types_impls_bodies_and_macros() {
+    let g = graph(&[
+        (
+            "lib.rs",
+            "mod a; mod b; mod c; mod d; mod e; mod f; pub use e::Thing;",
+        ),
+        // A use, and a path through the root's re-export (followed to e).
+        ("a.rs", "use crate::b::B; fn h(_: crate::Thing) {}"),
+        // Inside a function body, nested in an inline module.
+        (
+            "b.rs",
+            "pub struct B; mod inner { fn f() { let _ = crate::c::make(); } }",
+        ),
+        // An impl's trait, and `super::` resolved.
+        (
+            "c.rs",
+            "pub fn make() {} struct X; impl super::d::Tr for X {}",
+        ),
+        // Inside a macro's arguments.
+        (
+            "d.rs",
+            "pub trait Tr {} fn g() { println!(\"{}\", crate::e::N); }",
+        ),
+        ("e.rs", "pub struct Thing; pub const N: u8 = 1;"),
+        // Another crate's paths, a local enum's variants, `self` values: no edges.
+        (
+            "f.rs",
+            "use std::fmt; enum K { A } fn k(s: &str) -> K { let _ = s.len(); K::A }",
+        ),
+    ]);
+    assert_eq!(
+        edges(&g),
+        ["a -> b", "a -> e", "b -> c", "c -> d", "d -> e"],
+        "{g:?}"
+    );
+    assert!(g.cycles().is_empty());
+}
+
+#[test]
+fn deps_cycles_are_components_of_more_than_one_module() {
+    let g = graph(&[
+        ("lib.rs", "mod a; mod b; mod c; mod p; mod x; mod y;"),
+        ("a.rs", "use crate::b::B; pub struct A;"),
+        (
+            "b.rs",
+            "pub struct B; fn f(_: super::a::A) {} fn g(_: crate::c::C) {}",
+        ),
+        // Naming itself is no edge.
+        ("c.rs", "pub struct C; fn f(_: crate::c::C, _: self::C) {}"),
+        // A parent naming its child is no edge (nor is `mod q;`); the child naming it is.
+        ("p/mod.rs", "mod q; use self::q::Q; pub struct P;"),
+        ("p/q.rs", "pub struct Q; fn f(_: super::P) {}"),
+        // A test file belongs to its parent: its `use super::*` is no edge, its other paths
+        // are the parent's.
+        ("x.rs", "pub struct X; #[cfg(test)] mod tests;"),
+        ("x/tests.rs", "use super::*; use crate::y::Y;"),
+        ("y.rs", "pub struct Y; fn f(_: crate::x::X) {}"),
+    ]);
+    assert!(!g.nodes.contains("x::tests"), "{:?}", g.nodes);
+    assert_eq!(
+        edges(&g),
+        [
+            "a -> b",
+            "b -> a",
+            "b -> c",
+            "p::q -> p",
+            "x -> y",
+            "y -> x"
+        ]
+    );
+    let cycles = g.cycles();
+    assert_eq!(cycles, [vec!["a", "b"], vec!["x", "y"]]);
+    let report = g.report("t");
+    assert!(report.contains("cycle {a, b}"), "{report}");
+    assert!(
+        report.contains("x -> y: crate::y::Y in x/tests.rs"),
+        "{report}"
+    );
+}
+
+#[test]
+fn deps_fails_on_a_cycle_unless_allowed() {
+    let root = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = root.path().join("acp-client-ext/src").join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("lib.rs", "mod a; mod b;");
+    write("a.rs", "use crate::b::B; pub struct A;");
+    write("b.rs", "pub struct B;");
+    write("bin/acp/main.rs", "mod m; mod n;");
+    write("bin/acp/m.rs", "use crate::n::N; pub struct M;");
+    write("bin/acp/n.rs", "use crate::m::M; pub struct N;");
+    // The library's files do not include the binary's.
+    let lib = deps::read_tree(&root.path().join("acp-client-ext/src"), Some("bin")).unwrap();
+    let names: Vec<&str> = lib.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(names, ["a.rs", "b.rs", "lib.rs"]);
+    let err = deps::run(root.path(), false).unwrap_err().to_string();
+    assert!(err.starts_with("1 module cycle(s)"), "{err}");
+    deps::run(root.path(), true).unwrap();
+    // Without the cycle, no error.
+    write("bin/acp/n.rs", "pub struct N;");
+    deps::run(root.path(), false).unwrap();
 }

@@ -1,18 +1,22 @@
-//! What every example shares: "embedded reference server, or `ACP_URL`", and readable output.
+//! What every example shares besides its client: "embedded reference server, or `ACP_URL`",
+//! the agent and input a run uses there, and readable output. Each example makes its own
+//! [`AcpClient`] in its body (the set-up a reader copies); this module only says where the
+//! server is and what to run on it.
 //!
-//! * Without `ACP_URL`, [`connect`] starts the reference server on a free loopback port and
-//!   points an [`AcpClient`] at it; the server stops when the [`Setup`] is dropped. An example
+//! * [`server`]: without `ACP_URL` it starts the reference server on a free loopback port (it
+//!   stops when the [`Server`] or the [`Setup`] holding it is dropped); with `ACP_URL` it is that
+//!   URL. An example then builds its client for [`Server::url`], with the credentials the
+//!   environment gives (`ACP_API_KEY`, `ACP_API_KEY_HEADER`, `ACP_BEARER_TOKEN`).
+//! * [`setup`]: says which server the example runs against. On the embedded server an example
 //!   finds the reference agents by name, as any user would: [`Setup::agent`] is
-//!   `client.agent("stream")`.
-//! * With `ACP_URL` (plus `ACP_API_KEY`, `ACP_API_KEY_HEADER` or `ACP_BEARER_TOKEN` as needed),
-//!   the client comes from [`AcpClient::from_env`] and every run uses one agent: `ACP_AGENT`
-//!   (a name) or `ACP_AGENT_ID` (an id), found with `client.agent(..)`; without either, the
-//!   first agent an unfiltered `POST /agents/search` lists (which some servers refuse). Every
-//!   run sends the input `ACP_INPUT` (a JSON object, default `{}`), since the reference
-//!   server's agents and inputs do not exist there. When the agent's descriptor declares a
-//!   config schema with properties, every run sends `ACP_CONFIG` (a JSON object), or else the
-//!   defaults the schema gives (`{}` without any), since servers that validate config refuse
-//!   a run without it (the Agent Workflow Server answers 422).
+//!   `client.agent("stream")`. With `ACP_URL` every run uses one agent: `ACP_AGENT` (a name) or
+//!   `ACP_AGENT_ID` (an id), found with `client.agent(..)`; without either, the first agent an
+//!   unfiltered `POST /agents/search` lists (which some servers refuse). Every run sends the
+//!   input `ACP_INPUT` (a JSON object, default `{}`), since the reference server's agents and
+//!   inputs do not exist there. When the agent's descriptor declares a config schema with
+//!   properties, every run sends `ACP_CONFIG` (a JSON object), or else the defaults the schema
+//!   gives (`{}` without any), since servers that validate config refuse a run without it (the
+//!   Agent Workflow Server answers 422).
 //! * Errors print as one sentence each ([`finish`]); a step the server does not implement, or
 //!   (with `ACP_URL`) fails on or refuses, is reported by its kind ([`refusal`]) and skipped
 //!   rather than ending the example ([`step`]).
@@ -33,6 +37,40 @@ use std::time::{Duration, Instant};
 /// What an example's body returns: any error; [`finish`] prints it as a sentence.
 pub type Res<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
 
+/// Where an example's server is.
+pub struct Server {
+    /// `ACP_URL`, or the embedded reference server's URL.
+    pub url: String,
+    /// `Some` when the example runs against the embedded reference server.
+    embedded: Option<ReferenceServer>,
+}
+
+/// `ACP_URL`, or else the embedded reference server, started on a free loopback port.
+pub async fn server() -> Res<Server> {
+    clock();
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let url = std::env::var("ACP_URL").ok();
+    let _ = REMOTE.set(url.is_some());
+    match url {
+        Some(url) => Ok(Server {
+            url: url.trim().to_string(),
+            embedded: None,
+        }),
+        None => {
+            let server = ReferenceServer::start().await;
+            Ok(Server {
+                url: server.url(),
+                embedded: Some(server),
+            })
+        }
+    }
+}
+
 /// The client, and the embedded server when there is one.
 pub struct Setup {
     pub client: AcpClient,
@@ -49,31 +87,20 @@ struct Remote {
     config: Option<Value>,
 }
 
-/// Connects to `ACP_URL`, or starts the embedded reference server; prints which.
-pub async fn connect(example: &str) -> Res<Setup> {
-    clock();
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .init();
-    }
-    let remote = std::env::var_os("ACP_URL").is_some();
-    let _ = REMOTE.set(remote);
-    if !remote {
-        let server = ReferenceServer::start().await;
-        let client = AcpClient::new(server.url())?;
+/// The example `example` with its `client` of `server`: prints which server it runs against
+/// and, with `ACP_URL`, finds the agent, input and config every run uses.
+pub async fn setup(example: &str, client: AcpClient, server: Server) -> Res<Setup> {
+    if let Some(embedded) = server.embedded {
         say(format!(
             "{example}: embedded ACP reference server at {} (set ACP_URL to use your own server)",
-            server.url()
+            embedded.url()
         ));
         return Ok(Setup {
             client,
-            server: Some(server),
+            server: Some(embedded),
             remote: None,
         });
     }
-    let client = AcpClient::from_env()?;
     say(format!("{example}: ACP server at {}", client.base_url()));
     let env = |name: &str| {
         std::env::var(name)
@@ -174,7 +201,7 @@ impl Setup {
     }
 }
 
-/// Whether the examples run against a server given by `ACP_URL` (set once by [`connect`]).
+/// Whether the examples run against a server given by `ACP_URL` (set once by [`server`]).
 static REMOTE: OnceLock<bool> = OnceLock::new();
 
 /// What kind of refusal an error of a step is, in a few words: the server does not implement

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use acp_client_ext::{Error, RunEvent, RunStatus, RunStream};
-use acp_reference_server::ReferenceServer;
+use acp_client_ext::{AcpClient, Error, RunEvent, RunStatus, RunStream};
+use acp_reference_server::{Fault, ReferenceServer, Target};
 use futures::StreamExt;
 
 use super::T;
@@ -166,4 +166,22 @@ impl Seen {
 pub fn log_len(server: &ReferenceServer, seen_run: Option<uuid::Uuid>) -> usize {
     let run_id = seen_run.expect("the run id is known");
     server.run_event_count(run_id).expect("the run is known")
+}
+
+/// Create-and-stream a run of `count` updates with `fault` on its first SSE response, read it to
+/// the end, and check that the user saw no error and every event exactly once.
+pub async fn stream_through(
+    server: &ReferenceServer,
+    c: &AcpClient,
+    fault: Fault,
+    count: u64,
+) -> Seen {
+    server.inject(Target::Stream, fault.clone(), 1);
+    let mut stream = super::create_stream(c, count, 0).await;
+    let mut seen = Seen::default();
+    seen.read_to_end(&mut stream).await;
+    assert!(seen.errors.is_empty(), "{fault:?}: {:?}", seen.errors);
+    assert_eq!(seen.last_status, Some(RunStatus::Success), "{fault:?}");
+    seen.assert_exactly_once(&format!("{fault:?}"), log_len(server, stream.run_id()));
+    seen
 }

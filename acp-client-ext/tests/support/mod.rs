@@ -4,6 +4,10 @@
 //!   reference server's `stream` agent;
 //! * [`ledger`]: what a user saw on a [`RunStream`], checked for exactly-once delivery against
 //!   the run's event log on the server;
+//! * [`loopback`]: small loopback peers that log what they received or answer what the
+//!   reference server never does;
+//! * [`scope`]: runs of the reference server's agents on a thread or stateless, for the tests
+//!   that try both;
 //! * [`example`]: what every example shares ("embedded reference server, or `ACP_URL`", and
 //!   readable output).
 //!
@@ -19,6 +23,7 @@
 
 pub mod example;
 pub mod ledger;
+pub mod loopback;
 
 use std::time::Duration;
 
@@ -88,6 +93,24 @@ pub fn client(server: &ReferenceServer) -> AcpClient {
         .retry(fast_retries())
         .build()
         .expect("client")
+}
+
+/// A client of the server at `url` with [`fast_retries`].
+pub fn client_at(url: &str) -> AcpClient {
+    AcpClient::builder(url)
+        .retry(fast_retries())
+        .build()
+        .expect("client")
+}
+
+/// The status and message of an [`Error::Api`].
+pub fn api_error(e: &Error) -> (u16, &str) {
+    match e {
+        Error::Api {
+            status, message, ..
+        } => (status.as_u16(), message.as_str()),
+        other => panic!("expected Error::Api, got {other:?}"),
+    }
 }
 
 /// A server whose waits give up after `wait_timeout`: with `204 No Content` if `answer_204`,
@@ -198,4 +221,94 @@ pub async fn read_n(stream: &mut RunStream, n: usize) -> Vec<Got> {
         got
     };
     tokio::time::timeout(T, read).await.expect("items arrived")
+}
+
+/// Runs of the reference server's agents in either scope: on a fresh thread or stateless.
+pub mod scope {
+    use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
+    use acp_client_ext::{AcpClient, CancelAction, RunHandle};
+    use acp_reference_server::Dialect;
+    use serde_json::{Value, json};
+
+    /// A create body for `agent` with `input`, and a `config`: the Agent Workflow Server refuses a
+    /// run of an agent that declares a config schema (`echo` does) without one.
+    pub fn body(agent: &str, input: Value) -> Value {
+        json!({"agent_id": super::agent_id(agent), "input": input, "config": {}})
+    }
+
+    /// A stateless [`body`].
+    pub fn stateless(agent: &str, input: Value) -> RunCreateStateless {
+        serde_json::from_value(body(agent, input)).expect("stateless body")
+    }
+
+    /// A thread run's [`body`].
+    pub fn stateful(agent: &str, input: Value) -> RunCreateStateful {
+        serde_json::from_value(body(agent, input)).expect("stateful body")
+    }
+
+    /// Where a test's runs live.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Scope {
+        Thread,
+        Stateless,
+    }
+
+    /// Both scopes.
+    pub const SCOPES: [Scope; 2] = [Scope::Thread, Scope::Stateless];
+
+    /// The scopes a background run can be started in on a server speaking `dialect`: both in the
+    /// spec's; stateless only on the Agent Workflow Server, whose `POST /threads/{id}/runs`
+    /// answers 500 and creates no run, and whose waits on a thread run that settles interrupted
+    /// answer 500 too (behaviours 13 and 14 in the crate docs of `acp-reference-server`).
+    pub fn scopes(dialect: Dialect) -> &'static [Scope] {
+        match dialect {
+            Dialect::Spec => &SCOPES,
+            Dialect::WorkflowServer => &[Scope::Stateless],
+        }
+    }
+
+    /// Start a run of `agent` with `input`, on a fresh thread or stateless.
+    pub async fn start(c: &AcpClient, scope: Scope, agent: &str, input: Value) -> RunHandle {
+        match scope {
+            Scope::Thread => {
+                let runs = c.new_thread().await.expect("thread");
+                runs.create(stateful(agent, input))
+                    .await
+                    .expect("create run")
+            }
+            Scope::Stateless => c
+                .stateless_runs()
+                .create(stateless(agent, input))
+                .await
+                .expect("create run"),
+        }
+    }
+
+    /// The wait route of a run in `scope`.
+    pub fn wait_pattern(scope: Scope) -> &'static str {
+        match scope {
+            Scope::Thread => "/threads/*/runs/*/wait",
+            Scope::Stateless => "/runs/*/wait",
+        }
+    }
+
+    /// Start a `slow` run and cancel it with `action`.
+    pub async fn cancelled(
+        c: &AcpClient,
+        scope: Scope,
+        action: CancelAction,
+        wait: bool,
+    ) -> RunHandle {
+        let run = start(c, scope, "slow", json!({})).await;
+        run.cancel(action, wait).await.expect("cancel");
+        run
+    }
+
+    /// The route of a run in `scope`.
+    pub fn run_pattern(scope: Scope) -> &'static str {
+        match scope {
+            Scope::Thread => "/threads/*/runs/*",
+            Scope::Stateless => "/runs/*",
+        }
+    }
 }

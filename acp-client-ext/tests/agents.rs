@@ -1,7 +1,8 @@
-//! Agent handles against the reference server: found by name and by id, typed input and
-//! output, raw run data decoded on access, validation before sending (feature `validate`),
-//! `resume_stream` without replay, a stateful `run_to_completion`, and cancelled runs reported
-//! as cancelled.
+//! Agents: the generated agent helpers (search, get, descriptor), and agent handles found by
+//! name and by id, with typed input and output, raw run data decoded on access, config and
+//! metadata sent with the run, interrupt payloads decoded for a stateful `run_to_completion`, and
+//! cancelled runs reported as cancelled. Validation before sending (feature `validate`) is
+//! `validate.rs`, `resume_stream` is `streams.rs`.
 //!
 //! No sleeps: every step waits on the server's answer or a run's outcome.
 
@@ -12,7 +13,7 @@ use acp_reference_server::{ReferenceServer, agents};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use support::{T, client};
+use support::{T, api_error, client, client_at};
 
 #[derive(Serialize)]
 struct StreamInput {
@@ -33,6 +34,47 @@ struct Progress {
 struct Question {
     question: String,
     round: u32,
+}
+
+#[tokio::test]
+async fn agent_helpers_decode_the_generated_types() {
+    let s = ReferenceServer::start().await;
+    let c = client_at(&s.url());
+    let all = c.search_agents().await.expect("agents");
+    assert_eq!(all.len(), agents::ALL.len());
+    assert!(
+        all.iter()
+            .any(|a| a.agent_id == agents::ECHO && a.metadata.ref_.name == "echo")
+    );
+
+    let echo = c.get_agent(agents::ECHO).await.expect("echo");
+    assert_eq!(echo.metadata.ref_.name, "echo");
+    let same = c
+        .get_agent(agents::ECHO.to_string())
+        .await
+        .expect("echo by string");
+    assert_eq!(same.agent_id, agents::ECHO);
+
+    let d = c
+        .agent_descriptor(agents::INTERRUPT)
+        .await
+        .expect("descriptor");
+    assert!(d.specs.capabilities.interrupts);
+    let specs = serde_json::to_value(&d.specs).expect("specs");
+    assert!(
+        specs["interrupts"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty())
+    );
+    let d = c.agent_descriptor(agents::ECHO).await.expect("descriptor");
+    assert!(!d.specs.capabilities.interrupts);
+
+    let err = c
+        .get_agent(uuid::Uuid::new_v4())
+        .await
+        .expect_err("unknown");
+    assert_eq!(api_error(&err).0, 404);
+    assert_eq!(s.requests("POST", "/agents/search"), 1);
 }
 
 #[tokio::test]
@@ -201,52 +243,6 @@ async fn interrupt_payloads_decode_and_a_stateful_callback_keeps_a_transcript() 
 }
 
 #[tokio::test]
-async fn resume_stream_goes_on_from_the_last_event_without_replay() {
-    let s = ReferenceServer::start().await;
-    let c = client(&s);
-    let agent = c.agent("interrupt").await.expect("agent");
-    let mut events = agent
-        .stream(&json!({"interrupts": 2}))
-        .await
-        .expect("stream");
-    let mut rounds = Vec::new();
-    for answer in 1..=3 {
-        let mut got = Vec::new();
-        while let Some(event) = events.try_next().await.expect("event") {
-            got.push(event);
-        }
-        let last = got.last().expect("each round has events");
-        rounds.push((got.len(), last.status()));
-        if answer == 3 {
-            break;
-        }
-        events = events
-            .resume_stream(json!({"answer": answer}))
-            .await
-            .expect("resume and stream");
-    }
-    // Each round delivers only its own events: the ones of earlier rounds are not replayed.
-    for (n, (len, status)) in rounds.iter().enumerate() {
-        assert!(*len >= 1, "round {n}: {rounds:?}");
-        let want = if n < 2 {
-            RunStatus::Interrupted
-        } else {
-            RunStatus::Success
-        };
-        assert_eq!(status.as_ref(), Some(&want), "round {n}: {rounds:?}");
-    }
-    let total: usize = rounds.iter().map(|(l, _)| l).sum();
-    let run_id = events.run_id().expect("run id");
-    let logged = s.run_event_count(run_id).expect("the run's log");
-    assert_eq!(total, logged, "every event once: {rounds:?}");
-    assert_eq!(
-        s.requests("POST", &format!("/runs/{run_id}")),
-        2,
-        "two resumes"
-    );
-}
-
-#[tokio::test]
 async fn a_cancelled_run_is_reported_as_cancelled_not_asked() {
     let s = ReferenceServer::start().await;
     let c = client(&s);
@@ -268,40 +264,4 @@ async fn a_cancelled_run_is_reported_as_cancelled_not_asked() {
     assert_eq!(asked, 0, "a cancellation is not a question");
     let err = outcome.output_as::<Value>().expect_err("no output");
     assert!(err.to_string().contains("cancelled"), "{err}");
-}
-
-#[cfg(feature = "validate")]
-#[tokio::test]
-async fn a_payload_the_schema_refuses_is_not_sent() {
-    let s = ReferenceServer::start().await;
-    let c = client(&s);
-    let stream = c
-        .agent("stream")
-        .await
-        .expect("agent")
-        .validating(true)
-        .expect("schemas compile");
-    let err = stream
-        .run(&json!({"count": "five"}))
-        .create()
-        .await
-        .expect_err("refused");
-    let Error::Validation(v) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!((v.path.as_str(), v.rule.as_str()), ("/count", "type"));
-    assert!(err.to_string().contains("/count"), "{err}");
-    assert_eq!(s.requests("POST", "/runs"), 0, "nothing was sent");
-    assert_eq!(s.requests("POST", "/runs/*"), 0, "nothing was sent");
-
-    // A valid payload goes through; switched off, the bad one is sent.
-    stream
-        .run(&json!({"count": 1}))
-        .wait(T)
-        .await
-        .expect("valid input runs");
-    assert_eq!(s.requests("POST", "/runs/wait"), 1);
-    let lax = stream.validating(false).expect("off");
-    let _ = lax.run(&json!({"count": "five"})).create().await;
-    assert_eq!(s.requests("POST", "/runs"), 1);
 }
