@@ -22,6 +22,7 @@ mod decode;
 mod error;
 pub mod event;
 mod ids;
+mod interrupt;
 mod ops;
 pub mod options;
 mod resume;
@@ -48,12 +49,12 @@ pub use error::{
 };
 pub use event::{CustomUpdate, ErrorUpdate, InterruptUpdate, RawEvent, RunEvent, ValuesUpdate};
 pub use ids::IntoId;
+pub use interrupt::Interrupt;
 pub use ops::Operation;
 pub use options::{Call, RequestOptions};
 /// The HTTP client this crate is built on, re-exported so that
 /// [`ClientBuilder::http_client`] and the error sources need no version match.
 pub use reqwest;
-pub use resume::Interrupt;
 pub use retry::RetryPolicy;
 pub use run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns};
 pub use secret::Secret;
