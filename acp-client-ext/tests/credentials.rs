@@ -371,3 +371,27 @@ fn tls_validation_is_on_by_default() {
         .build()
         .expect("an explicit opt-out builds");
 }
+
+/// A 401 to a client that sent no credential says so and names what sets one; with a credential
+/// configured it says nothing of the kind (and never the credential).
+#[tokio::test]
+async fn a_401_without_credentials_says_none_was_sent() {
+    let s = ReferenceServer::start().await;
+    s.inject(Target::Any, Fault::Status(401), 2);
+    let bare = AcpClient::builder(s.url())
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let err = bare.search_agents().await.expect_err("401");
+    assert!(err.to_string().contains("no credential was sent"), "{err}");
+    assert!(err.to_string().contains("ACP_API_KEY"), "{err}");
+    let keyed = AcpClient::builder(s.url())
+        .api_key("sk-test-401")
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let err = keyed.search_agents().await.expect_err("401");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert!(!err.to_string().contains("no credential"), "{err}");
+    assert!(!err.to_string().contains("sk-test-401"), "{err}");
+}

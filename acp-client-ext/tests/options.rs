@@ -105,3 +105,38 @@ async fn invalid_call_options_are_refused_before_any_request() {
     );
     assert!(seen(&log).is_empty());
 }
+
+/// A per-call idle timeout takes effect on the stream of that call, and not on the next stream
+/// of the same client (the limit an idle stream reports is the one in force for it).
+#[tokio::test]
+async fn a_per_call_idle_timeout_applies_to_one_stream_and_not_the_next() {
+    use acp_reference_server::{Fault, ReferenceServer, Target};
+    use futures::StreamExt;
+    let s = ReferenceServer::start().await;
+    let c = AcpClient::builder(s.url())
+        .idle_timeout(Duration::from_millis(300))
+        .stream_reconnects(0)
+        .retry(support::fast_retries())
+        .build()
+        .expect("client");
+    let run = support::create_run(&c, 3, 0).await;
+    s.inject(Target::Join, Fault::StallAfterEvents(1), 2);
+    let idle_after = |item: Option<Result<acp_client_ext::RunEvent, Error>>| match item {
+        Some(Err(Error::Timeout {
+            kind: TimeoutKind::IdleStream,
+            after,
+            ..
+        })) => after,
+        other => panic!("expected an idle timeout, got {other:?}"),
+    };
+    let mut first = run
+        .stream()
+        .idle_timeout(Duration::from_millis(50))
+        .await
+        .expect("join");
+    assert!(first.next().await.is_some_and(|e| e.is_ok()), "one event");
+    assert_eq!(idle_after(first.next().await), Duration::from_millis(50));
+    let mut second = run.stream().await.expect("join");
+    assert!(second.next().await.is_some_and(|e| e.is_ok()), "one event");
+    assert_eq!(idle_after(second.next().await), Duration::from_millis(300));
+}

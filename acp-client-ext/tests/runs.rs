@@ -184,3 +184,44 @@ support::both_dialects!(
     interrupts_are_answered_until_the_run_completes,
     resume_of_a_run_that_is_not_interrupted_is_a_conflict,
 );
+
+/// The Agent Workflow Server refuses any `limit` or `offset` in a query string (422): the list
+/// is asked again without them, and the page asked for is cut from the server's answer.
+#[tokio::test]
+async fn a_server_refusing_limit_and_offset_still_lists_the_runs() {
+    let s = server(Dialect::WorkflowServer).await;
+    let c = client(&s);
+    let runs = c.new_thread().await.expect("thread");
+    for _ in 0..3 {
+        let body = support::stateful(
+            json!({"agent_id": acp_reference_server::agents::STREAM, "input": {"count": 1}}),
+        );
+        runs.wait(body, T).await.expect("create and wait");
+    }
+    let all = runs.list(None, None).await.expect("list");
+    assert_eq!(all.len(), 3);
+    let page = runs.list(Some(2), Some(1)).await.expect("a page");
+    let ids = |v: &[acp_client_ext::RunInfo]| v.iter().map(|r| r.run_id).collect::<Vec<_>>();
+    assert_eq!(ids(&page), ids(&all[1..3]));
+    // The unfiltered list, then the page refused and asked again without its parameters.
+    assert_eq!(s.requests("GET", "/threads/*/runs"), 3);
+}
+
+/// Cancel on a server without cancel that also refuses `wait` (the Agent Workflow Server: 422
+/// for the query, then its `500 Not implemented`): the error says the operation is not
+/// supported, not that a boolean was invalid.
+#[tokio::test]
+async fn cancel_on_a_server_without_cancel_says_it_is_not_supported() {
+    let s = server(Dialect::WorkflowServer).await;
+    let c = client(&s);
+    let run = start(&c, Scope::Stateless, "slow", json!({})).await;
+    let err = run.interrupt().await.expect_err("no cancel here");
+    assert!(err.is_unsupported(), "{err:?}");
+    assert!(err.to_string().contains("does not support"), "{err}");
+    assert!(!err.to_string().contains("valid boolean"), "{err}");
+    assert_eq!(
+        s.requests("POST", "/runs/*/cancel"),
+        2,
+        "once with wait, once without"
+    );
+}

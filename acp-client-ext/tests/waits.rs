@@ -384,3 +384,19 @@ support::both_dialects!(
     the_fail_agent_gives_a_failed_outcome_with_its_errcode,
     create_and_wait_returns_the_outcome,
 );
+
+/// An intermediary that cuts every long-poll (a gateway answering each `GET .../wait` with a
+/// 502): the wait reads the run between polls and ends once the run has settled, not at the
+/// caller's deadline after a thousand polls.
+#[tokio::test]
+async fn a_wait_whose_every_long_poll_is_cut_ends_when_the_run_has_settled() {
+    let s = ReferenceServer::start().await;
+    let c = client(&s);
+    let run = start(&c, Scope::Stateless, "echo", json!({"x": 1})).await;
+    s.inject(Target::Wait, Fault::Status(502), 1000);
+    let outcome = run.wait(Duration::from_secs(600)).await.expect("wait");
+    assert_eq!(outcome.status(), &RunStatus::Success, "{outcome:?}");
+    let polls = s.requests("GET", "/runs/*/wait");
+    assert!((1..100).contains(&polls), "{polls} long-polls");
+    assert!(s.requests("GET", "/runs/*") >= 1, "the run was read");
+}
