@@ -60,3 +60,9 @@ pub use run::{RunHandle, RunInfo, RunScope, RunStatus, StatelessRuns, ThreadRuns
 pub use secret::Secret;
 pub use stream::RunStream;
 pub use wait::WaitOutcome;
+
+/// The workspace README's Rust snippets, compiled as doc tests (never built otherwise, so the
+/// packaged crate needs no file outside it).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod workspace_readme {}
