@@ -1,6 +1,6 @@
 //! Proxies and TLS, over loopback only.
 //!
-//! * A plain-HTTP forward proxy written here ([`relay::Relay::forward_proxy`]) in front of the
+//! * A plain-HTTP forward proxy written here ([`support::relay::Relay::forward_proxy`]) in front of the
 //!   reference server: requests go through it, it sees the proxy's credentials, the server
 //!   does not, and the credentials are in no `Debug`, error or trace; `no_proxy` bypasses it;
 //!   a redirect to another origin still drops the API key, through the proxy too; the proxy
@@ -10,14 +10,14 @@
 //!   identity and serves one with it; one whose certificate the client does not trust is
 //!   refused by default and accepted with `ca_file` or `danger_accept_invalid_certs`.
 
-mod relay;
+mod support;
 
 use std::io;
 use std::sync::{Arc, Mutex};
 
 use acp_client_ext::{AcpClient, Error, RetryPolicy};
 use acp_reference_server::ReferenceServer;
-use relay::Relay;
+use support::relay::Relay;
 
 const PROXY_USER: &str = "proxy-user";
 const PROXY_PASSWORD: &str = "pw-7c1f-proxy-secret";

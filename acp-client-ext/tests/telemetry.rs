@@ -2,7 +2,6 @@
 //! ACP ids (any subscriber sees them), and with feature `opentelemetry` the caller's trace
 //! context reaches the server as `traceparent` on every request, a stream's rejoin included.
 
-mod relay;
 mod support;
 
 use std::collections::HashMap;
@@ -255,7 +254,7 @@ async fn traceparent_carries_the_callers_trace_on_the_create_and_the_rejoin() {
         install(tracing_opentelemetry::layer().with_tracer(provider.tracer("telemetry-test")));
 
     let server = ReferenceServer::start().await;
-    let relay = relay::Relay::reverse(server.addr()).await;
+    let relay = support::relay::Relay::reverse(server.addr()).await;
     let client = AcpClient::builder(relay.url())
         .retry(support::fast_retries())
         .build()

@@ -6,6 +6,8 @@
 //!   the run's event log on the server;
 //! * [`loopback`]: small loopback peers that log what they received or answer what the
 //!   reference server never does;
+//! * [`relay`]: a loopback HTTP/1.1 relay, reverse (in front of one server) or a forward proxy
+//!   (plain HTTP and `CONNECT`), recording each request head it forwards;
 //! * [`scope`]: runs of the reference server's agents on a thread or stateless, for the tests
 //!   that try both;
 //! * [`example`]: what every example shares ("embedded reference server, or `ACP_URL`", and
@@ -24,6 +26,7 @@
 pub mod example;
 pub mod ledger;
 pub mod loopback;
+pub mod relay;
 
 use std::time::Duration;
 
