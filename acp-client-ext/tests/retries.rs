@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use acp_client_ext::types::{self, RunCreateStateless, ThreadCreate};
-use acp_client_ext::{AcpClient, Error, RetryPolicy, RunScope, TransportKind};
+use acp_client_ext::{AcpClient, Error, RetryPolicy, RunScope};
 use acp_reference_server::{Dialect, Fault, ReferenceServer, Target};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
