@@ -26,14 +26,15 @@
 //! # }
 //! ```
 
-use crate::checks::Checks;
+use crate::checks::{Checks, Gate};
 use crate::client::AcpClient;
 use crate::creates::{Doubt, create_call, create_run};
+use crate::descriptor::Capabilities;
 use crate::error::{Error, Result};
 use crate::ids::IntoId;
 use crate::ops;
 use crate::options::{Call, Customize, RequestOptions};
-use crate::run::{RunHandle, RunScope};
+use crate::run::{RunHandle, RunOp, RunScope};
 use crate::stream::{RunStream, create_stream};
 use crate::transport::Req;
 use crate::wait::{WaitOutcome, create_and_wait};
@@ -56,6 +57,7 @@ struct AgentInfo {
     name: String,
     version: Option<String>,
     descriptor: Value,
+    capabilities: Capabilities,
 }
 
 /// An agent of the server, found by [`AcpClient::agent`]: its id, name and descriptor, and the
@@ -170,6 +172,14 @@ async fn resolve(c: &AcpClient, key: String) -> Result<Agent> {
     let id_path = id.as_str().into_id("agent_id")?;
     let req = Req::new(&ops::GET_AGENT_DESCRIPTOR, &[&id_path]);
     let descriptor: Value = c.json(&req).await?;
+    let capabilities = Capabilities::of(&descriptor);
+    let checks = Checks {
+        gate: Some(Arc::new(Gate {
+            agent: name.clone(),
+            capabilities,
+        })),
+        ..Checks::default()
+    };
     Ok(Agent {
         client: c.plain(),
         info: Arc::new(AgentInfo {
@@ -178,8 +188,9 @@ async fn resolve(c: &AcpClient, key: String) -> Result<Agent> {
             name,
             version,
             descriptor,
+            capabilities,
         }),
-        checks: Checks::default(),
+        checks,
         types: PhantomData,
     })
 }
@@ -249,6 +260,51 @@ impl<I, O> Agent<I, O> {
     /// ```
     pub fn descriptor(&self) -> &Value {
         &self.info.descriptor
+    }
+
+    /// What the agent's descriptor declares it can do (`specs.capabilities`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// let echo = client.agent("echo").await?;
+    /// assert!(echo.capabilities().threads && !echo.capabilities().interrupts);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn capabilities(&self) -> Capabilities {
+        self.info.capabilities
+    }
+
+    /// Whether this handle refuses, before any request, what the agent's descriptor says it
+    /// cannot do (`on`, the default), or sends everything (`false`, for servers whose
+    /// descriptors understate their agents). Refused: a streamed run (`create_and_stream_*`)
+    /// when no streaming mode is declared (`specs.capabilities.streaming` missing, or `values`
+    /// and `custom` both false), any thread run when `threads` is false, and a resume
+    /// (`resume_*_run`, also from a stream or `run_to_completion`) of its runs when
+    /// `interrupts` is false; each with [`Error::Unsupported`] naming the capability. (Rejoining
+    /// an existing run's stream by its handle, `RunHandle::stream`, is not refused.)
+    ///
+    /// ```no_run
+    /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
+    /// use acp_client_ext::Error;
+    /// let echo = client.agent("echo").await?; // declares no interrupts
+    /// let run = echo.run(&serde_json::json!({})).create().await?;
+    /// let err = run.resume(serde_json::json!({})).await.unwrap_err();
+    /// assert!(matches!(err, Error::Unsupported { capability: "interrupts", .. }));
+    /// let lax = echo.enforce_capabilities(false);
+    /// let run = lax.run(&serde_json::json!({})).create().await?;
+    /// let _sent = run.resume(serde_json::json!({})).await; // whatever the server answers
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn enforce_capabilities(mut self, on: bool) -> Self {
+        self.checks.gate = on.then(|| {
+            Arc::new(Gate {
+                agent: self.info.name.clone(),
+                capabilities: self.info.capabilities,
+            })
+        });
+        self
     }
 
     /// This handle with the input type `I2` and output type `O2`: [`run`](Self::run) then
@@ -650,14 +706,21 @@ impl<O> RunRequest<O> {
             .into())
     }
 
-    fn call<T, F, Fut>(mut self, f: F) -> Call<T>
+    fn call<T, F, Fut>(mut self, kind: RunOp, f: F) -> Call<T>
     where
         T: Send + 'static,
         F: FnOnce(AcpClient, RunScope, Bytes, Doubt, Checks) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        let checks = self.agent.checks.clone();
-        let body = self.take_body();
+        let mut checks = self.agent.checks.clone();
+        checks.resume_op = self.scope.op(RunOp::Resume).id;
+        let body = checks
+            .create(
+                self.scope.thread_id().is_some(),
+                kind == RunOp::CreateStream,
+                self.scope.op(kind).id,
+            )
+            .and_then(|()| self.take_body());
         create_call(
             &self.agent.client,
             self.scope,
@@ -677,7 +740,7 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn create(self) -> Call<RunHandle> {
-        self.call(|c, scope, body, doubt, checks| async move {
+        self.call(RunOp::Create, |c, scope, body, doubt, checks| async move {
             let mut run = create_run(c, scope, body, doubt).await?;
             run.checks = checks;
             Ok(run)
@@ -698,11 +761,14 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn stream(self) -> Call<RunStream> {
-        self.call(|c, scope, body, doubt, checks| async move {
-            let mut stream = create_stream(c, scope, body, doubt).await?;
-            stream.checks = checks;
-            Ok(stream)
-        })
+        self.call(
+            RunOp::CreateStream,
+            |c, scope, body, doubt, checks| async move {
+                let mut stream = create_stream(c, scope, body, doubt).await?;
+                stream.checks = checks;
+                Ok(stream)
+            },
+        )
     }
 
     /// Create the run and wait for its outcome, at most `deadline` (`POST .../runs/wait`, then
@@ -716,7 +782,9 @@ impl<O> RunRequest<O> {
     /// # }
     /// ```
     pub fn wait(self, deadline: Duration) -> Call<WaitOutcome> {
-        self.call(move |c, scope, body, doubt, _| create_and_wait(c, scope, body, doubt, deadline))
+        self.call(RunOp::CreateWait, move |c, scope, body, doubt, _| {
+            create_and_wait(c, scope, body, doubt, deadline)
+        })
     }
 }
 
@@ -738,10 +806,13 @@ impl<O: DeserializeOwned + Send + 'static> RunRequest<O> {
     /// # }
     /// ```
     pub fn output(self, deadline: Duration) -> Call<O> {
-        self.call(move |c, scope, body, doubt, _| async move {
-            create_and_wait(c, scope, body, doubt, deadline)
-                .await?
-                .output_as::<O>()
-        })
+        self.call(
+            RunOp::CreateWait,
+            move |c, scope, body, doubt, _| async move {
+                create_and_wait(c, scope, body, doubt, deadline)
+                    .await?
+                    .output_as::<O>()
+            },
+        )
     }
 }

@@ -246,6 +246,29 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+
+    /// The agent's descriptor says it cannot do what was asked (`specs.capabilities`):
+    /// streaming an agent that declares no streaming mode, a thread run of an agent with
+    /// `threads: false`, a resume of an agent without `interrupts`. Nothing was sent. A server
+    /// whose descriptors understate what its agents do can be used anyway with
+    /// [`Agent::enforce_capabilities(false)`](crate::Agent::enforce_capabilities).
+    ///
+    /// ```
+    /// use acp_client_ext::Error;
+    /// let err = Error::Unsupported { agent: "echo".into(), capability: "interrupts", operation: "resume_stateless_run" };
+    /// assert!(err.is_unsupported());
+    /// assert_eq!(err.to_string(), "agent echo does not declare the capability interrupts: resume_stateless_run not sent");
+    /// ```
+    #[error("agent {agent} does not declare the capability {capability}: {operation} not sent")]
+    Unsupported {
+        /// The agent's name.
+        agent: String,
+        /// The capability missing: `streaming`, `threads` or `interrupts` (the names of
+        /// `specs.capabilities`).
+        capability: &'static str,
+        /// The operation that was refused (the spec's `operationId`).
+        operation: &'static str,
+    },
 }
 
 /// How far a request got before the transport failed ([`Error::Transport`]).
@@ -564,7 +587,8 @@ impl Error {
     /// `405 Method Not Allowed`, a `404` whose message is FastAPI's bare `Not Found` (the
     /// answer for a route the server does not have, as opposed to a resource it does not
     /// know), or a `500` whose message is `Not implemented` (the Agent Workflow Server's stubs,
-    /// `raise HTTPException(500, "Not implemented")` in `agntcy/workflow-srv`'s `apis/*.py`).
+    /// `raise HTTPException(500, "Not implemented")` in `agntcy/workflow-srv`'s `apis/*.py`);
+    /// or, before any request, [`Error::Unsupported`]: the agent's descriptor says it cannot.
     ///
     /// ```
     /// use acp_client_ext::Error;
@@ -588,6 +612,7 @@ impl Error {
             Error::Api {
                 status, message, ..
             } => unsupported(*status, message),
+            Error::Unsupported { .. } => true,
             _ => false,
         }
     }

@@ -19,6 +19,7 @@ mod client;
 mod config;
 mod creates;
 mod decode;
+pub mod descriptor;
 mod error;
 pub mod event;
 mod ids;

@@ -144,6 +144,30 @@ impl<I, O> Agent<I, O> {
         self.rt.wrap(self.inner.typed())
     }
 
+    /// What the agent's descriptor declares it can do (see [`crate::Agent::capabilities`]).
+    ///
+    /// ```no_run
+    /// let client = acp_client_ext::blocking::Client::new("http://127.0.0.1:8123")?;
+    /// assert!(client.agent("echo")?.capabilities().threads);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn capabilities(&self) -> crate::descriptor::Capabilities {
+        self.inner.capabilities()
+    }
+
+    /// Refuse what the descriptor says the agent cannot do, or send everything (see
+    /// [`crate::Agent::enforce_capabilities`]).
+    ///
+    /// ```no_run
+    /// let client = acp_client_ext::blocking::Client::new("http://127.0.0.1:8123")?;
+    /// let echo = client.agent("echo")?.enforce_capabilities(false);
+    /// # let _ = echo;
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn enforce_capabilities(self, on: bool) -> Self {
+        self.rt.wrap(self.inner.enforce_capabilities(on))
+    }
+
     /// Check input, config and resume payloads against the descriptor's schemas before
     /// sending (see [`crate::Agent::validating`]).
     ///
