@@ -146,6 +146,47 @@ async fn real_samples(http: &reqwest::Client, base: &str) -> Vec<Sample> {
     samples
 }
 
+/// Our own descriptors in `tests/data/descriptors/` (shapes seen in the field, such as the
+/// `$defs`/inline-title clash of acp-sdk's echo agent as the Workflow Server serves it): each
+/// becomes module `data_<file stem>` of the scratch crate.
+fn data_descriptors() -> Vec<(String, PathBuf)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/descriptors");
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().replace('-', "_");
+            (format!("data_{stem}"), p)
+        })
+        .collect();
+    found.sort();
+    assert!(!found.is_empty(), "no descriptors in {}", dir.display());
+    found
+}
+
+/// Values our data descriptors' types must decode (and give back unchanged).
+fn data_samples() -> Vec<Sample> {
+    let lines =
+        json!({"lines": [{"role": "user", "text": "hello"}, {"role": "agent", "text": "hello"}]});
+    vec![
+        sample("data_parrot_clash", "Input", lines.clone(), true),
+        sample("data_parrot_clash", "Output", lines.clone(), true),
+        sample(
+            "data_parrot_clash",
+            "ParrotPauseInterruptPayload",
+            lines.clone(),
+            true,
+        ),
+        sample(
+            "data_parrot_clash",
+            "ParrotPauseResumePayload",
+            json!({"lines": null}),
+            true,
+        ),
+    ]
+}
+
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -174,6 +215,16 @@ fn typed_checks() {
     assert_eq!(i, Some(2));
     let timeout: bool = fail::Input::default().timeout;
     assert!(!timeout);
+    // The clash shape: the `$defs` types keep their names, the inline copies get their own.
+    let m = data_parrot_clash::Message { role: data_parrot_clash::Role::User, text: "a".into() };
+    let lines: Option<Vec<data_parrot_clash::Message>> = data_parrot_clash::Input { lines: Some(vec![m]) }.lines;
+    assert_eq!(lines.map(|l| l.len()), Some(1));
+    let copy = data_parrot_clash::ParrotPauseInterruptPayloadMessage {
+        role: data_parrot_clash::ParrotPauseInterruptPayloadRole::Tool,
+        text: "b".into(),
+    };
+    let resume = data_parrot_clash::ParrotPauseResumePayload { lines: Some(vec![copy]) };
+    assert!(resume.lines.is_some());
 }
 "##;
 
@@ -187,7 +238,9 @@ fn scratch_main(samples: &[Sample]) -> String {
     }
     let mods: String = agents::ALL
         .iter()
-        .map(|a| format!("mod {};\n", a.name()))
+        .map(|a| a.name().to_string())
+        .chain(data_descriptors().into_iter().map(|(m, _)| m))
+        .map(|m| format!("mod {m};\n"))
         .collect();
     format!(
         r#"{mods}
@@ -267,7 +320,14 @@ async fn reference_agents_descriptors_become_modules_that_decode_their_real_outp
         std::fs::write(src.join(format!("{}.rs", agent.name())), module).unwrap();
     }
 
-    let samples = real_samples(&http, &base).await;
+    for (module, path) in data_descriptors() {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let source =
+            agent_types::generate(&doc).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::fs::write(src.join(format!("{module}.rs")), source).unwrap();
+    }
+    let mut samples = real_samples(&http, &base).await;
+    samples.extend(data_samples());
     server.shutdown().await;
     let values: Vec<&Value> = samples.iter().map(|s| &s.value).collect();
     let samples_file = dir.join("samples.json");

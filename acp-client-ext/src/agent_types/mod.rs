@@ -17,7 +17,12 @@
 //! `Deserialize`, `Clone`, `Debug` and `PartialEq`, with the schema's `description` as its docs.
 //! Named subschemas (`$defs`, `definitions`, or any other local `$ref` target) become types of
 //! their own, shared between the roots when they are the same schema and prefixed with the
-//! root's name (`OutputMessage`) when two roots define different schemas under one name. A root
+//! root's name (`OutputMessage`) when two roots define different schemas under one name; a
+//! titled inline object, enum or union (pydantic titles every copy of a model) is named the same
+//! way, so that it cannot clash with a `$defs` entry of that title, and identical schemas share
+//! one type wherever they sit. A field that is required but may be `null` is an `Option`
+//! (`Option<Vec<Message>>`, not an empty `Vec`): `null` and `[]` are different values an agent
+//! may tell apart, and a round trip keeps them. A root
 //! that is not an object (a string, an array, any value) becomes a newtype around the matching
 //! Rust type. Nested anonymous objects get names derived from their parent (`InputOptions`).
 //!
@@ -250,6 +255,8 @@ pub fn generate_with(descriptor: &Value, options: &Options) -> Result<String, Ag
         assigned: HashMap::new(),
         taken: BTreeMap::new(),
         pending: Vec::new(),
+        hints: HashMap::new(),
+        named: Vec::new(),
     };
     for (i, root) in roots.iter().enumerate() {
         collector
@@ -258,20 +265,23 @@ pub fn generate_with(descriptor: &Value, options: &Options) -> Result<String, Ag
     }
     let mut defs: Vec<(String, Value)> = Vec::new();
     for (i, root) in roots.iter().enumerate() {
-        let mut schema = collector.normalize(i, &root.schema)?;
+        let mut schema = collector.normalize(i, "", &root.schema)?;
         if let Value::Object(obj) = &mut schema {
             obj.entry("description")
                 .or_insert_with(|| Value::String(root.doc.clone()));
         }
         defs.push((root.name.clone(), schema));
     }
-    while let Some((i, pointer, name)) = collector.pending.pop() {
+    // First named, first converted: a `$defs` entry of an earlier root keeps the plain name
+    // before a titled copy further on is met.
+    while !collector.pending.is_empty() {
+        let (i, pointer, name) = collector.pending.remove(0);
         let raw = roots[i]
             .schema
             .pointer(&pointer)
             .cloned()
             .unwrap_or_default();
-        defs.push((name, collector.normalize(i, &raw)?));
+        defs.push((name, collector.normalize(i, &pointer, &raw)?));
     }
     let mut typed = Vec::with_capacity(defs.len());
     for (name, schema) in defs {
@@ -385,6 +395,11 @@ struct Collector<'a> {
     taken: BTreeMap<String, (usize, String)>,
     /// Definitions named but not converted yet: (root, pointer, name).
     pending: Vec<(usize, String, String)>,
+    /// (root, pointer) of an inline titled schema moved out to a definition -> its title.
+    hints: HashMap<(usize, String), String>,
+    /// Every definition named so far, in order: (name, root, pointer), to merge a schema
+    /// identical to one of them whatever name it would get.
+    named: Vec<(String, usize, String)>,
 }
 
 /// Metadata keywords that may stand beside a `$ref` without changing what it means to typify.
@@ -400,9 +415,15 @@ const REF_SIBLINGS: [&str; 8] = [
 ];
 
 impl Collector<'_> {
-    /// A copy of `schema` (of root `i`) as typify reads it.
-    fn normalize(&mut self, i: usize, schema: &Value) -> Result<Value, AgentTypesError> {
+    /// A copy of `schema` (at `pointer` in root `i`) as typify reads it.
+    fn normalize(
+        &mut self,
+        i: usize,
+        pointer: &str,
+        schema: &Value,
+    ) -> Result<Value, AgentTypesError> {
         let mut schema = schema.clone();
+        specs::for_each_subschema_at(&mut schema, pointer, &mut |sub, at| self.hoist(i, sub, at));
         specs::openapi_nullable(&mut schema);
         let mut error = None;
         self.fix(i, &mut schema, &mut error);
@@ -496,6 +517,31 @@ impl Collector<'_> {
         specs::for_each_subschema(schema, &mut |sub| self.fix(i, sub, error));
     }
 
+    /// Moves a titled inline schema that typify would make a type of (an object, an enum, a
+    /// union of two or more non-null schemas) out to a definition of its own, named through
+    /// [`Self::ref_target`] like any `$ref` target: typify names such a schema by its `title`
+    /// wherever it sits, so two different ones with one title (pydantic writes `"title":
+    /// "Message"` into every copy of a model) would otherwise be two types with one name.
+    /// Other subschemas are walked on.
+    fn hoist(&mut self, i: usize, sub: &mut Value, at: &str) {
+        let Some(title) = sub.get("title").and_then(Value::as_str) else {
+            specs::for_each_subschema_at(sub, at, &mut |s, p| self.hoist(i, s, p));
+            return;
+        };
+        if !makes_a_type(sub) || sub.get("$ref").is_some() {
+            specs::for_each_subschema_at(sub, at, &mut |s, p| self.hoist(i, s, p));
+            return;
+        }
+        self.hints.insert((i, at.to_string()), title.to_string());
+        let mut reference = serde_json::Map::new();
+        // Written as a URI fragment: `%` is the one character ref_target decodes.
+        reference.insert("$ref".into(), format!("#{}", at.replace('%', "%25")).into());
+        if let Some(d) = sub.get("description") {
+            reference.insert("description".into(), d.clone());
+        }
+        *sub = Value::Object(reference);
+    }
+
     /// The definition name for `reference` in root `i`, assigning one on first sight.
     fn ref_target(&mut self, i: usize, reference: &str) -> Result<String, AgentTypesError> {
         let unsupported = |reason| AgentTypesError::UnsupportedRef {
@@ -522,7 +568,18 @@ impl Collector<'_> {
             return Err(unsupported("it points at nothing in this schema"));
         }
         let last = pointer.rsplit('/').next().unwrap_or_default();
-        let base = pascal(&last.replace("~1", "/").replace("~0", "~"));
+        let hinted = self.hints.get(&(i, pointer.clone())).cloned();
+        let base = pascal(&hinted.unwrap_or_else(|| last.replace("~1", "/").replace("~0", "~")));
+        // The same schema as one already named (under any name): that type.
+        if let Some(name) = self
+            .named
+            .iter()
+            .find(|(_, j, q)| self.same_schema((i, &pointer), (*j, q)))
+            .map(|(n, _, _)| n.clone())
+        {
+            self.assigned.insert((i, pointer), name.clone());
+            return Ok(name);
+        }
         let base = if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
             format!("Def{base}")
         } else {
@@ -536,6 +593,7 @@ impl Collector<'_> {
                     self.taken
                         .insert(name_key(&candidate), (i, pointer.clone()));
                     self.pending.push((i, pointer.clone(), candidate.clone()));
+                    self.named.push((candidate.clone(), i, pointer.clone()));
                     break;
                 }
                 Some((j, q)) if self.same_schema((i, &pointer), (*j, q)) => break,
@@ -554,7 +612,8 @@ impl Collector<'_> {
     }
 
     /// Whether two reference targets mean the same schema: equal, and so is everything they
-    /// reach through references (which would otherwise resolve in different roots).
+    /// reach through references (which would otherwise resolve in different roots), wherever
+    /// in their roots they are.
     fn same_schema(&self, a: (usize, &str), b: (usize, &str)) -> bool {
         match (self.closure(a), self.closure(b)) {
             (Some(x), Some(y)) => x == y,
@@ -562,40 +621,69 @@ impl Collector<'_> {
         }
     }
 
-    /// Every schema `start` reaches by references, by pointer; `None` if one of them is the
-    /// root itself (whose name differs per root) or is not a local pointer.
-    fn closure(&self, (i, start): (usize, &str)) -> Option<BTreeMap<String, Value>> {
+    /// Every schema `start` reaches by references, in the order first reached, each reference
+    /// replaced by the index of its target in that order (so that the same shape at other
+    /// pointers compares equal); `None` if one of them is the root itself (whose name differs
+    /// per root) or is not a local pointer.
+    fn closure(&self, (i, start): (usize, &str)) -> Option<Vec<Value>> {
         if start.is_empty() {
             return None;
         }
         let doc = &self.roots[i].schema;
-        let mut seen = BTreeMap::new();
-        let mut todo = vec![start.to_string()];
-        while let Some(p) = todo.pop() {
-            if seen.contains_key(&p) {
-                continue;
-            }
+        let mut order = vec![start.to_string()];
+        let mut out = Vec::new();
+        let mut k = 0;
+        while let Some(p) = order.get(k).cloned() {
+            k += 1;
             let mut value = doc.pointer(&p)?.clone();
-            let mut refs = Vec::new();
-            collect_refs(&mut value, &mut refs);
-            for r in refs {
-                let r = percent_decode(r.strip_prefix('#')?);
-                if !r.starts_with('/') {
-                    return None;
-                }
-                todo.push(r);
+            let mut ok = true;
+            renumber_refs(&mut value, &mut |r| {
+                let target = r
+                    .strip_prefix('#')
+                    .map(percent_decode)
+                    .filter(|t| t.starts_with('/'));
+                let Some(target) = target else {
+                    ok = false;
+                    return Value::Null;
+                };
+                let n = order.iter().position(|o| *o == target).unwrap_or_else(|| {
+                    order.push(target);
+                    order.len() - 1
+                });
+                Value::from(n)
+            });
+            if !ok {
+                return None;
             }
-            seen.insert(p, value);
+            out.push(value);
         }
-        Some(seen)
+        Some(out)
     }
 }
 
-fn collect_refs(schema: &mut Value, out: &mut Vec<String>) {
-    if let Some(Value::String(r)) = schema.get("$ref") {
-        out.push(r.clone());
+/// Replaces every `$ref` string of `schema` (and its subschemas) by what `f` makes of it.
+fn renumber_refs(schema: &mut Value, f: &mut dyn FnMut(&str) -> Value) {
+    if let Some(Value::String(r)) = schema.get("$ref").cloned() {
+        if let Value::Object(obj) = schema {
+            obj.insert("$ref".into(), f(&r));
+        }
     }
-    specs::for_each_subschema(schema, &mut |sub| collect_refs(sub, out));
+    specs::for_each_subschema(schema, &mut |sub| renumber_refs(sub, f));
+}
+
+/// Whether typify makes a named type of a titled schema: an object, an enum, or a union of
+/// two or more schemas besides `null`.
+fn makes_a_type(schema: &Value) -> bool {
+    let is = |k: &str| schema.get(k).is_some();
+    let union = ["oneOf", "anyOf"].iter().any(|k| {
+        schema.get(*k).and_then(Value::as_array).is_some_and(|m| {
+            m.iter()
+                .filter(|s| s.get("type").and_then(Value::as_str) != Some("null"))
+                .count()
+                > 1
+        })
+    });
+    is("properties") || is("enum") || union || schema.get("type") == Some(&Value::from("object"))
 }
 
 /// Runs typify on the named schemas, turning its panics into errors.

@@ -222,6 +222,37 @@ pub(crate) fn for_each_subschema(schema: &mut Value, f: &mut dyn FnMut(&mut Valu
     }
 }
 
+/// [`for_each_subschema`] with each subschema's JSON pointer (under `at`, the pointer of
+/// `schema`), skipping `$defs` and `definitions` (reached by `$ref`, never inline).
+#[cfg_attr(not(feature = "agent-types"), allow(dead_code))]
+pub(crate) fn for_each_subschema_at(
+    schema: &mut Value,
+    at: &str,
+    f: &mut dyn FnMut(&mut Value, &str),
+) {
+    let Value::Object(obj) = schema else { return };
+    let esc = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    for (key, value) in obj.iter_mut() {
+        let key = key.as_str();
+        match value {
+            Value::Object(_) if ONE.contains(&key) => f(value, &format!("{at}/{key}")),
+            Value::Array(items) if MANY.contains(&key) => {
+                for (n, item) in items.iter_mut().enumerate() {
+                    f(item, &format!("{at}/{key}/{n}"));
+                }
+            }
+            Value::Object(map) if MAP.contains(&key) && key != "$defs" && key != "definitions" => {
+                for (name, v) in map.iter_mut() {
+                    if v.is_object() || v.is_boolean() {
+                        f(v, &format!("{at}/{key}/{}", esc(name)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

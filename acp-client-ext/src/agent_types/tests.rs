@@ -137,3 +137,44 @@ fn rustfmt_formats_when_available() {
         );
     }
 }
+
+#[test]
+fn titled_inline_schemas_do_not_clash_with_defs_and_identical_ones_merge() {
+    // Our own sample with the shape of acp-sdk's echo agent as the Workflow Server serves it:
+    // `$defs` `Message`/`Role` in input and output, and inline copies titled `Message`/`Role`
+    // (different: a description more) in an interrupt's payload and resume payload.
+    let doc: Value = serde_json::from_str(include_str!(
+        "../../tests/data/descriptors/parrot_clash.json"
+    ))
+    .unwrap();
+    let s = render(doc);
+    let count = |needle: &str| s.matches(needle).count();
+    assert_eq!(count("pub struct Message {"), 1, "{s}");
+    assert_eq!(count("pub enum Role {"), 1, "{s}");
+    // The interrupt payload's inline copies get one type, shared with the resume payload.
+    assert_eq!(
+        count("pub struct ParrotPauseInterruptPayloadMessage {"),
+        1,
+        "{s}"
+    );
+    assert_eq!(
+        count("pub enum ParrotPauseInterruptPayloadRole {"),
+        1,
+        "{s}"
+    );
+    assert!(!s.contains("ResumePayloadMessage"), "{s}");
+    assert!(
+        s.contains("pub lines: ::std::option::Option<::std::vec::Vec<Message>>,"),
+        "{s}"
+    );
+    // Stable: the same names every time.
+    assert_eq!(
+        s,
+        render(
+            serde_json::from_str(include_str!(
+                "../../tests/data/descriptors/parrot_clash.json"
+            ))
+            .unwrap()
+        )
+    );
+}
