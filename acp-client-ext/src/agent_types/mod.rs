@@ -663,10 +663,10 @@ impl Collector<'_> {
 
 /// Replaces every `$ref` string of `schema` (and its subschemas) by what `f` makes of it.
 fn renumber_refs(schema: &mut Value, f: &mut dyn FnMut(&str) -> Value) {
-    if let Some(Value::String(r)) = schema.get("$ref").cloned() {
-        if let Value::Object(obj) = schema {
-            obj.insert("$ref".into(), f(&r));
-        }
+    if let Some(Value::String(r)) = schema.get("$ref").cloned()
+        && let Value::Object(obj) = schema
+    {
+        obj.insert("$ref".into(), f(&r));
     }
     specs::for_each_subschema(schema, &mut |sub| renumber_refs(sub, f));
 }

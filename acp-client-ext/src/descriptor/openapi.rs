@@ -68,10 +68,11 @@ pub fn agent_openapi(doc: &Value) -> Result<Value, Refusal> {
     put(&mut schemas, "InputSchema", &specs["input"]);
     put(&mut schemas, "OutputSchema", &specs["output"]);
     put(&mut schemas, "ConfigSchema", &specs["config"]);
-    if caps.threads {
-        if let Some(s) = specs.get("thread_state").filter(|s| !s.is_null()) {
-            put(&mut schemas, "ThreadStateSchema", s);
-        }
+    if let Some(s) = specs
+        .get("thread_state")
+        .filter(|s| caps.threads && !s.is_null())
+    {
+        put(&mut schemas, "ThreadStateSchema", s);
     }
     if caps.interrupts {
         let mut payloads = Vec::new();
@@ -94,6 +95,12 @@ pub fn agent_openapi(doc: &Value) -> Result<Value, Refusal> {
         }
         schemas.insert("InterruptPayloadSchema".into(), json!({"oneOf": payloads}));
         schemas.insert("ResumePayloadSchema".into(), json!({"oneOf": resumes}));
+    }
+    // A resume route the SDK's pruning keeps (the thread one) still names the payload.
+    for free in ["InterruptPayloadSchema", "ResumePayloadSchema"] {
+        schemas
+            .entry(free.to_string())
+            .or_insert_with(|| json!({"type": "object", "description": "Free-form: this agent declares no interrupts."}));
     }
     for body in ["RunCreate", "RunCreateStateless", "RunCreateStateful"] {
         if let Some(Value::Object(props)) =

@@ -1,20 +1,17 @@
-//! `acp agent-types DESCRIPTOR`: the Rust types of an agent's descriptor (no server needed).
+//! `acp agent-types FILE|AGENT`: the Rust types of an agent's descriptor.
 
-use crate::context::parse_json;
+use crate::context::{Session, document};
 use crate::out::Failure;
 use acp_client_ext::agent_types::{self, AgentTypesError, Options};
 use std::io::Write as _;
-use std::path::Path;
 
-pub fn agent_types(file: &Path, format_types: bool, rustfmt: bool) -> Result<(), Failure> {
-    let shown = file.display().to_string();
-    let text = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(file)
-    }
-    .map_err(|e| Failure::usage(format!("{shown}: cannot read: {e}")))?;
-    let doc = parse_json(&shown, &text, true)?;
+pub async fn agent_types(
+    session: &Session<'_>,
+    target: &str,
+    format_types: bool,
+    rustfmt: bool,
+) -> Result<(), Failure> {
+    let (shown, doc) = document(session, target).await?;
     let options = Options::default()
         .format_types(format_types)
         .rustfmt(rustfmt);

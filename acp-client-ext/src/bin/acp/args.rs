@@ -93,8 +93,10 @@ pub enum Command {
     /// `specs` object, and prints a Rust module for `include!` or a `mod` file; it needs only
     /// the serde (with `derive`) and serde_json crates.
     AgentTypes {
-        /// The descriptor or manifest, as JSON (`-` reads stdin).
-        file: PathBuf,
+        /// The descriptor, manifest or OASF record, as a JSON file (`-` reads stdin; `acp
+        /// --json agent` output is taken too), or the name or id of an agent on the server.
+        #[arg(value_name = "FILE|AGENT")]
+        target: String,
         /// Map string formats to chrono and uuid types and check `pattern`s with regress
         /// (the module then needs those crates).
         #[arg(long)]
@@ -102,6 +104,40 @@ pub enum Command {
         /// Do not run rustfmt on the output.
         #[arg(long)]
         no_rustfmt: bool,
+    },
+    /// Check an agent's ACP descriptor: the format's JSON Schema and the SDK's capability rules.
+    ///
+    /// Reads a descriptor, an agent manifest (acp-sdk's `extensions[...].data.acp` layout or an
+    /// OASF record's `modules`), or takes an agent's name or id on the server. Prints each
+    /// violation as `PATH: RULE: MESSAGE`. Exit status: 0 valid, 1 invalid, 2 unreadable.
+    Validate {
+        /// The document (a JSON file, `-` for stdin) or an agent's name or id.
+        #[arg(value_name = "FILE|AGENT")]
+        target: String,
+    },
+    /// Print the agent's own OpenAPI 3.1 document, as acp-sdk's `generate-agent-oapi` makes it:
+    /// the ACP operations its capabilities allow, with its schemas in place of the free-form
+    /// payloads.
+    AgentOpenapi {
+        /// The document (a JSON file, `-` for stdin) or an agent's name or id.
+        #[arg(value_name = "FILE|AGENT")]
+        target: String,
+    },
+    /// Run acp-sdk test-client scenario files (YAML): each operation by its operationId, its
+    /// inputs rendered with Jinja over `env` and earlier `results`, its answer compared with
+    /// `output_at_least`, `output_exact` or `output_stream` as the SDK compares them.
+    ///
+    /// One line per operation, the differences of each failure, then `N passed, M failed`.
+    /// The server is the file's `client_config.host`, `<env_prefix>HOST` or
+    /// `<env_prefix>ENDPOINT`, else --url / ACP_URL. Exit status: 0 when every operation
+    /// passed, 1 otherwise, 2 for a file that cannot be read.
+    Test {
+        /// The scenario files.
+        #[arg(required = true, value_name = "SCENARIO.yaml")]
+        files: Vec<String>,
+        /// Set an environment variable for the templates (NAME=VALUE; repeatable).
+        #[arg(long, value_name = "NAME=VALUE")]
+        env: Vec<String>,
     },
     /// Print a shell completion script (e.g. `acp completions bash > /etc/bash_completion.d/acp`).
     Completions {

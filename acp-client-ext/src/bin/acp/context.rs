@@ -36,6 +36,11 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// `--url` (or `ACP_URL`), if given.
+    pub fn url(&self) -> Option<&str> {
+        self.cli.url.as_deref()
+    }
+
     /// The client the globals describe. Everything but `--url`, `--api-key-file` and
     /// `--timeout` comes from the library's reading of the environment
     /// ([`ClientBuilder::from_env`]: `ACP_URL`, `ACP_API_KEY`, `ACP_API_KEY_HEADER`,
@@ -175,6 +180,44 @@ pub fn object_arg(flag: &str, raw: &str) -> Result<Value, Failure> {
     } else {
         Err(Failure::usage(format!("--{flag}: must be a JSON object")))
     }
+}
+
+/// The document `target` names, for the commands that read descriptors: a file (`-` is stdin)
+/// when one exists there, else an agent's name or id on the server (its descriptor, through
+/// the library's [`AcpClient::agent`]). `acp --json agent` output (`{"agent", "descriptor"}`)
+/// is taken as its descriptor. Returns how to name it in messages, and the document.
+pub async fn document(session: &Session<'_>, target: &str) -> Result<(String, Value), Failure> {
+    let path = std::path::Path::new(target);
+    let doc = if target == "-" || path.exists() {
+        let text = if target == "-" {
+            std::io::read_to_string(std::io::stdin())
+        } else {
+            std::fs::read_to_string(path)
+        }
+        .map_err(|e| Failure::usage(format!("{target}: cannot read: {e}")))?;
+        parse_json(target, &text, true)?
+    } else if target.contains(['/', '\\']) || target.ends_with(".json") {
+        return Err(Failure::usage(format!(
+            "{target}: cannot read: no such file"
+        )));
+    } else {
+        let ctx = session.connect().map_err(|f| {
+            Failure::usage(format!(
+                "{target}: no such file, and no server to find an agent of that name on ({})",
+                f.message
+            ))
+        })?;
+        ctx.agent(target).await?.descriptor().clone()
+    };
+    let doc = match doc {
+        Value::Object(mut o)
+            if o.contains_key("agent") && o.get("descriptor").is_some_and(Value::is_object) =>
+        {
+            o.remove("descriptor").unwrap_or_default()
+        }
+        doc => doc,
+    };
+    Ok((target.to_string(), doc))
 }
 
 /// `text` as JSON; an error names `shown` and where: `SHOWN:LINE:COLUMN: not JSON: ...` for a

@@ -1,7 +1,7 @@
 //! `acp`: the Agent Connect Protocol command-line tool (feature `cli`).
 //!
 //! Subcommands: `agents`, `agent`, `run`, `runs`, `threads`, `op`, `check`, `agent-types`,
-//! `completions`; `acp --help` lists them with the exit statuses. The library does the work:
+//! `validate`, `agent-openapi`, `test`, `completions`; `acp --help` lists them with the exit statuses. The library does the work:
 //! every subcommand is a few calls of `acp_client_ext` and printing.
 //!
 //! Layout: this file parses and dispatches; [`args`] is the command line, [`out`] the output
@@ -13,6 +13,7 @@
 // Nothing a user or a server sends may panic the tool.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod agent_openapi;
 mod agent_types;
 mod agents;
 mod args;
@@ -22,7 +23,9 @@ mod op;
 mod out;
 mod run;
 mod runs;
+mod scenario;
 mod threads;
+mod validate;
 
 use args::{Cli, Command};
 use clap::parser::ValueSource;
@@ -38,11 +41,6 @@ fn main() -> ExitCode {
     let url_on_command_line = matches.value_source("url") == Some(ValueSource::CommandLine);
     let session = Session::new(&cli, url_on_command_line);
     let result = match &cli.command {
-        Command::AgentTypes {
-            file,
-            format_types,
-            no_rustfmt,
-        } => agent_types::agent_types(file, *format_types, !no_rustfmt),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "acp", &mut std::io::stdout());
             Ok(())
@@ -70,8 +68,20 @@ fn main() -> ExitCode {
 /// The commands that talk to a server.
 async fn dispatch(session: &Session<'_>, command: &Command) -> Result<(), Failure> {
     // `acp op` checks its arguments before it needs a server (`--list` needs none).
-    if let Command::Op(args) = command {
-        return op::op(session, args).await;
+    // These need a server only for an agent named rather than a file.
+    match command {
+        Command::Op(args) => return op::op(session, args).await,
+        Command::AgentTypes {
+            target,
+            format_types,
+            no_rustfmt,
+        } => return agent_types::agent_types(session, target, *format_types, !no_rustfmt).await,
+        Command::Validate { target } => return validate::validate(session, target).await,
+        Command::Test { files, env } => return scenario::test(session, files, env).await,
+        Command::AgentOpenapi { target } => {
+            return agent_openapi::agent_openapi(session, target).await;
+        }
+        _ => {}
     }
     let ctx = session.connect()?;
     match command {
@@ -83,6 +93,11 @@ async fn dispatch(session: &Session<'_>, command: &Command) -> Result<(), Failur
         Command::Runs { command } => runs::runs(&ctx, command).await,
         Command::Threads { command } => threads::threads(&ctx, command).await,
         Command::Check(args) => check::check(&ctx, args).await,
-        Command::Op(_) | Command::AgentTypes { .. } | Command::Completions { .. } => Ok(()),
+        Command::Op(_)
+        | Command::AgentTypes { .. }
+        | Command::Validate { .. }
+        | Command::AgentOpenapi { .. }
+        | Command::Test { .. }
+        | Command::Completions { .. } => Ok(()),
     }
 }
