@@ -105,13 +105,13 @@ fn walk(e: &Value, g: &Value, path: String, mode: Mode, out: &mut Vec<Difference
                 let p = format!("{path}['{k}']");
                 match gm.get(k) {
                     Some(gv) => walk(ev, gv, p, mode, out),
-                    None if mode == Mode::Exact && ev.is_null() => {}
+                    None if mode == Mode::Exact && (ev.is_null() || is_datetime(ev)) => {}
                     None => push(out, "dictionary_item_removed", p, Some(ev), None),
                 }
             }
             if mode == Mode::Exact {
                 for (k, gv) in gm {
-                    if !em.contains_key(k) && !gv.is_null() {
+                    if !em.contains_key(k) && !gv.is_null() && !is_datetime(gv) {
                         push(
                             out,
                             "dictionary_item_added",
