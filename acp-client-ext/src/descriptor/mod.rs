@@ -1,7 +1,7 @@
 //! Agent descriptors read as documents: what an agent declares it can do ([`Capabilities`]),
 //! where the descriptor sits in a manifest or an OASF record ([`locate`]), and, with feature
-//! `validate`, the checks agntcy's SDK makes of it ([`validate()`]) and the agent's own OpenAPI
-//! document ([`agent_openapi`]).
+//! `validate`, the checks agntcy's SDK makes of it (`validate`) and the agent's own OpenAPI
+//! document (`agent_openapi`).
 //!
 //! The rules are read from agntcy's acp-sdk (`agntcy_acp/manifest/validator.py` and
 //! `generator.py`); the code is ours, and the format's schema is derived from the generated
