@@ -1,6 +1,6 @@
 //! `acp op OPERATION_ID [NAME=VALUE ...] [--body JSON|@FILE] [--query K=V ...]`: any ACP
 //! operation, driven by the library's table of operations ([`Operation::all`]) rather than a
-//! subcommand written per operation, and sent by [`AcpClient::send_operation`] (the one
+//! subcommand written per operation, and sent by [`AcpClient::send_operation`](acp_client_ext::AcpClient::send_operation) (the one
 //! transport: credentials, retries, redirects, errors).
 //!
 //! Why not progenitor's `Generator::cli`: the clap code it generates sends through the
