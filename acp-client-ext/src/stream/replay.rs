@@ -238,17 +238,41 @@ fn data_hash(data: &[u8]) -> u64 {
         }
     }
     let mut h = mix(lanes[0] ^ P1, lanes[1] ^ P2) ^ mix(lanes[2] ^ P3, lanes[3] ^ P4);
-    let (blocks, tail) = rest.as_chunks::<16>();
+    let (blocks, _) = rest.as_chunks::<16>();
     for block in blocks {
         let (lo, hi) = words(block);
         h = mix(lo ^ P1, hi ^ h);
     }
-    let mut last = [0u8; 16];
-    if let Some(dst) = last.get_mut(..tail.len()) {
-        dst.copy_from_slice(tail);
-    }
-    let (lo, hi) = words(&last);
+    // The last bytes, read in place rather than copied to a zeroed block first (the copy
+    // and the loads right after it stalled on store forwarding): the last 16 bytes, which may
+    // overlap bytes hashed already (the length is mixed in), or for short data two reads
+    // that cover it, as wyhash does.
+    let (lo, hi) = match data.len() {
+        16.. => data.last_chunk::<16>().map_or((0, 0), words),
+        8.. => (word::<8>(data.first_chunk()), word::<8>(data.last_chunk())),
+        4.. => (
+            word::<4>(data.first_chunk()) << 32 | word::<4>(data.last_chunk()),
+            0,
+        ),
+        1.. => {
+            let byte = |i: usize| u64::from(data.get(i).copied().unwrap_or(0));
+            (
+                byte(0) << 16 | byte(data.len() / 2) << 8 | byte(data.len() - 1),
+                0,
+            )
+        }
+        0 => (0, 0),
+    };
     mix(mix(lo ^ P1, hi ^ h) ^ P2, P1 ^ len)
+}
+
+/// `N` (4 or 8) bytes as a little-endian number (0 for `None`).
+fn word<const N: usize>(bytes: Option<&[u8; N]>) -> u64 {
+    let mut word = [0u8; 8];
+    if let (Some(bytes), Some(dst)) = (bytes, word.get_mut(..N)) {
+        dst.copy_from_slice(bytes);
+    }
+    u64::from_le_bytes(word)
 }
 
 /// An id as a number, when it is one.
