@@ -2,7 +2,9 @@
 //!
 //! ```sh
 //! bench_client URL prepare COUNT SIZE [thread]  # `stream` run, waits, prints its ids
-//! bench_client URL typed RUN_ID [STREAMS]  # join the run's stream through acp-client-ext
+//! bench_client URL typed RUN_ID [STREAMS]  # join the run's stream through acp-client-ext,
+//!                                         # values decoded straight into a struct (`values_into`)
+//! bench_client URL events RUN_ID [STREAMS]  # the same as `RunEvent`s, then `values_as`
 //! bench_client URL bytes RUN_ID [STREAMS]  # the same GET with bare reqwest, counting bytes
 //! bench_client URL handwritten RUN_ID [STREAMS]  # the best a user writes by hand: reqwest +
 //!                                               # memchr lines + serde_json per event
@@ -13,9 +15,12 @@
 //! Without arguments (as `.ci/run` runs every example), each mode runs once, tiny, against an
 //! embedded reference server and an in-memory server.
 //!
-//! Every mode prints one JSON object on stdout. `typed` and `bytes` join (replay) a settled run,
-//! so the server only encodes its log; `STREAMS` > 1 joins that many streams at once on one
-//! client. Memory figures are this process's `VmRSS` / `VmHWM` from `/proc/self/status` (KiB),
+//! Every mode prints one JSON object on stdout. `typed`, `events`, `handwritten` and `bytes`
+//! join (replay) a settled run, so the server only encodes its log; `STREAMS` > 1 joins that
+//! many streams at once on one client: every stream reads its first event, then waits until
+//! all have theirs (so that all are open at once, each with its connection, decoder and ledger
+//! live), and the memory is also read at that point (`rss_open_kib`). The typed modes check
+//! that every stream delivered every event once, in order. Memory figures are this process's `VmRSS` / `VmHWM` from `/proc/self/status` (KiB),
 //! read before the first request and after the last event; CPU time is this process's (all its
 //! threads, `/proc/self/task/*/schedstat`), over the same span.
 //!
@@ -30,6 +35,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use acp_client_ext::event::TypedEvent;
 use acp_client_ext::{AcpClient, RunEvent, types};
 use acp_reference_server::agents;
 use futures::StreamExt;
@@ -197,7 +203,10 @@ async fn serve_mem(pad: usize, counts: &[u64]) -> Res<String> {
             .map_err(|_| "poisoned")?
             .insert(n, body.into());
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    // A backlog for thousands of connections at once (`TcpListener::bind` listens with 1024).
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind("127.0.0.1:0".parse()?)?;
+    let listener = socket.listen(16_384)?;
     let url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
@@ -247,7 +256,7 @@ async fn main() -> Res {
             )
             .await?
         }
-        "typed" | "bytes" | "handwritten" => {
+        "typed" | "events" | "bytes" | "handwritten" => {
             let run_id = arg(&args, 3, "RUN_ID")?;
             let streams: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
             streams_mode(&url, &run_id, streams, &mode).await?
@@ -325,29 +334,72 @@ struct StreamValues {
     count: Option<u64>,
 }
 
-/// One stream through acp-client-ext: events received, and how many were values updates,
-/// each decoded into [`StreamValues`] (`values_as`).
-async fn typed_stream(client: AcpClient, run_id: String) -> Res<(u64, u64)> {
+/// Checks that a values update is the next one of its stream (every event once, in order):
+/// the stream agent's updates count `i` from 0; the final one has `count` instead.
+fn check_order(values: &StreamValues, next: &mut u64) -> Res {
+    if values.count.is_none() {
+        if values.i != *next {
+            return Err(format!("update {} where {next} was due", values.i).into());
+        }
+        *next += 1;
+    }
+    std::hint::black_box((values.i, &values.pad, values.count));
+    Ok(())
+}
+
+/// Waits until every stream of the run has its first event (`None`: a single stream).
+async fn all_open(open: &Option<Arc<tokio::sync::Barrier>>, first: &mut bool) {
+    if std::mem::take(first)
+        && let Some(barrier) = open
+        && barrier.wait().await.is_leader()
+    {
+        let (rss, _) = mem_kib();
+        OPEN_RSS.store(rss, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// VmRSS (KiB) when every stream had its first event.
+static OPEN_RSS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+type Open = Option<Arc<tokio::sync::Barrier>>;
+
+/// One stream through acp-client-ext as `TypedEvent`s: each values update decoded straight
+/// into [`StreamValues`] (`values_into`). Events received, and how many were values updates.
+async fn typed_stream(client: AcpClient, run_id: String, open: Open) -> Res<(u64, u64)> {
+    let run = client.stateless_runs().run(run_id.as_str())?;
+    let mut events = run.stream().await?.values_into::<StreamValues>();
+    let (mut n, mut data, mut next, mut first) = (0u64, 0u64, 0u64, true);
+    while let Some(ev) = events.next().await {
+        n += 1;
+        if let TypedEvent::Values(v) = ev? {
+            check_order(&v.values, &mut next)?;
+            data += 1;
+        }
+        all_open(&open, &mut first).await;
+    }
+    Ok((n, data))
+}
+
+/// One stream through acp-client-ext as `RunEvent`s, each values update then decoded into
+/// [`StreamValues`] (`values_as`: the values are parsed twice).
+async fn events_stream(client: AcpClient, run_id: String, open: Open) -> Res<(u64, u64)> {
     let run = client.stateless_runs().run(run_id.as_str())?;
     let mut events = run.stream().await?;
-    let (mut n, mut data) = (0u64, 0u64);
+    let (mut n, mut data, mut next, mut first) = (0u64, 0u64, 0u64, true);
     while let Some(ev) = events.next().await {
-        match ev? {
-            RunEvent::Values(v) => {
-                n += 1;
-                let values: StreamValues = v.values_as()?;
-                std::hint::black_box((values.i, &values.pad, values.count));
-                data += 1;
-            }
-            _ => n += 1,
+        n += 1;
+        if let RunEvent::Values(v) = ev? {
+            check_order(&v.values_as()?, &mut next)?;
+            data += 1;
         }
+        all_open(&open, &mut first).await;
     }
     Ok((n, data))
 }
 
 /// One stream through bare reqwest: events (blank-line count is not computed; the caller
 /// knows how many were sent), bytes received.
-async fn bytes_stream(http: reqwest::Client, url: String) -> Res<(u64, u64)> {
+async fn bytes_stream(http: reqwest::Client, url: String, open: Open) -> Res<(u64, u64)> {
     let resp = http
         .get(url)
         .header("accept", "text/event-stream")
@@ -355,9 +407,10 @@ async fn bytes_stream(http: reqwest::Client, url: String) -> Res<(u64, u64)> {
         .await?
         .error_for_status()?;
     let mut body = resp.bytes_stream();
-    let mut bytes = 0u64;
+    let (mut bytes, mut first) = (0u64, true);
     while let Some(chunk) = body.next().await {
         bytes += chunk?.len() as u64;
+        all_open(&open, &mut first).await;
     }
     Ok((0, bytes))
 }
@@ -374,7 +427,7 @@ struct HandEvent {
 /// validation beyond serde's): `reqwest`'s `bytes_stream`, a `memchr` scan for line ends,
 /// `data:` lines gathered, and each event's data decoded with `serde_json::from_slice` into
 /// [`HandEvent`]. Events received, and how many carried values.
-async fn handwritten_stream(http: reqwest::Client, url: String) -> Res<(u64, u64)> {
+async fn handwritten_stream(http: reqwest::Client, url: String, open: Open) -> Res<(u64, u64)> {
     let resp = http
         .get(url)
         .header("accept", "text/event-stream")
@@ -384,7 +437,7 @@ async fn handwritten_stream(http: reqwest::Client, url: String) -> Res<(u64, u64
     let mut body = resp.bytes_stream();
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut data: Vec<u8> = Vec::with_capacity(4 * 1024);
-    let (mut n, mut with_values) = (0u64, 0u64);
+    let (mut n, mut with_values, mut next, mut first) = (0u64, 0u64, 0u64, true);
     while let Some(chunk) = body.next().await {
         buf.extend_from_slice(&chunk?);
         let mut start = 0;
@@ -395,7 +448,7 @@ async fn handwritten_stream(http: reqwest::Client, url: String) -> Res<(u64, u64
                 if !data.is_empty() {
                     let ev: HandEvent = serde_json::from_slice(&data)?;
                     if let Some(v) = ev.values {
-                        std::hint::black_box((v.i, &v.pad, v.count));
+                        check_order(&v, &mut next)?;
                         with_values += 1;
                     }
                     n += 1;
@@ -406,12 +459,14 @@ async fn handwritten_stream(http: reqwest::Client, url: String) -> Res<(u64, u64
             }
         }
         buf.drain(..start);
+        all_open(&open, &mut first).await;
     }
     Ok((n, with_values))
 }
 
 async fn streams_mode(url: &str, run_id: &str, streams: usize, mode: &str) -> Res<Value> {
     let typed = mode != "bytes";
+    let open: Open = (streams > 1).then(|| Arc::new(tokio::sync::Barrier::new(streams)));
     let http = reqwest::Client::new();
     let client = AcpClient::builder(url).http_client(http.clone()).build()?;
     let info: Value = http
@@ -430,19 +485,13 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, mode: &str) -> Re
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..streams {
-        if mode == "typed" {
-            tasks.spawn(typed_stream(client.clone(), run_id.to_owned()));
-        } else if mode == "handwritten" {
-            tasks.spawn(handwritten_stream(
-                http.clone(),
-                format!("{url}/runs/{run_id}/stream"),
-            ));
-        } else {
-            tasks.spawn(bytes_stream(
-                http.clone(),
-                format!("{url}/runs/{run_id}/stream"),
-            ));
-        }
+        let (open, stream_url) = (open.clone(), format!("{url}/runs/{run_id}/stream"));
+        match mode {
+            "typed" => tasks.spawn(typed_stream(client.clone(), run_id.to_owned(), open)),
+            "events" => tasks.spawn(events_stream(client.clone(), run_id.to_owned(), open)),
+            "handwritten" => tasks.spawn(handwritten_stream(http.clone(), stream_url, open)),
+            _ => tasks.spawn(bytes_stream(http.clone(), stream_url, open)),
+        };
     }
     let (mut events, mut bytes) = (0u64, 0u64);
     while let Some(r) = tasks.join_next().await {
@@ -467,6 +516,7 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, mode: &str) -> Re
         "cpu_ns_per_event": cpu * 1e9 / events as f64,
         "rss_before_kib": rss0, "hwm_before_kib": hwm0,
         "rss_after_kib": rss1, "hwm_after_kib": hwm1,
+        "rss_open_kib": OPEN_RSS.load(std::sync::atomic::Ordering::Relaxed),
     }))
 }
 
@@ -543,13 +593,13 @@ async fn smoke() -> Res {
     let prepared = prepare(&url, 20, 64, false).await?;
     let run_id = prepared["run_id"].as_str().ok_or("no run_id")?;
     println!("{prepared}");
-    for mode in ["typed", "handwritten", "bytes"] {
+    for mode in ["typed", "events", "handwritten", "bytes"] {
         println!("{}", streams_mode(&url, run_id, 2, mode).await?);
     }
     println!("{}", overhead(&url, 5, "shared", "both").await?);
     println!("{}", prepare(&url, 3, 0, true).await?);
     let mem = serve_mem(64, &[20]).await?;
-    for mode in ["typed", "handwritten", "bytes"] {
+    for mode in ["typed", "events", "handwritten", "bytes"] {
         println!("{}", streams_mode(&mem, &mem_run_id(20), 1, mode).await?);
     }
     Ok(())

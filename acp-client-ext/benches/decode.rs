@@ -1,8 +1,11 @@
 //! Typed decode throughput: SSE bytes to the caller's own type (framing with
-//! `acp_client_ext::sse::Decoder`, [`RunEvent::from_frame`], then
-//! `ValuesUpdate::values_as::<Values>()`) against one `serde_json::from_slice`
-//! of the same payloads into a struct of the whole update (no framing, no
-//! discriminator scan), which is the floor of any typed decode.
+//! `acp_client_ext::sse::Decoder`, then either [`TypedEvent::from_frame`], the
+//! payload parsed once with its values straight into `Values`, as
+//! `RunStream::values_into` does, or [`RunEvent::from_frame`] then
+//! `ValuesUpdate::values_as::<Values>()`, the values parsed twice) against one
+//! `serde_json::from_slice` of the same payloads into a struct of the whole
+//! update (no framing, no discriminator scan), which is the floor of any typed
+//! decode.
 //!
 //! The payloads are ACP `values` updates as the reference server's `stream`
 //! agent sends them: ~1 KiB and ~150 B; `Values` is the size of the payload
@@ -14,6 +17,7 @@
 use std::hint::black_box;
 
 use acp_client_ext::RunEvent;
+use acp_client_ext::event::TypedEvent;
 use acp_client_ext::sse::{DEFAULT_MAX_EVENT_SIZE, Decoder};
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -80,10 +84,26 @@ fn typed(chunks: &[Bytes]) -> usize {
     let mut decoder = Decoder::new(DEFAULT_MAX_EVENT_SIZE);
     let mut events = 0;
     for chunk in chunks {
-        decoder.feed(chunk);
+        decoder.feed_bytes(chunk.clone());
         while let Some(frame) = decoder.next_frame().expect("valid input") {
             let event = RunEvent::from_frame(frame).expect("valid event");
             black_box(values_of(event));
+            events += 1;
+        }
+    }
+    events
+}
+
+fn typed_into(chunks: &[Bytes]) -> usize {
+    let mut decoder = Decoder::new(DEFAULT_MAX_EVENT_SIZE);
+    let mut events = 0;
+    for chunk in chunks {
+        decoder.feed_bytes(chunk.clone());
+        while let Some(frame) = decoder.next_frame().expect("valid input") {
+            match TypedEvent::<Values>::from_frame(frame).expect("valid event") {
+                TypedEvent::Values(update) => black_box(update.values),
+                _ => panic!("not a values update"),
+            };
             events += 1;
         }
     }
@@ -113,9 +133,15 @@ fn bench(c: &mut Criterion) {
         let payloads = payloads(size);
         let chunks = sse_chunks(&payloads);
         assert_eq!(typed(&chunks), EVENTS);
+        assert_eq!(typed_into(&chunks), EVENTS);
         assert_eq!(serde_alone(&payloads), EVENTS);
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(EVENTS as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter("sse_to_values_into"),
+            &chunks,
+            |b, c| b.iter(|| typed_into(c)),
+        );
         group.bench_with_input(
             BenchmarkId::from_parameter("sse_to_values_as"),
             &chunks,

@@ -62,7 +62,8 @@ fn decode(chunks: &[Bytes]) -> usize {
     let mut decoder = Decoder::new(DEFAULT_MAX_EVENT_SIZE);
     let mut events = 0;
     for chunk in chunks {
-        decoder.feed(chunk);
+        // As a body's chunks come (`Bytes`): decoded in place.
+        decoder.feed_bytes(chunk.clone());
         while let Some(frame) = decoder.next_frame().expect("valid input") {
             black_box(&frame);
             events += 1;

@@ -532,6 +532,209 @@ impl RunEvent {
     }
 }
 
+/// An event of a [`RunStream`](crate::RunStream) read with
+/// [`values_into::<T>()`](crate::RunStream::values_into): a `values` update decoded straight
+/// into `T`, or any other event as a [`RunEvent`].
+///
+/// The payload of a `values` update is parsed once, into [`TypedValues<T>`]: the envelope's
+/// run id and status and the values themselves in one pass of `serde_json`, without keeping the
+/// values as JSON first ([`RunEvent::Values`] keeps them as a [`RawValue`], which
+/// [`ValuesUpdate::values_as`] then parses a second time).
+///
+/// ```
+/// use acp_client_ext::event::TypedEvent;
+/// use acp_client_ext::{RunStatus, sse::Frame};
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Progress { i: u32 }
+///
+/// let frame = Frame {
+///     event: Some("agent_event".into()),
+///     data: r#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"pending","values":{"i":4}}"#.into(),
+///     id: Some("1".into()),
+///     retry: None,
+/// };
+/// let TypedEvent::Values(update) = TypedEvent::<Progress>::from_frame(frame)? else { panic!() };
+/// assert_eq!((update.values.i, update.status), (4, RunStatus::Pending));
+/// # Ok::<(), acp_client_ext::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum TypedEvent<T> {
+    /// A `values` update, its values decoded into `T`.
+    Values(TypedValues<T>),
+    /// Any other event (`custom`, `interrupt`, `error`, other names and types), as
+    /// [`RunStream`](crate::RunStream) yields it.
+    Other(RunEvent),
+}
+
+/// A `values` update (the spec's `ValueRunResultUpdate`) with its values decoded into `T`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(bound(deserialize = "T: DeserializeOwned"))]
+#[non_exhaustive]
+pub struct TypedValues<T> {
+    /// The run.
+    pub run_id: Uuid,
+    /// The run's status when the update was sent.
+    pub status: RunStatus,
+    /// The values, decoded into `T`.
+    pub values: T,
+    /// The messages, as received, if the update has them.
+    #[serde(default)]
+    pub messages: Option<Box<RawValue>>,
+}
+
+impl<T: DeserializeOwned> TypedEvent<T> {
+    /// Decode one frame of a run stream: a `values` update straight into `T` (one parse of
+    /// the payload), anything else as [`RunEvent::from_frame`] does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] naming `T` when the values do not fit it, and the errors of
+    /// [`RunEvent::from_frame`].
+    pub fn from_frame(frame: Frame) -> Result<Self> {
+        Self::decode(frame).0
+    }
+
+    /// An event decoded as a [`RunEvent`] already: its values decoded into `T` (a second
+    /// parse of them).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] naming `T` when the values do not fit it.
+    ///
+    /// ```
+    /// use acp_client_ext::{RunEvent, event::TypedEvent};
+    /// let ev = RunEvent::parse(br#"{"type":"values","run_id":"2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11","status":"success","values":[1,2]}"#)?;
+    /// let TypedEvent::Values(v) = TypedEvent::<Vec<u8>>::from_event(ev)? else { panic!() };
+    /// assert_eq!(v.values, [1, 2]);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn from_event(event: RunEvent) -> Result<Self> {
+        Ok(match event {
+            RunEvent::Values(v) => TypedEvent::Values(TypedValues {
+                values: v.values_as()?,
+                run_id: v.run_id,
+                status: v.status,
+                messages: v.messages,
+            }),
+            other => TypedEvent::Other(other),
+        })
+    }
+
+    /// The item, and the event as far as the stream's bookkeeping needs it even when the item
+    /// is an error (values that do not fit `T` still say the run's status).
+    pub(crate) fn decode(frame: Frame) -> (Result<Self>, Meta) {
+        let named = matches!(
+            frame.event.as_deref(),
+            None | Some(AGENT_EVENT) | Some("message")
+        );
+        if named && top_level_str(&frame.data, b"type") == Scan::Found("values") {
+            match serde_json::from_slice::<TypedValues<T>>(&frame.data) {
+                Ok(v) => {
+                    let meta = Meta {
+                        status: Some(v.status.clone()),
+                        run_id: Some(v.run_id),
+                        interrupt: None,
+                    };
+                    return (Ok(TypedEvent::Values(v)), meta);
+                }
+                Err(e) => {
+                    // Rare: decoded again as a `RunEvent`, for what the stream must know.
+                    let what = match frame.id.as_deref() {
+                        Some(id) => {
+                            format!("values event (id {id}) as {}", std::any::type_name::<T>())
+                        }
+                        None => format!("values event as {}", std::any::type_name::<T>()),
+                    };
+                    let error = Error::decode(what, e, &frame.data);
+                    let (event, meta) = RunEvent::decode(frame);
+                    return (event.and(Err(error)), meta);
+                }
+            }
+        }
+        let (event, meta) = RunEvent::decode(frame);
+        (event.map(TypedEvent::Other), meta)
+    }
+}
+
+impl<T> TypedEvent<T> {
+    /// The run's status carried by the event (as [`RunEvent::status`]).
+    ///
+    /// ```
+    /// use acp_client_ext::{RunEvent, RunStatus, event::TypedEvent};
+    /// let ev = TypedEvent::<()>::Other(RunEvent::parse(br#"{"type":"custom","status":"error","update":{}}"#)?);
+    /// assert_eq!(ev.status(), Some(RunStatus::Error));
+    /// assert!(ev.is_final());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn status(&self) -> Option<RunStatus> {
+        match self {
+            TypedEvent::Values(v) => Some(v.status.clone()),
+            TypedEvent::Other(e) => e.status(),
+        }
+    }
+
+    /// The run the event belongs to, if it says (as [`RunEvent::run_id`]).
+    ///
+    /// ```
+    /// use acp_client_ext::{RunEvent, event::TypedEvent};
+    /// let ev = TypedEvent::<()>::Other(RunEvent::parse(br#"{"type":"custom","status":"error","update":{}}"#)?);
+    /// assert_eq!(ev.run_id(), None);
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn run_id(&self) -> Option<Uuid> {
+        match self {
+            TypedEvent::Values(v) => Some(v.run_id),
+            TypedEvent::Other(e) => e.run_id(),
+        }
+    }
+
+    /// Whether the event carries a settled status (as [`RunEvent::is_final`]).
+    ///
+    /// ```
+    /// use acp_client_ext::{RunEvent, event::TypedEvent};
+    /// let ev = TypedEvent::<()>::Other(RunEvent::parse(br#"{"type":"custom","status":"pending","update":{}}"#)?);
+    /// assert!(!ev.is_final());
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn is_final(&self) -> bool {
+        self.status().is_some_and(|s| s.is_settled())
+    }
+}
+
+pub(crate) use meta::Meta;
+
+mod meta {
+    use super::{RunStatus, Uuid};
+
+    /// What a run stream's bookkeeping reads from an event, also when the item yielded for it
+    /// is an error. (Named in the sealed `StreamItem` trait, never outside this crate.)
+    #[derive(Debug, Default)]
+    pub struct Meta {
+        pub(crate) status: Option<RunStatus>,
+        pub(crate) run_id: Option<Uuid>,
+        /// For an `interrupt` event, its payload (`None` if it could not be read).
+        pub(crate) interrupt: Option<Option<serde_json::Value>>,
+    }
+}
+
+impl RunEvent {
+    /// [`from_frame`](Self::from_frame), and what the stream's bookkeeping reads from the
+    /// event (nothing when it is an error).
+    pub(crate) fn decode(frame: Frame) -> (Result<RunEvent>, Meta) {
+        let item = RunEvent::from_frame(frame);
+        let mut meta = Meta::default();
+        if let Ok(event) = &item {
+            meta.status = event.status();
+            meta.run_id = event.run_id();
+            if let RunEvent::Interrupt(update) = event {
+                meta.interrupt = Some(serde_json::from_str(update.interrupt().get()).ok());
+            }
+        }
+        (item, meta)
+    }
+}
+
 /// Decode an `agent_event` payload: `Some` for a known `type`, `None` for anything to keep raw.
 fn decode_typed(data: &[u8], id: Option<&str>) -> Result<Option<RunEvent>> {
     let tag = match top_level_str(data, b"type") {

@@ -18,8 +18,11 @@
 //! * line ends are found with [`memchr::memchr2`] (`\r` and `\n`), after an
 //!   inline eight-bytes-at-a-time check of the first 32 bytes (field lines
 //!   are short), and a partially received line is never scanned twice;
-//! * input is kept in one [`bytes::BytesMut`] and consumed by moving an index;
-//!   nothing is allocated per line or per event: `event` and `id` values are
+//! * input is consumed by moving an index over the chunk it came in: a chunk
+//!   fed as [`Bytes`] ([`Decoder::feed_bytes`], what an HTTP body yields) is
+//!   used in place, not copied; only the line that a chunk leaves unfinished is
+//!   copied, with the next chunk's bytes up to that line's end. Nothing is
+//!   allocated per line or per event: `event` and `id` values are
 //!   [`FieldStr`]s, stored inline when short;
 //! * a field line only records where its value is in the input (after the
 //!   UTF-8 check, with an ASCII fast path); the frame is built once, at the
@@ -570,8 +573,12 @@ struct Pending {
 /// ```
 #[derive(Debug)]
 pub struct Decoder {
-    /// Input; `buf[..pos]` is consumed.
-    buf: BytesMut,
+    /// Input; `buf[..pos]` is consumed. A chunk fed when nothing was left of the previous
+    /// one is this, in place.
+    buf: Bytes,
+    /// The rest of the last chunk fed, after the line end that completed the line `buf`
+    /// ended with: decoded in place once `buf` is.
+    next: Option<Bytes>,
     /// The start of the current line in `buf`.
     pos: usize,
     /// `buf[pos..scanned]` is known to hold no `\r` or `\n`.
@@ -608,7 +615,8 @@ impl Decoder {
     /// ```
     pub fn new(max_event_size: usize) -> Self {
         Self {
-            buf: BytesMut::new(),
+            buf: Bytes::new(),
+            next: None,
             pos: 0,
             scanned: 0,
             started: false,
@@ -634,9 +642,71 @@ impl Decoder {
     /// # Ok::<(), acp_client_ext::sse::SseError>(())
     /// ```
     pub fn feed(&mut self, chunk: &[u8]) {
-        if self.failed.is_none() {
-            self.buf.extend_from_slice(chunk);
+        if self.failed.is_none() && !chunk.is_empty() {
+            self.feed_bytes(Bytes::copy_from_slice(chunk));
         }
+    }
+
+    /// As [`feed`](Self::feed), without copying the chunk: the frames decoded from it share
+    /// its bytes (their [`Frame::data`] is a slice of it). Only a line left unfinished by the
+    /// input before is copied, with the bytes of `chunk` that finish it.
+    ///
+    /// ```
+    /// use acp_client_ext::sse::Decoder;
+    /// use bytes::Bytes;
+    /// let mut decoder = Decoder::default();
+    /// decoder.feed_bytes(Bytes::from_static(b"data: a\n\ndata: b"));
+    /// decoder.feed_bytes(Bytes::from_static(b"c\n\n"));
+    /// assert_eq!(&decoder.next_frame()?.expect("first").data[..], b"a");
+    /// assert_eq!(&decoder.next_frame()?.expect("second").data[..], b"bc");
+    /// # Ok::<(), acp_client_ext::sse::SseError>(())
+    /// ```
+    pub fn feed_bytes(&mut self, chunk: Bytes) {
+        if self.failed.is_some() || chunk.is_empty() {
+            return;
+        }
+        if let Some(next) = &mut self.next {
+            // Fed twice without decoding in between (rare): joined.
+            let mut joined = BytesMut::with_capacity(next.len() + chunk.len());
+            joined.extend_from_slice(next);
+            joined.extend_from_slice(&chunk);
+            *next = joined.freeze();
+            return;
+        }
+        if self.pos == self.buf.len() {
+            // Nothing left of the input before (no value of the pending event refers to it:
+            // they are detached before decoding stops for more input).
+            self.buf = chunk;
+            self.pos = 0;
+            self.scanned = 0;
+            return;
+        }
+        // The line left unfinished goes on in `chunk`: copy up to its end, keep the rest.
+        let end = find_eol(&chunk, 0).map(|k| match (chunk[k], chunk.get(k + 1)) {
+            (b'\r', Some(b'\n')) => k + 2,
+            _ => k + 1,
+        });
+        match end {
+            Some(end) if end < chunk.len() => {
+                self.append(&chunk[..end]);
+                self.next = Some(chunk.slice(end..));
+            }
+            _ => self.append(&chunk),
+        }
+    }
+
+    /// Appends `more` to the input: in place when the input's buffer is this decoder's alone
+    /// (with room to grow, so a long line fed in many chunks is not copied again and again),
+    /// else into a copy of the unconsumed input.
+    fn append(&mut self, more: &[u8]) {
+        let buf = std::mem::take(&mut self.buf);
+        let mut buf = buf.try_into_mut().unwrap_or_else(|shared| {
+            let mut own = BytesMut::with_capacity(2 * shared.len() + more.len());
+            own.extend_from_slice(&shared);
+            own
+        });
+        buf.extend_from_slice(more);
+        self.buf = buf.freeze();
     }
 
     /// Decodes the next complete event from the buffered input.
@@ -756,7 +826,8 @@ impl Decoder {
     /// # Ok::<(), acp_client_ext::sse::SseError>(())
     /// ```
     pub fn reset(&mut self) {
-        self.buf = BytesMut::new();
+        self.buf = Bytes::new();
+        self.next = None;
         self.pos = 0;
         self.scanned = 0;
         self.started = false;
@@ -812,7 +883,8 @@ impl Decoder {
             limit: self.max_event_size,
         };
         self.failed = Some(err.clone());
-        self.buf = BytesMut::new();
+        self.buf = Bytes::new();
+        self.next = None;
         self.pos = 0;
         self.scanned = 0;
         self.pending = Pending::default();
@@ -838,18 +910,22 @@ impl Decoder {
         }
         loop {
             if self.skip_lf {
-                match self.buf.get(self.pos) {
-                    None => return Ok(self.need_input()),
-                    Some(&b) => {
-                        if b == b'\n' {
-                            self.pos += 1;
-                            self.scanned = self.pos;
-                        }
-                        self.skip_lf = false;
+                let Some(&b) = self.buf.get(self.pos) else {
+                    if self.go_on_in_next() {
+                        continue;
                     }
+                    return Ok(self.need_input());
+                };
+                if b == b'\n' {
+                    self.pos += 1;
+                    self.scanned = self.pos;
                 }
+                self.skip_lf = false;
             }
             let Some(end) = find_eol(&self.buf, self.scanned) else {
+                if self.go_on_in_next() {
+                    continue;
+                }
                 // An unterminated line: check the limit, wait for more input.
                 self.scanned = self.buf.len();
                 let len = self.buf.len() - self.pos;
@@ -902,12 +978,43 @@ impl Decoder {
         }
     }
 
+    /// At the end of `buf`: go on with the rest of the chunk that finished its last line, if
+    /// there is one (`true`).
+    fn go_on_in_next(&mut self) -> bool {
+        let Some(next) = self.next.take() else {
+            return false;
+        };
+        self.own_pending();
+        if self.pos < self.buf.len() {
+            // Not so (`buf` ends with a line end): keep the bytes in between.
+            self.buf.advance(self.pos);
+            self.append(&next);
+        } else {
+            self.buf = next;
+        }
+        self.pos = 0;
+        self.scanned = 0;
+        true
+    }
+
     /// Drops the consumed input before waiting for more.
     fn need_input(&mut self) -> Option<Frame> {
         self.own_pending();
         self.buf.advance(self.pos);
         self.scanned -= self.pos;
         self.pos = 0;
+        // Let go of the chunk before the body reads the next one: all of it when it is used
+        // up, else all but a copy of its unfinished line. The body's read buffer is then its
+        // reader's alone again and reused in place; holding on to the chunk made hyper
+        // allocate a fresh buffer for every read (page faults, measured: as costly as the
+        // copy of each chunk this decoder no longer makes).
+        if self.buf.is_empty() {
+            self.buf = Bytes::new();
+        } else if !self.buf.is_unique() {
+            let mut own = BytesMut::with_capacity(2 * self.buf.len());
+            own.extend_from_slice(&self.buf);
+            self.buf = own.freeze();
+        }
         None
     }
 
@@ -1049,7 +1156,7 @@ impl Decoder {
         head.advance(from);
         self.pos -= to;
         self.scanned -= to;
-        head.freeze()
+        head
     }
 
     /// The blank line: dispatches the pending event, if it has data.
@@ -1065,7 +1172,7 @@ impl Decoder {
         // Values to share with the input (rare: long ids) get one slice of the
         // consumed input, shared by all.
         let head = (event.is_long_range() || id.is_long_range()).then(|| {
-            let head = self.buf.split_to(self.pos).freeze();
+            let head = self.buf.split_to(self.pos);
             self.scanned -= self.pos;
             self.pos = 0;
             head

@@ -54,7 +54,7 @@ const FULL: Sizes = Sizes {
     langgraph_events: 200_000,
     overhead_n: 2_000,
     memory_events: 1_000_000,
-    concurrent_streams: 1_000,
+    concurrent_streams: 10_000,
     concurrent_events: 200,
     repeats: 3,
 };
@@ -224,7 +224,11 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
     let server = start_server(&server_exe, &["--port".into(), "0".into()])?;
     let url = server.url.clone();
     // The in-memory server, with the bodies of every stream below rendered before it starts.
-    let mut counts = vec![sizes.e2e_events, sizes.langgraph_events];
+    let mut counts = vec![
+        sizes.e2e_events,
+        sizes.langgraph_events,
+        sizes.concurrent_events,
+    ];
     counts.extend(sizes.acp_py_events);
     let mut serve_args = vec!["serve".to_string(), PAD_1KIB.to_string()];
     serve_args.extend(counts.iter().map(u64::to_string));
@@ -283,10 +287,14 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
     ] {
         let (mut typed, mut hand, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
         let (mut typed_cpu, mut hand_cpu, mut bytes_cpu) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut events, mut events_cpu) = (Vec::new(), Vec::new());
         for _ in 0..sizes.repeats {
             let t = client_at(server_url, &["typed", run_id])?;
             typed.push(num(&t, "events_per_s"));
             typed_cpu.push(num(&t, "cpu_ns_per_event"));
+            let e = client_at(server_url, &["events", run_id])?;
+            events.push(num(&e, "events_per_s"));
+            events_cpu.push(num(&e, "cpu_ns_per_event"));
             let h = client_at(server_url, &["handwritten", run_id])?;
             hand.push(num(&h, "events_per_s"));
             hand_cpu.push(num(&h, "cpu_ns_per_event"));
@@ -308,8 +316,8 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         r.line(format!(
             "From the {server_name}: {n} events of {bytes_per_event:.0} bytes on the wire each \
              (padding {PAD_1KIB}); median of {} interleaved runs (`bench_client URL \
-             typed|handwritten|bytes RUN_ID`). CPU time is the client process's (all threads), \
-             per event.\n",
+             typed|events|handwritten|bytes RUN_ID`). CPU time is the client process's (all \
+             threads), per event.\n",
             sizes.repeats
         ));
         r.line("| client | events/s (median) | CPU per event (median) | events/s, all runs |");
@@ -321,10 +329,18 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
                 .join(", ")
         };
         r.line(format!(
-            "| acp-client-ext, typed: `RunEvent`s, `values_as::<StreamValues>()` (a struct of \
-             the payload: `i`, `pad: String`) | {}events/s | {tc:.0} ns | {} |",
+            "| acp-client-ext, typed: `values_into::<StreamValues>()` (each payload parsed once, \
+             its values straight into a struct of the payload: `i`, `pad: String`) | \
+             {}events/s | {tc:.0} ns | {} |",
             human(typed_eps),
             runs(&typed)
+        ));
+        r.line(format!(
+            "| acp-client-ext, `RunEvent`s, then `values_as::<StreamValues>()` (the values kept \
+             as JSON, parsed a second time) | {}events/s | {:.0} ns | {} |",
+            human(median(events.clone())),
+            median(events_cpu.clone()),
+            runs(&events)
         ));
         r.line(format!(
             "| hand-written: reqwest `bytes_stream` + memchr lines + `serde_json::from_slice` \
@@ -429,28 +445,74 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         format!("{growth_mib:.1} MiB"),
         (!opts.quick).then_some(growth_mib < 32.0),
     );
-    let c_run = prepare(sizes.concurrent_events, PAD_1KIB)?;
+    // Many streams at once, from the in-memory server (another process): each stream reads
+    // its first event and waits for all the others to have theirs, so all are open at once.
+    let c_run = mem_run_id(sizes.concurrent_events);
     let streams = sizes.concurrent_streams.to_string();
     r.line(format!(
-        "{} concurrent streams on one client, each {} events of ~1 KiB:\n",
-        sizes.concurrent_streams, sizes.concurrent_events
+        "{} concurrent streams on one client process (one `reqwest::Client`, one connection \
+         each), from the in-memory server (`bench_client URL typed|handwritten|bytes RUN_ID {}`), \
+         each {} events of ~1 KiB; every stream reads its first event and waits until all have \
+         theirs (all open at once: \"RSS, all open\"). The typed streams check that each \
+         delivered every event once, in order. Soft limit on open files: {}.\n",
+        sizes.concurrent_streams,
+        sizes.concurrent_streams,
+        sizes.concurrent_events,
+        nofile_limit(),
     ));
-    r.line("| client | events/s (all streams) | VmHWM after | RSS after |");
-    r.line("|---|---|---|---|");
-    for mode in ["typed", "bytes"] {
-        let c = client(&[mode, &c_run, &streams])?;
+    r.line(
+        "| client | events/s (all streams) | RSS before | RSS, all open | per stream (all open) \
+         | VmHWM after |",
+    );
+    r.line("|---|---|---|---|---|---|");
+    let mut typed_hwm = f64::NAN;
+    let mut per_stream = Vec::new();
+    for mode in ["typed", "handwritten", "bytes"] {
+        let c = client_at(&mem.url, &[mode, &c_run, &streams])?;
+        let per =
+            (num(&c, "rss_open_kib") - num(&c, "rss_before_kib")) / sizes.concurrent_streams as f64;
+        per_stream.push((mode, per));
+        if mode == "typed" {
+            typed_hwm = num(&c, "hwm_after_kib");
+        }
         r.line(format!(
-            "| {} | {}events/s | {:.1} MiB | {:.1} MiB |",
-            if mode == "typed" {
-                "acp-client-ext, typed"
-            } else {
-                "bare reqwest bytes"
+            "| {} | {}events/s | {:.1} MiB | {:.1} MiB | {per:.1} KiB | {:.1} MiB |",
+            match mode {
+                "typed" => "acp-client-ext, typed (`values_into`)",
+                "handwritten" => "hand-written (reqwest + memchr + serde_json)",
+                _ => "bare reqwest bytes",
             },
             human(num(&c, "events_per_s")),
+            num(&c, "rss_before_kib") / 1024.0,
+            num(&c, "rss_open_kib") / 1024.0,
             num(&c, "hwm_after_kib") / 1024.0,
-            num(&c, "rss_after_kib") / 1024.0,
         ));
     }
+    let per = |m: &str| {
+        per_stream
+            .iter()
+            .find(|(mode, _)| *mode == m)
+            .map_or(f64::NAN, |(_, p)| *p)
+    };
+    r.line(format!(
+        "\nPer stream, all open: the bare reqwest stream (connection, hyper's read buffer, the \
+         body's chunk in hand, the task) **{:.1} KiB**; acp-client-ext adds **{:.1} KiB** (the \
+         SSE decoder's input buffer, the ledger of delivered events, the state machine and its \
+         boxed futures); the hand-written reader adds {:.1} KiB (its line buffer).\n",
+        per("bytes"),
+        per("typed") - per("bytes"),
+        per("handwritten") - per("bytes"),
+    ));
+    r.goal(
+        "10,000 concurrent streams, one client process",
+        "<= 1 GiB RSS, every event once",
+        format!(
+            "{} streams: VmHWM {:.0} MiB, every event once",
+            sizes.concurrent_streams,
+            typed_hwm / 1024.0
+        ),
+        (!opts.quick).then_some(typed_hwm <= 1024.0 * 1024.0),
+    );
     r.line("");
     drop(server);
     drop(mem);
@@ -511,6 +573,19 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
 
     let criterion = criterion_section(&target, &mut r);
     write_report(root, &target, opts, &r, &criterion)
+}
+
+/// The soft limit on open files of this process (inherited by the bench client), as
+/// `/proc/self/limits` says.
+fn nofile_limit() -> String {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The Python peers: create the venv if needed, stream the same kind of run, compare.
@@ -674,7 +749,12 @@ fn criterion_section(target: &Path, r: &mut Report) -> String {
         }
     }
     for group in ["decode_1KiB_values", "decode_150B_values"] {
-        for f in ["sse_to_values_as", "parse_values_as", "serde_from_slice"] {
+        for f in [
+            "sse_to_values_into",
+            "sse_to_values_as",
+            "parse_values_as",
+            "serde_from_slice",
+        ] {
             ids.push((format!("{group}/{f}"), None));
         }
     }
@@ -728,7 +808,7 @@ fn criterion_section(target: &Path, r: &mut Report) -> String {
         ("typed decode vs serde alone, ~150 B", "decode_150B_values"),
     ] {
         let x = ratio(
-            &format!("{group}/sse_to_values_as"),
+            &format!("{group}/sse_to_values_into"),
             &format!("{group}/serde_from_slice"),
         );
         r.goal(

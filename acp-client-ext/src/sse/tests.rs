@@ -719,3 +719,67 @@ fn field_str_inline_and_shared() {
     assert_eq!(decoder.last_event_id(), Some("é7"));
     assert!(FieldStr::new().is_empty());
 }
+
+/// Chunks fed as `Bytes` are decoded in place: the data of an event that lies within one
+/// chunk is a slice of that chunk's memory; an event split across chunks is joined (copied).
+#[test]
+fn chunks_fed_as_bytes_are_decoded_in_place() {
+    use bytes::Bytes;
+    let first = Bytes::from_static(b"id: 1\ndata: in the first chunk\n\ndata: spl");
+    let second = Bytes::from_static(b"it\n\ndata: in the second chunk\n\n");
+    let within = |data: &Bytes, chunk: &Bytes| {
+        let range = chunk.as_ptr_range();
+        range.contains(&data.as_ptr()) && data.len() <= chunk.len()
+    };
+    let mut decoder = Decoder::default();
+    decoder.feed_bytes(first.clone());
+    let a = decoder.next_frame().unwrap().unwrap();
+    assert_eq!(&a.data[..], b"in the first chunk");
+    assert!(within(&a.data, &first), "not copied");
+    assert_eq!(decoder.next_frame(), Ok(None));
+    decoder.feed_bytes(second.clone());
+    let b = decoder.next_frame().unwrap().unwrap();
+    assert_eq!(&b.data[..], b"split");
+    assert!(
+        !within(&b.data, &first) && !within(&b.data, &second),
+        "joined"
+    );
+    let c = decoder.next_frame().unwrap().unwrap();
+    assert_eq!(&c.data[..], b"in the second chunk");
+    assert!(within(&c.data, &second), "the rest of the chunk in place");
+    assert_eq!(decoder.next_frame(), Ok(None));
+    assert_eq!(decoder.last_event_id(), Some("1"));
+}
+
+/// A line fed a byte at a time as `Bytes` (every feed a chunk of its own, the line unfinished
+/// until the last) decodes as the whole line would, and the limit still holds for it.
+#[test]
+fn a_long_line_in_many_small_chunks() {
+    use bytes::Bytes;
+    let line = format!("data: {}\n\n", "y".repeat(5000));
+    let mut decoder = Decoder::default();
+    for byte in line.as_bytes() {
+        decoder.feed_bytes(Bytes::copy_from_slice(&[*byte]));
+        if let Some(frame) = decoder.next_frame().unwrap() {
+            assert_eq!(frame.data.len(), 5000);
+            assert!(frame.data.iter().all(|&b| b == b'y'));
+            return;
+        }
+    }
+    panic!("no event");
+}
+
+#[test]
+fn the_limit_holds_for_a_line_fed_in_many_chunks() {
+    use bytes::Bytes;
+    let mut decoder = Decoder::new(100);
+    let mut result = Ok(None);
+    for _ in 0..30 {
+        decoder.feed_bytes(Bytes::from_static(b"data: xxxx"));
+        result = decoder.next_frame();
+        if result.is_err() {
+            break;
+        }
+    }
+    assert_eq!(result, Err(SseError::EventTooLarge { limit: 100 }));
+}

@@ -6,10 +6,9 @@
 //! transition of [`Machine::step`]; the table there names them.
 
 use super::replay::{Admit, Ledger};
-use super::{Body, SETTLED_GRACE, join_req, open};
+use super::{Body, SETTLED_GRACE, StreamItem, join_req, open};
 use crate::client::AcpClient;
 use crate::error::{Error, Result, StreamCause, TimeoutKind};
-use crate::event::RunEvent;
 use crate::run::{RunHandle, RunOp, RunScope, RunStatus, fetch_run};
 use crate::sse::{Decoder, FieldStr, Frame, SseError};
 use crate::telemetry;
@@ -17,8 +16,10 @@ use crate::wait::WaitOutcome;
 use futures::StreamExt;
 use serde_json::Value;
 use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 use uuid::Uuid;
 
 /// Where the stream is.
@@ -88,8 +89,8 @@ impl fmt::Display for Lost {
 
 /// What the state machine hands the [`RunStream`](super::RunStream): an item (`None`: normal
 /// end) and what the accessors report.
-pub(super) struct Step {
-    pub(super) item: Option<Result<RunEvent>>,
+pub(super) struct Step<E> {
+    pub(super) item: Option<Result<E>>,
     pub(super) run_id: Option<Uuid>,
     pub(super) last_id: Option<FieldStr>,
     pub(super) last_status: Option<RunStatus>,
@@ -123,11 +124,155 @@ pub(super) struct Machine {
 }
 
 /// One transition: what to yield (if anything), and the next state.
-type Transition = (Option<Result<RunEvent>>, State);
+type Transition<E> = (Option<Result<E>>, State);
+
+/// What [`Machine::poll_fast`] came to.
+// Not boxed: a step is returned per event, and a box would be an allocation per event.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Fast<E> {
+    /// An item, or the end (`item: None`), as [`Machine::next`] hands them over.
+    Step(Step<E>),
+    /// The stream was over already.
+    Done,
+    /// Waiting for bytes; the task is woken by the body or by the idle timer.
+    Pending,
+    /// A transition that awaits (checking the run, rejoining, ending): for [`Machine::next`].
+    Slow,
+}
+
+/// The idle timeout of the open connection, without a timer per read: the wait for bytes
+/// starts when the body first has none (`waiting_since`), and one tokio timer, armed then, is
+/// moved only when the deadline comes earlier than it is armed for (a settled connection's
+/// grace). A timer that fires before the deadline (bytes came meanwhile) is re-armed for the
+/// deadline. So a busy stream touches the timer wheel once per idle period, not per chunk.
+#[derive(Default)]
+pub(super) struct IdleTimer {
+    sleep: Option<Pin<Box<Sleep>>>,
+    armed: Option<Instant>,
+    waiting_since: Option<Instant>,
+}
+
+impl IdleTimer {
+    /// Bytes came: the next wait starts afresh.
+    fn bytes(&mut self) {
+        self.waiting_since = None;
+    }
+
+    /// The body has no bytes: `Ready` once the connection has waited for `idle` (or, on a
+    /// settled or last connection, until its deadline), else `Pending` with a wake-up armed.
+    fn poll(&mut self, cx: &mut Context<'_>, idle: Duration, conn: Conn) -> Poll<()> {
+        let now = Instant::now();
+        let since = *self.waiting_since.get_or_insert(now);
+        let mut due = since + idle;
+        if let Conn::FinalJoin { deadline: event } | Conn::Settled { grace_until: event } = conn {
+            due = due.min(event);
+        }
+        loop {
+            if Instant::now() >= due {
+                return Poll::Ready(());
+            }
+            let sleep = match (&mut self.sleep, self.armed) {
+                (Some(sleep), Some(armed)) if armed <= due => sleep,
+                (Some(sleep), _) => {
+                    sleep.as_mut().reset(due);
+                    self.armed = Some(due);
+                    sleep
+                }
+                (None, _) => {
+                    self.armed = Some(due);
+                    self.sleep.insert(Box::pin(tokio::time::sleep_until(due)))
+                }
+            };
+            match sleep.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                // Fired for an earlier deadline: re-armed for this one (or it has passed).
+                Poll::Ready(()) => {
+                    sleep.as_mut().reset(due);
+                    self.armed = Some(due);
+                }
+            }
+        }
+    }
+}
 
 impl Machine {
+    /// The transitions that need no await, done in place: deliver what the decoder holds, feed
+    /// it what the body has, drain it at the body's end, and the ends of a connection that
+    /// follow. Each event is one call, without a future; [`Fast::Slow`] leaves the rest (the
+    /// states `Lost`, `Rejoining`, `Ending`) to [`Machine::next`], whose rules are the same.
+    pub(super) fn poll_fast<E: StreamItem>(
+        &mut self,
+        state: &mut State,
+        timer: &mut IdleTimer,
+        cx: &mut Context<'_>,
+    ) -> Fast<E> {
+        loop {
+            let (item, next) = match state {
+                State::Done => return Fast::Done,
+                State::Reading { body, conn } => match self.decoder.next_frame() {
+                    Ok(Some(frame)) => {
+                        let (item, next) = self.deliver::<E>(frame, *conn);
+                        *conn = next;
+                        match item {
+                            Some(item) => return Fast::Step(self.snapshot(Some(item))),
+                            None => continue,
+                        }
+                    }
+                    Err(e) => {
+                        let current = std::mem::replace(state, State::Done);
+                        self.decode_error(e, current)
+                    }
+                    Ok(None) => match body.poll_next_unpin(cx) {
+                        Poll::Ready(Some(Ok(chunk))) => {
+                            timer.bytes();
+                            self.decoder.feed_bytes(chunk);
+                            continue;
+                        }
+                        Poll::Ready(Some(Err(e))) => {
+                            tracing::debug!(error = %e.without_url(), "run stream connection lost");
+                            let conn = *conn;
+                            self.connection_over(conn, Lost::Dropped)
+                        }
+                        Poll::Ready(None) => {
+                            timer.bytes();
+                            let conn = *conn;
+                            (None, State::Draining { conn })
+                        }
+                        Poll::Pending => {
+                            let idle = self.client.settings().idle_timeout;
+                            if timer.poll(cx, idle, *conn).is_pending() {
+                                return Fast::Pending;
+                            }
+                            timer.bytes();
+                            tracing::debug!(?idle, "run stream idle");
+                            let conn = *conn;
+                            self.connection_over(conn, Lost::Idle)
+                        }
+                    },
+                },
+                State::Draining { conn } => {
+                    let conn = *conn;
+                    self.drain(conn)
+                }
+                State::Lost(_) | State::Rejoining { .. } | State::Ending => return Fast::Slow,
+            };
+            // As in `next`: an item, or the end, or go on.
+            *state = next;
+            if item.is_some() {
+                return Fast::Step(self.snapshot(item));
+            }
+            if matches!(state, State::Done) {
+                let mut step = self.snapshot(None);
+                if self.last_status == Some(RunStatus::Interrupted) {
+                    step.interrupt = self.interrupt.take();
+                }
+                return Fast::Step(step);
+            }
+        }
+    }
+
     /// Advance until there is an item to yield or the stream is over; `None` once it was.
-    pub(super) async fn next(&mut self, state: &mut State) -> Option<Step> {
+    pub(super) async fn next<E: StreamItem>(&mut self, state: &mut State) -> Option<Step<E>> {
         loop {
             if matches!(state, State::Done) {
                 return None;
@@ -149,7 +294,7 @@ impl Machine {
     }
 
     /// The one transition function.
-    async fn step(&mut self, state: State) -> Transition {
+    async fn step<E: StreamItem>(&mut self, state: State) -> Transition<E> {
         match state {
             State::Reading { body, conn } => self.read(body, conn).await,
             State::Draining { conn } => self.drain(conn),
@@ -161,7 +306,7 @@ impl Machine {
     }
 
     /// `Reading`: an event already received, or more bytes, or the reason there are none.
-    async fn read(&mut self, mut body: Body, conn: Conn) -> Transition {
+    async fn read<E: StreamItem>(&mut self, mut body: Body, conn: Conn) -> Transition<E> {
         match self.decoder.next_frame() {
             Ok(Some(frame)) => {
                 let (item, conn) = self.deliver(frame, conn);
@@ -177,7 +322,7 @@ impl Machine {
         }
         match tokio::time::timeout_at(deadline, body.next()).await {
             Ok(Some(Ok(chunk))) => {
-                self.decoder.feed(&chunk);
+                self.decoder.feed_bytes(chunk);
                 (None, State::Reading { body, conn })
             }
             Ok(Some(Err(e))) => {
@@ -194,7 +339,7 @@ impl Machine {
 
     /// `Draining`: the events left in the decoder at the body's end, then the end of the
     /// connection.
-    fn drain(&mut self, conn: Conn) -> Transition {
+    fn drain<E: StreamItem>(&mut self, conn: Conn) -> Transition<E> {
         match self.decoder.finish() {
             Ok(Some(frame)) => {
                 let (item, conn) = self.deliver(frame, conn);
@@ -207,7 +352,7 @@ impl Machine {
 
     /// A connection stopped giving events: the end of a settled or last connection, else
     /// `Lost`.
-    fn connection_over(&mut self, conn: Conn, lost: Lost) -> Transition {
+    fn connection_over<E>(&mut self, conn: Conn, lost: Lost) -> Transition<E> {
         self.decoder.reset();
         match conn {
             Conn::Live => (None, State::Lost(lost)),
@@ -225,7 +370,7 @@ impl Machine {
 
     /// A decoder error: an oversized event ends the stream; any other skipped the event, and
     /// the stream goes on in `next`.
-    fn decode_error(&mut self, e: SseError, next: State) -> Transition {
+    fn decode_error<E>(&mut self, e: SseError, next: State) -> Transition<E> {
         match e {
             SseError::EventTooLarge { limit } => {
                 let op = self.op();
@@ -239,7 +384,7 @@ impl Machine {
     }
 
     /// `Lost`: the connection is dropped; end, check the run, or rejoin.
-    async fn lost(&mut self, lost: Lost) -> Transition {
+    async fn lost<E>(&mut self, lost: Lost) -> Transition<E> {
         if self.last_status.as_ref().is_some_and(RunStatus::is_settled) {
             if lost != Lost::Ended {
                 tracing::debug!("run stream {lost} after the final event");
@@ -293,7 +438,7 @@ impl Machine {
     }
 
     /// `Rejoining`: one attempt, after its backoff, or the error once attempts are exhausted.
-    async fn rejoin(&mut self, lost: Lost, last_error: Option<Error>) -> Transition {
+    async fn rejoin<E>(&mut self, lost: Lost, last_error: Option<Error>) -> Transition<E> {
         let settings = self.client.settings();
         let max = settings.stream_reconnects;
         if self.attempts >= max {
@@ -347,32 +492,30 @@ impl Machine {
     }
 
     /// Deliver `frame` unless the ledger has it already; the connection's next kind.
-    fn deliver(&mut self, frame: Frame, conn: Conn) -> (Option<Result<RunEvent>>, Conn) {
+    fn deliver<E: StreamItem>(&mut self, frame: Frame, conn: Conn) -> (Option<Result<E>>, Conn) {
         if self.ledger.admit(frame.id.as_ref(), &frame.data) == Admit::Skip {
             return (None, conn);
         }
         self.attempts = 0;
-        let item = RunEvent::from_frame(frame);
+        let (item, meta) = E::decode(frame);
         let (mut settled, mut status_seen) = (false, false);
-        if let Ok(event) = &item {
-            if let Some(status) = event.status() {
-                settled = status.is_settled();
-                status_seen = true;
-                if !settled {
-                    // The run goes on: an interrupt seen before is answered.
-                    self.interrupt = None;
-                }
-                self.last_status = Some(status);
+        if let Some(status) = meta.status {
+            settled = status.is_settled();
+            status_seen = true;
+            if !settled {
+                // The run goes on: an interrupt seen before is answered.
+                self.interrupt = None;
             }
-            if let RunEvent::Interrupt(update) = event {
-                self.interrupt = serde_json::from_str(update.interrupt().get()).ok();
-            }
-            if self.run_id.is_none()
-                && let Some(id) = event.run_id()
-            {
-                self.run_id = Some(id);
-                telemetry::record_run_id(&self.span, id);
-            }
+            self.last_status = Some(status);
+        }
+        if let Some(payload) = meta.interrupt {
+            self.interrupt = payload;
+        }
+        if self.run_id.is_none()
+            && let Some(id) = meta.run_id
+        {
+            self.run_id = Some(id);
+            telemetry::record_run_id(&self.span, id);
         }
         let idle = self.client.settings().idle_timeout;
         let conn = match conn {
@@ -404,7 +547,7 @@ impl Machine {
     }
 
     /// The normal end.
-    fn end(&mut self) -> Transition {
+    fn end<E>(&mut self) -> Transition<E> {
         self.decoder.reset();
         (None, State::Ending)
     }
@@ -413,7 +556,7 @@ impl Machine {
     /// it (the wait output of an interrupted run has it: `{"type":"interrupt","interrupt":..}`),
     /// fetched through [`RunHandle::wait`] and its decoding. Without it (the server does not
     /// answer, the run was cancelled or resumed meanwhile) the stream still ends normally.
-    async fn ending(&mut self) -> Transition {
+    async fn ending<E>(&mut self) -> Transition<E> {
         let interrupted = self.last_status == Some(RunStatus::Interrupted);
         if let (true, None, Some(run_id)) = (interrupted, &self.interrupt, self.run_id) {
             let run = RunHandle {
@@ -434,14 +577,14 @@ impl Machine {
     }
 
     /// The end with an error.
-    fn fail(&mut self, e: Error) -> Transition {
+    fn fail<E>(&mut self, e: Error) -> Transition<E> {
         tracing::debug!(error = %e, "run stream failed");
         telemetry::record_error(&self.span, &e);
         self.decoder.reset();
         (Some(Err(e)), State::Done)
     }
 
-    fn snapshot(&self, item: Option<Result<RunEvent>>) -> Step {
+    fn snapshot<E>(&self, item: Option<Result<E>>) -> Step<E> {
         Step {
             item,
             run_id: self.run_id,

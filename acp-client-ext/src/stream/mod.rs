@@ -150,21 +150,23 @@ mod replay;
 use crate::client::AcpClient;
 use crate::creates::{Doubt, Resolved, create_body, create_call};
 use crate::error::{Error, Result};
-use crate::event::RunEvent;
+use crate::event::{Meta, RunEvent, TypedEvent};
 use crate::interrupt::Interrupt;
 use crate::options::Call;
 use crate::run::{RunHandle, RunOp, RunScope, RunStatus, StatelessRuns, ThreadRuns};
-use crate::sse::{Decoder, FieldStr};
+use crate::sse::{Decoder, FieldStr, Frame};
 use crate::telemetry;
 use crate::transport::Req;
 use acp_client::types;
 use bytes::Bytes;
-use futures::stream::{self, BoxStream, FusedStream, Stream, StreamExt};
-use machine::{Conn, Machine, State, Step};
+use futures::FutureExt;
+use futures::stream::{BoxStream, FusedStream, Stream, StreamExt};
+use machine::{Conn, Fast, IdleTimer, Machine, State, Step};
 use replay::Ledger;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -212,8 +214,11 @@ type Body = BoxStream<'static, reqwest::Result<Bytes>>;
 /// # }
 /// ```
 #[must_use = "streams do nothing unless polled"]
-pub struct RunStream {
-    inner: BoxStream<'static, Step>,
+pub struct RunStream<E = RunEvent> {
+    /// The machine, its state and its idle timer, while no awaiting transition holds them.
+    core: Option<Box<Core>>,
+    /// An awaiting transition in flight ([`Machine::next`]), which hands the core back.
+    slow: Option<Slow<E>>,
     client: AcpClient,
     scope: RunScope,
     run_id: Option<Uuid>,
@@ -232,7 +237,7 @@ pub struct RunStream {
     pub(crate) checks: crate::checks::Checks,
 }
 
-impl fmt::Debug for RunStream {
+impl<E> fmt::Debug for RunStream<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunStream")
             .field("scope", &self.scope)
@@ -247,7 +252,119 @@ impl fmt::Debug for RunStream {
     }
 }
 
+/// What a stream advances: its machine, the machine's state, the idle timer of its connection.
+struct Core {
+    machine: Machine,
+    state: State,
+    timer: IdleTimer,
+}
+
+/// An awaiting transition: the next step, and the core back.
+type Slow<E> = Pin<Box<dyn Future<Output = (Option<Step<E>>, Box<Core>)> + Send>>;
+
+/// The awaiting transitions from `core`, for items of type `E`.
+fn slow<E: StreamItem>(mut core: Box<Core>) -> Slow<E> {
+    Box::pin(async move {
+        let Core { machine, state, .. } = &mut *core;
+        let step = machine.next::<E>(state).await;
+        (step, core)
+    })
+}
+
+/// What a [`RunStream`] yields: [`RunEvent`]s, or with the values of `values` updates
+/// decoded straight into a type of yours, [`TypedEvent`]s
+/// ([`RunStream::values_into`]). Sealed: implemented by those two.
+pub trait StreamItem: private::Decode {}
+
+impl StreamItem for RunEvent {}
+
+impl<T: DeserializeOwned + Send + 'static> StreamItem for TypedEvent<T> {}
+
+mod private {
+    use super::{Frame, Meta, Result, RunEvent, TypedEvent};
+    use serde::de::DeserializeOwned;
+
+    /// One frame into an item, and what the stream's bookkeeping reads from it.
+    pub trait Decode: Sized + Send + 'static {
+        fn decode(frame: Frame) -> (Result<Self>, Meta);
+    }
+
+    impl Decode for RunEvent {
+        fn decode(frame: Frame) -> (Result<Self>, Meta) {
+            RunEvent::decode(frame)
+        }
+    }
+
+    impl<T: DeserializeOwned + Send + 'static> Decode for TypedEvent<T> {
+        fn decode(frame: Frame) -> (Result<Self>, Meta) {
+            TypedEvent::decode(frame)
+        }
+    }
+}
+
 impl RunStream {
+    /// This stream with the values of its `values` updates decoded straight into `T`: it
+    /// yields [`TypedEvent`]s, `TypedEvent::Values` with a `T`, any other event as the
+    /// [`RunEvent`] it is. Each payload is parsed once (the values are not kept as JSON and
+    /// parsed again, as [`ValuesUpdate::values_as`](crate::ValuesUpdate::values_as) does).
+    /// Everything else is this stream's: its reconnections, its ledger of delivered events,
+    /// its accessors. Values that do not fit `T` are an `Err(`[`Error::Decode`]`)` naming `T`,
+    /// and the stream goes on (the status of that update still counts).
+    ///
+    /// ```no_run
+    /// # async fn demo(run: acp_client_ext::RunHandle) -> acp_client_ext::Result<()> {
+    /// use acp_client_ext::event::TypedEvent;
+    /// use futures::TryStreamExt;
+    /// #[derive(serde::Deserialize)]
+    /// struct Progress { i: u32 }
+    ///
+    /// let mut events = run.stream().await?.values_into::<Progress>();
+    /// while let Some(event) = events.try_next().await? {
+    ///     if let TypedEvent::Values(update) = event {
+    ///         println!("{}: {}", update.status, update.values.i);
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn values_into<T: DeserializeOwned + Send + 'static>(mut self) -> RunStream<TypedEvent<T>> {
+        // A transition in flight (the stream was polled, and is rejoining, say) yields its
+        // item as a `RunEvent`: converted, the one item decoded twice.
+        let slow = self.slow.take().map(|slow| -> Slow<TypedEvent<T>> {
+            Box::pin(slow.map(|(step, core)| {
+                let step = step.map(|step| Step {
+                    item: step.item.map(|item| item.and_then(TypedEvent::from_event)),
+                    run_id: step.run_id,
+                    last_id: step.last_id,
+                    last_status: step.last_status,
+                    suspected: step.suspected,
+                    interrupt: step.interrupt,
+                });
+                (step, core)
+            }))
+        });
+        // This one is emptied: its drop cancels nothing.
+        let cancel_on_drop = std::mem::take(&mut self.cancel_on_drop);
+        RunStream {
+            core: self.core.take(),
+            slow,
+            client: self.client.clone(),
+            scope: self.scope,
+            run_id: self.run_id,
+            last_event_id: self.last_event_id.take(),
+            last_status: self.last_status.take(),
+            suspected: self.suspected,
+            interrupt: self.interrupt.take(),
+            rounds: self.rounds,
+            cancel_on_drop,
+            finished: self.finished,
+            span: self.span.clone(),
+            checks: std::mem::take(&mut self.checks),
+        }
+    }
+}
+
+impl<E> RunStream<E> {
     /// The run's id: known from the start for a join, from the first event for a
     /// create-and-stream (`None` until then).
     ///
@@ -352,7 +469,9 @@ impl RunStream {
             .as_ref()
             .filter(|_| self.finished && interrupted)
     }
+}
 
+impl RunStream {
     /// Read the stream to its end and return its last `values` update decoded into `T` (the
     /// run's output when it succeeded; decoded once, the earlier updates are not), or `None`
     /// when no `values` update came (among the events not read yet). Afterwards the stream's
@@ -383,7 +502,9 @@ impl RunStream {
         }
         last.map(|update| update.values_as()).transpose()
     }
+}
 
+impl<E> RunStream<E> {
     /// Also cancel the run (`POST .../cancel`) when this stream is dropped before the run has
     /// settled. Off by default. The cancel is spawned on the current tokio runtime; it is not
     /// sent when there is none, or when the run id is not known yet.
@@ -410,7 +531,9 @@ impl RunStream {
             checks: self.checks.clone(),
         })
     }
+}
 
+impl RunStream {
     fn new(client: &AcpClient, scope: RunScope, run_id: Option<Uuid>, body: Body) -> RunStream {
         Self::with_last_id(client, scope, run_id, body, None)
     }
@@ -446,13 +569,14 @@ impl RunStream {
             body,
             conn: Conn::Live,
         };
-        let inner = stream::unfold((machine, state), |(mut m, mut state)| async move {
-            let step = m.next(&mut state).await?;
-            Some((step, (m, state)))
-        })
-        .boxed();
+        let core = Box::new(Core {
+            machine,
+            state,
+            timer: IdleTimer::default(),
+        });
         RunStream {
-            inner,
+            core: Some(core),
+            slow: None,
             client: client.clone(),
             scope,
             run_id,
@@ -469,8 +593,8 @@ impl RunStream {
     }
 }
 
-impl Stream for RunStream {
-    type Item = Result<RunEvent>;
+impl<E: StreamItem> Stream for RunStream<E> {
+    type Item = Result<E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -478,7 +602,33 @@ impl Stream for RunStream {
             return Poll::Ready(None);
         }
         let _enter = this.span.enter();
-        match ready!(this.inner.poll_next_unpin(cx)) {
+        let step = loop {
+            if let Some(slow) = &mut this.slow {
+                let (step, core) = ready!(slow.as_mut().poll(cx));
+                this.slow = None;
+                this.core = Some(core);
+                break step;
+            }
+            let Some(core) = &mut this.core else {
+                break None;
+            };
+            let Core {
+                machine,
+                state,
+                timer,
+            } = &mut **core;
+            match machine.poll_fast::<E>(state, timer, cx) {
+                Fast::Step(step) => break Some(step),
+                Fast::Done => break None,
+                Fast::Pending => return Poll::Pending,
+                Fast::Slow => {
+                    if let Some(core) = this.core.take() {
+                        this.slow = Some(slow(core));
+                    }
+                }
+            }
+        };
+        match step {
             Some(step) => {
                 this.run_id = step.run_id;
                 this.last_event_id = step.last_id;
@@ -503,16 +653,17 @@ impl Stream for RunStream {
     }
 }
 
-impl FusedStream for RunStream {
+impl<E: StreamItem> FusedStream for RunStream<E> {
     fn is_terminated(&self) -> bool {
         self.finished
     }
 }
 
-impl Drop for RunStream {
+impl<E> Drop for RunStream<E> {
     fn drop(&mut self) {
         // Close the connection first.
-        self.inner = stream::empty().boxed();
+        self.core = None;
+        self.slow = None;
         if !self.cancel_on_drop || self.last_status.as_ref().is_some_and(RunStatus::is_settled) {
             return;
         }
@@ -743,7 +894,7 @@ mod tests {
             &client,
             RunScope::Stateless,
             run_id,
-            stream::iter(chunks).boxed(),
+            futures::stream::iter(chunks).boxed(),
         )
     }
 
@@ -892,5 +1043,96 @@ mod tests {
         );
         assert_eq!(s.last_status(), Some(&RunStatus::Pending));
         assert!(s.interrupt().is_none());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct N {
+        n: u32,
+    }
+
+    async fn collect_typed<T: DeserializeOwned + Send + 'static>(
+        s: &mut RunStream<TypedEvent<T>>,
+    ) -> Vec<Result<TypedEvent<T>>> {
+        let mut out = Vec::new();
+        while let Some(item) = s.next().await {
+            out.push(item);
+        }
+        out
+    }
+
+    /// `values_into` decodes the values into `T`; the stream's ledger and accessors are the
+    /// same as for `RunEvent`s (repeated ids skipped, last id, status, run id).
+    #[tokio::test]
+    async fn values_into_yields_typed_values_with_the_same_ledger() {
+        let custom = format!(
+            "id: 3\nevent: agent_event\ndata: {{\"type\":\"custom\",\"run_id\":\"{RID}\",\"status\":\"pending\",\"update\":{{}}}}\n\n"
+        );
+        let body = [
+            values(1, "pending"),
+            values(2, "pending"),
+            values(1, "pending"),
+            custom,
+            values(4, "success"),
+        ]
+        .concat();
+        let mut s = canned(None, 1 << 20, &[&body]).values_into::<N>();
+        let items = collect_typed(&mut s).await;
+        let seen: Vec<String> = items
+            .iter()
+            .map(|i| match i {
+                Ok(TypedEvent::Values(v)) => format!("{}:{}", v.values.n, v.status),
+                Ok(TypedEvent::Other(RunEvent::Custom(_))) => "custom".into(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(seen, ["1:pending", "2:pending", "custom", "4:success"]);
+        assert_eq!(s.last_event_id(), Some("4"));
+        assert_eq!(s.run_id(), Some(Uuid::parse_str(RID).unwrap()));
+        assert_eq!(s.last_status(), Some(&RunStatus::Success));
+        assert!(s.is_terminated());
+    }
+
+    /// Values that do not fit `T` are an error naming `T`, and the stream goes on; the status
+    /// of that update still counts (here: the run settled, so the body's end is the stream's
+    /// end, without the request a stream whose run had not settled would send).
+    #[tokio::test]
+    async fn values_that_do_not_fit_are_errors_and_their_status_counts() {
+        let body = [values(1, "pending"), values(2, "success")]
+            .concat()
+            .replace("{\"n\":2}", "{\"m\":2}");
+        let mut s = canned(None, 1 << 20, &[&body]).values_into::<N>();
+        let items = collect_typed(&mut s).await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(matches!(&items[0], Ok(TypedEvent::Values(v)) if v.values.n == 1));
+        assert!(
+            matches!(&items[1], Err(Error::Decode { what, .. }) if what.contains("(id 2)") && what.contains("::N")),
+            "{items:?}"
+        );
+        assert_eq!(s.last_status(), Some(&RunStatus::Success));
+        assert_eq!(s.last_event_id(), Some("2"));
+    }
+
+    /// A stream polled already can still be made typed: the next events come typed.
+    #[tokio::test]
+    async fn values_into_after_the_first_events() {
+        let body = [
+            values(1, "pending"),
+            values(2, "pending"),
+            values(3, "success"),
+        ]
+        .concat();
+        let mut s = canned(None, 1 << 20, &[&body]);
+        assert!(matches!(s.next().await, Some(Ok(RunEvent::Values(_)))));
+        let mut s = s.values_into::<N>();
+        let items = collect_typed(&mut s).await;
+        let ns: Vec<u32> = items
+            .iter()
+            .map(|i| match i {
+                Ok(TypedEvent::Values(v)) => v.values.n,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ns, [2, 3]);
+        assert_eq!(s.last_status(), Some(&RunStatus::Success));
     }
 }
