@@ -116,6 +116,18 @@ fn workspace_target(root: &Path) -> PathBuf {
 /// run data's way into users' code, and it would add clap to every version's check).
 const EXT_FEATURES: &str = "blocking,agent-types,validate";
 
+/// The features for a release whose run types predate the ones the agent OpenAPI document
+/// names (`descriptor::agent_openapi`, feature `validate`, uses 0.2.1's `RunStateless`,
+/// `RunStateful`, `RunWaitResponseStateless` and `RunWaitResponseStateful`; 0.2.0 has `Run` and
+/// `RunWaitResponse`): everything else is still checked against it.
+fn ext_features(version: &str) -> &'static str {
+    if version == "0.2.0" {
+        "blocking,agent-types"
+    } else {
+        EXT_FEATURES
+    }
+}
+
 /// `cargo check` of `acp-client-ext` (library and examples) against the client generated from
 /// `source`, in the trial workspace `target/sweep/ext-<version>`, checked into `target_dir` (the
 /// workspace's: see the module docs).
@@ -131,7 +143,7 @@ fn check_ext(root: &Path, version: &str, source: &str, target_dir: &Path) -> Res
             "--lib",
             "--examples",
         ])
-        .args(["--features", EXT_FEATURES])
+        .args(["--features", ext_features(version)])
         .current_dir(&ws)
         .env("CARGO_TARGET_DIR", target_dir)
         .output()
