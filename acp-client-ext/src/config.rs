@@ -923,8 +923,13 @@ fn tls(
     b: &ClientBuilder,
     identity: Option<ClientIdentity>,
 ) -> Result<reqwest::ClientBuilder> {
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[cfg(feature = "__tls")]
     {
+        // `rustls-ring` builds reqwest's rustls without a crypto provider: reqwest takes the
+        // process's default one, so ring becomes it unless the application installed another
+        // (`install_default` then fails, and that one is kept).
+        #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = builder.tls_danger_accept_invalid_certs(b.danger_accept_invalid_certs);
         if let Some(path) = &b.ca_file {
             let pem = std::fs::read(path).map_err(|e| Error::CaFile {
@@ -944,13 +949,13 @@ fn tls(
         }
         Ok(builder)
     }
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[cfg(not(feature = "__tls"))]
     {
         let _ = identity;
         if let Some(path) = &b.ca_file {
             return Err(Error::CaFile {
                 path: path.clone(),
-                reason: "this build has no TLS (enable the `rustls` or `native-tls` feature)"
+                reason: "this build has no TLS (enable the `rustls-ring`, `rustls` or `native-tls` feature)"
                     .into(),
             });
         }
@@ -1056,9 +1061,9 @@ fn percent_decoded(s: &str) -> String {
 
 /// The client identity of the builder, read and checked (files read here, once).
 /// `reqwest`'s client identity (a build without TLS has none: nothing can make one).
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
+#[cfg(feature = "__tls")]
 type ClientIdentity = reqwest::Identity;
-#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+#[cfg(not(feature = "__tls"))]
 #[derive(Clone)]
 enum ClientIdentity {}
 
@@ -1094,13 +1099,13 @@ fn identity(b: &ClientBuilder) -> Result<Option<ClientIdentity>> {
     if !text.contains("PRIVATE KEY-----") {
         return Err(bad("holds no PEM private key".into()));
     }
-    #[cfg(feature = "rustls")]
+    #[cfg(feature = "__rustls")]
     {
         reqwest::Identity::from_pem(&pem)
             .map(Some)
             .map_err(|e| bad(format!("is not a usable certificate and key: {e}")))
     }
-    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+    #[cfg(all(feature = "native-tls", not(feature = "__rustls")))]
     {
         // native-tls takes the certificates and the (PKCS#8) key apart.
         let (mut certs, mut key) = (String::new(), String::new());
@@ -1126,10 +1131,10 @@ fn identity(b: &ClientBuilder) -> Result<Option<ClientIdentity>> {
             .map(Some)
             .map_err(|e| bad(format!("is not a usable certificate and PKCS#8 key: {e}")))
     }
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[cfg(not(feature = "__tls"))]
     {
         Err(bad(
-            "this build has no TLS (enable the `rustls` or `native-tls` feature)".into(),
+            "this build has no TLS (enable the `rustls-ring`, `rustls` or `native-tls` feature)".into(),
         ))
     }
 }

@@ -645,7 +645,7 @@ impl Transport {
 /// server's `certificate_required` alert as a failure of the request (not of the connection),
 /// although the server never read it: it aborted the connection before any application data.
 /// Found in the error's sources as an `io::Error` wrapping a `rustls::Error::AlertReceived`.
-#[cfg(feature = "rustls")]
+#[cfg(feature = "__rustls")]
 fn handshake_refused(e: &reqwest::Error) -> bool {
     use rustls::AlertDescription as A;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -677,7 +677,7 @@ fn handshake_refused(e: &reqwest::Error) -> bool {
 }
 
 /// Without rustls: no handshake alert to tell apart.
-#[cfg(not(feature = "rustls"))]
+#[cfg(not(feature = "__rustls"))]
 fn handshake_refused(_e: &reqwest::Error) -> bool {
     false
 }
