@@ -332,7 +332,7 @@ mod tls {
 
     impl TlsListener {
         pub async fn start(pki: &Pki, client_ca: bool, upstream: SocketAddr) -> TlsListener {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
                 .expect("protocol versions");
