@@ -60,12 +60,43 @@ struct AgentInfo {
     capabilities: Capabilities,
 }
 
+/// The input type of an agent handle that has none of its own (the default of [`Agent`] and
+/// [`AgentRuns`]): its [`run`](Agent::run) takes any `Serialize` value. Never constructed.
+#[derive(Debug, Clone, Copy)]
+pub enum AnyInput {}
+
+/// What [`Agent::run`] and [`AgentRuns::run`] take as the input of an agent whose input type
+/// is `I`: any `Serialize` value when `I` is [`AnyInput`] (an untyped handle), else an `I`
+/// (a handle made with [`Agent::typed`]). Implemented for those and nothing else.
+pub trait RunInput<I> {
+    /// The input as the JSON the run's body carries.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] (field `input`) when it cannot be serialized.
+    fn to_input(&self) -> Result<Box<RawValue>>;
+}
+
+impl<T: Serialize + ?Sized> RunInput<AnyInput> for T {
+    fn to_input(&self) -> Result<Box<RawValue>> {
+        to_raw("input", self)
+    }
+}
+
+impl<I: Serialize> RunInput<I> for I {
+    fn to_input(&self) -> Result<Box<RawValue>> {
+        to_raw("input", self)
+    }
+}
+
 /// An agent of the server, found by [`AcpClient::agent`]: its id, name and descriptor, and the
 /// runs it starts. Cheap to clone.
 ///
-/// `I` and `O` are the types of its input and output ([`Agent::typed`]); by default both are
-/// [`serde_json::Value`] (any JSON: `&json!({..})`). Give the handle your own types, or the
-/// ones `acp agent-types` generates from the descriptor, with `.typed::<Input, Output>()`.
+/// `I` and `O` are the types of its input and output ([`Agent::typed`]). By default the input
+/// is [`AnyInput`]: [`run`](Agent::run) takes any `Serialize` value (`&json!({..})`, your
+/// struct, a map), and the output is [`serde_json::Value`]. Give the handle your own types, or
+/// the ones `acp agent-types` generates from the descriptor, with `.typed::<Input, Output>()`:
+/// then `run` takes only an `&Input`.
 ///
 /// ```no_run
 /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
@@ -79,7 +110,7 @@ struct AgentInfo {
 /// # Ok(())
 /// # }
 /// ```
-pub struct Agent<I = Value, O = Value> {
+pub struct Agent<I = AnyInput, O = Value> {
     client: AcpClient,
     info: Arc<AgentInfo>,
     checks: Checks,
@@ -308,7 +339,7 @@ impl<I, O> Agent<I, O> {
     }
 
     /// This handle with the input type `I2` and output type `O2`: [`run`](Self::run) then
-    /// takes only an `&I2`, and [`RunRequest::output`] decodes into `O2`. The types may be
+    /// takes only an `&I2` (`.typed::<AnyInput, O2>()` keeps any input and types the output), and [`RunRequest::output`] decodes into `O2`. The types may be
     /// yours or generated from the descriptor (`acp agent-types`).
     ///
     /// ```no_run
@@ -422,9 +453,11 @@ impl<I, O> Agent<I, O> {
     }
 }
 
-impl<I: Serialize, O> Agent<I, O> {
+impl<I, O> Agent<I, O> {
     /// A stateless run of this agent with `input`, to create, stream or wait for (see
-    /// [`RunRequest`]); shorthand for `self.stateless().run(input)`.
+    /// [`RunRequest`]); shorthand for `self.stateless().run(input)`. `input` is any
+    /// `Serialize` value for an untyped handle, an `&I` for one made with
+    /// [`typed`](Self::typed) (see [`RunInput`]).
     ///
     /// ```no_run
     /// # async fn demo(client: acp_client_ext::AcpClient) -> acp_client_ext::Result<()> {
@@ -437,10 +470,16 @@ impl<I: Serialize, O> Agent<I, O> {
     ///     .wait(Duration::from_secs(10))
     ///     .await?;
     /// assert_eq!(outcome.output_as::<serde_json::Value>()?["text"], "hi");
+    ///
+    /// // Any `Serialize` input, without `.typed()` first:
+    /// #[derive(serde::Serialize)]
+    /// struct Greeting<'a> { text: &'a str }
+    /// let outcome = echo.run(&Greeting { text: "hello" }).wait(Duration::from_secs(10)).await?;
+    /// assert_eq!(outcome.output_as::<serde_json::Value>()?["text"], "hello");
     /// # Ok(())
     /// # }
     /// ```
-    pub fn run(&self, input: &I) -> RunRequest<O> {
+    pub fn run<T: RunInput<I> + ?Sized>(&self, input: &T) -> RunRequest<O> {
         self.stateless().run(input)
     }
 
@@ -455,7 +494,7 @@ impl<I: Serialize, O> Agent<I, O> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn stream(&self, input: &I) -> Call<RunStream> {
+    pub fn stream<T: RunInput<I> + ?Sized>(&self, input: &T) -> Call<RunStream> {
         self.run(input).stream()
     }
 }
@@ -480,7 +519,7 @@ impl<I, O> Customize for Agent<I, O> {
 /// # Ok(())
 /// # }
 /// ```
-pub struct AgentRuns<I = Value, O = Value> {
+pub struct AgentRuns<I = AnyInput, O = Value> {
     agent: Agent<I, O>,
     scope: RunScope,
 }
@@ -503,8 +542,9 @@ impl<I, O> fmt::Debug for AgentRuns<I, O> {
     }
 }
 
-impl<I: Serialize, O> AgentRuns<I, O> {
-    /// A run of the agent in this scope with `input`: set its configuration and metadata, then
+impl<I, O> AgentRuns<I, O> {
+    /// A run of the agent in this scope with `input` (any `Serialize` value for an untyped
+    /// handle, an `&I` for a typed one: see [`RunInput`]): set its configuration and metadata, then
     /// [`create`](RunRequest::create), [`stream`](RunRequest::stream),
     /// [`wait`](RunRequest::wait) or [`output`](RunRequest::output) it.
     ///
@@ -515,11 +555,11 @@ impl<I: Serialize, O> AgentRuns<I, O> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn run(&self, input: &I) -> RunRequest<O> {
+    pub fn run<T: RunInput<I> + ?Sized>(&self, input: &T) -> RunRequest<O> {
         RunRequest {
             agent: self.agent.clone().typed(),
             scope: self.scope,
-            input: to_raw("input", input),
+            input: input.to_input(),
             config: None,
             config_object: None,
             metadata: None,
@@ -537,7 +577,7 @@ impl<I: Serialize, O> AgentRuns<I, O> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn stream(&self, input: &I) -> Call<RunStream> {
+    pub fn stream<T: RunInput<I> + ?Sized>(&self, input: &T) -> Call<RunStream> {
         self.run(input).stream()
     }
 }

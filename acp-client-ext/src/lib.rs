@@ -40,7 +40,7 @@ pub mod validate;
 mod wait;
 
 pub use acp_client::types;
-pub use agent::{Agent, AgentRuns, RunRequest};
+pub use agent::{Agent, AgentRuns, AnyInput, RunInput, RunRequest};
 pub use cancel::CancelAction;
 pub use client::AcpClient;
 pub use config::{ClientBuilder, DEFAULT_API_KEY_HEADER, USER_AGENT_VALUE};

@@ -164,6 +164,72 @@ async fn a_typed_handle_sends_its_input_and_decodes_its_output() {
 }
 
 #[tokio::test]
+async fn an_untyped_handle_runs_any_serialize_input() {
+    // The README's promise: input is anything `Serialize`, without `.typed::<I, O>()` first.
+    #[derive(Serialize)]
+    struct Greeting<'a> {
+        text: &'a str,
+        n: u8,
+    }
+    let s = ReferenceServer::start().await;
+    let c = client(&s);
+    let echo = c.agent("echo").await.expect("agent");
+
+    let from_struct = echo
+        .run(&Greeting { text: "hi", n: 1 })
+        .wait(T)
+        .await
+        .expect("a struct");
+    assert_eq!(
+        from_struct.output_as::<Value>().expect("values"),
+        json!({"text": "hi", "n": 1})
+    );
+
+    let map: std::collections::BTreeMap<&str, u32> = [("a", 1), ("b", 2)].into();
+    let thread = c.new_thread().await.expect("thread");
+    let on_thread = echo.on_thread(&thread).expect("thread id");
+    let from_map = on_thread.run(&map).wait(T).await.expect("a map");
+    assert_eq!(
+        from_map.output_as::<Value>().expect("values"),
+        json!({"a": 1, "b": 2})
+    );
+
+    // Streamed too, and what was sent is what the server stored as the run's input.
+    let events: Vec<RunEvent> = echo
+        .stream(&Greeting {
+            text: "streamed",
+            n: 2,
+        })
+        .await
+        .expect("stream")
+        .try_collect()
+        .await
+        .expect("events");
+    let last = events.last().expect("an event");
+    let RunEvent::Values(v) = last else {
+        panic!("last event {last:?}")
+    };
+    assert_eq!(
+        v.values_as::<Value>().expect("values"),
+        json!({"text": "streamed", "n": 2})
+    );
+
+    // A value that cannot be JSON is refused before any request, naming the input.
+    let runs_before = s.requests("POST", "/runs/wait");
+    let bad: std::collections::HashMap<(u8, u8), u8> = [((1, 2), 3)].into();
+    let err = echo
+        .run(&bad)
+        .wait(T)
+        .await
+        .expect_err("a map with tuple keys");
+    assert!(
+        matches!(&err, Error::InvalidInput { field, .. } if *field == "input"),
+        "{err:?}"
+    );
+    assert_eq!(s.requests("POST", "/runs/wait"), runs_before);
+}
+
+#[tokio::test]
 async fn config_and_metadata_travel_with_the_run() {
     let s = ReferenceServer::start().await;
     let c = client(&s);

@@ -2,6 +2,7 @@
 //! input, configuration and metadata of any `Serialize` type, the bodies written for you.
 
 use super::{Rt, RunHandle, RunStream, Wrap};
+use crate::agent::{AnyInput, RunInput};
 use crate::error::Result;
 use crate::ids::IntoId;
 use crate::options::RequestOptions;
@@ -15,8 +16,9 @@ use std::time::Duration;
 /// An agent of the server, found by [`Client::agent`](super::Client::agent): its id, name and
 /// descriptor, and the runs it starts (see [`crate::Agent`]). Cheap to clone.
 ///
-/// `I` and `O` are the types of its input and output ([`typed`](Self::typed)); by default both
-/// are [`serde_json::Value`].
+/// `I` and `O` are the types of its input and output ([`typed`](Self::typed)); by default the
+/// input is [`AnyInput`] (`run` takes any `Serialize` value) and the output
+/// [`serde_json::Value`].
 ///
 /// ```no_run
 /// let client = acp_client_ext::blocking::Client::new("http://127.0.0.1:8123")?;
@@ -27,7 +29,7 @@ use std::time::Duration;
 /// }
 /// # Ok::<(), acp_client_ext::Error>(())
 /// ```
-pub struct Agent<I = Value, O = Value> {
+pub struct Agent<I = AnyInput, O = Value> {
     inner: crate::Agent<I, O>,
     rt: Rt,
 }
@@ -225,9 +227,10 @@ impl<I, O> Agent<I, O> {
     }
 }
 
-impl<I: Serialize, O> Agent<I, O> {
+impl<I, O> Agent<I, O> {
     /// A stateless run of this agent with `input`, to create, stream or wait for (see
-    /// [`RunRequest`]).
+    /// [`RunRequest`]); `input` is any `Serialize` value for an untyped handle, an `&I` for a
+    /// typed one (see [`RunInput`]).
     ///
     /// ```no_run
     /// let client = acp_client_ext::blocking::Client::new("http://127.0.0.1:8123")?;
@@ -238,7 +241,7 @@ impl<I: Serialize, O> Agent<I, O> {
     /// assert!(outcome.is_completed());
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
-    pub fn run(&self, input: &I) -> RunRequest<O> {
+    pub fn run<T: RunInput<I> + ?Sized>(&self, input: &T) -> RunRequest<O> {
         self.rt.wrap(self.inner.run(input))
     }
 
@@ -250,7 +253,7 @@ impl<I: Serialize, O> Agent<I, O> {
     /// assert!(events.last().is_some_and(|e| e.is_final()));
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
-    pub fn stream(&self, input: &I) -> Result<RunStream> {
+    pub fn stream<T: RunInput<I> + ?Sized>(&self, input: &T) -> Result<RunStream> {
         self.rt.handle(self.inner.stream(input))
     }
 }
@@ -265,7 +268,7 @@ impl<I: Serialize, O> Agent<I, O> {
 /// on_thread.run(&serde_json::json!({"turn": 2})).wait(std::time::Duration::from_secs(10))?;
 /// # Ok::<(), acp_client_ext::Error>(())
 /// ```
-pub struct AgentRuns<I = Value, O = Value> {
+pub struct AgentRuns<I = AnyInput, O = Value> {
     inner: crate::AgentRuns<I, O>,
     rt: Rt,
 }
@@ -297,7 +300,7 @@ impl<I, O> Wrap for AgentRuns<I, O> {
     }
 }
 
-impl<I: Serialize, O> AgentRuns<I, O> {
+impl<I, O> AgentRuns<I, O> {
     /// A run of the agent in this scope with `input` (see [`crate::AgentRuns::run`]).
     ///
     /// ```no_run
@@ -306,7 +309,7 @@ impl<I: Serialize, O> AgentRuns<I, O> {
     /// run.cancel(acp_client_ext::CancelAction::Interrupt, true)?;
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
-    pub fn run(&self, input: &I) -> RunRequest<O> {
+    pub fn run<T: RunInput<I> + ?Sized>(&self, input: &T) -> RunRequest<O> {
         self.rt.wrap(self.inner.run(input))
     }
 
@@ -320,7 +323,7 @@ impl<I: Serialize, O> AgentRuns<I, O> {
     /// }
     /// # Ok::<(), acp_client_ext::Error>(())
     /// ```
-    pub fn stream(&self, input: &I) -> Result<RunStream> {
+    pub fn stream<T: RunInput<I> + ?Sized>(&self, input: &T) -> Result<RunStream> {
         self.rt.handle(self.inner.stream(input))
     }
 }
