@@ -6,6 +6,7 @@
 //! an error, not a panic.
 
 use acp_client_ext::blocking::Client;
+use acp_client_ext::event::TypedEvent;
 use acp_client_ext::types::{RunCreateStateful, RunCreateStateless};
 use acp_client_ext::{
     CancelAction, Error, RequestOptions, RetryPolicy, RunEvent, RunStatus, TimeoutKind, WaitOutcome,
@@ -293,6 +294,41 @@ fn agent_stream_is_an_iterator_with_the_async_accessors() {
         Some(got.len()),
         "every event of the run's log, once"
     );
+}
+
+#[test]
+fn a_typed_stream_decodes_values_once_into_the_callers_type() {
+    // `values_into` as the async stream has it: each update's values straight into `T`,
+    // the stream's accessors kept.
+    #[derive(Debug, Deserialize)]
+    struct Progress {
+        i: Option<u32>,
+        count: Option<u32>,
+    }
+    let server = Server::start();
+    let client = server.client();
+    let events = client
+        .agent("stream")
+        .unwrap()
+        .stream(&json!({"count": 3}))
+        .unwrap();
+    let mut typed = events.values_into::<Progress>();
+    let mut progress = Vec::new();
+    let mut finals = Vec::new();
+    for event in typed.by_ref() {
+        match event.unwrap() {
+            TypedEvent::Values(update) if update.status == RunStatus::Pending => {
+                progress.push(update.values.i.unwrap())
+            }
+            TypedEvent::Values(update) => finals.push(update.values.count),
+            other => panic!("only values updates: {other:?}"),
+        }
+    }
+    assert_eq!(progress, vec![0, 1, 2]);
+    assert_eq!(finals, vec![Some(3)]);
+    assert_eq!(typed.last_status(), Some(&RunStatus::Success));
+    assert_eq!(typed.suspected_redeliveries(), 0);
+    assert!(typed.next().is_none(), "ended, and stays so");
 }
 
 #[test]

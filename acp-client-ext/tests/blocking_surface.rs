@@ -36,13 +36,6 @@ const ALLOWED_MISSING: &[(&str, &str, &str)] = &[
         "generated",
         "the generated client is async only",
     ),
-    // The typed stream (values decoded straight into `T`) is async only for now: the blocking
-    // stream iterates `RunEvent`s, whose `values_as` decodes the same values.
-    (
-        "RunStream",
-        "values_into",
-        "the typed stream is async only (blocking: RunEvent + values_as)",
-    ),
 ];
 
 /// One public method: how it takes `self` and the names of its other parameters.

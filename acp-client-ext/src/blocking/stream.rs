@@ -2,10 +2,12 @@
 
 use super::{Rt, Wrap};
 use crate::error::Result;
-use crate::event::RunEvent;
+use crate::event::{RunEvent, TypedEvent};
 use crate::run::RunStatus;
+use crate::stream::StreamItem;
 use futures::StreamExt;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::fmt;
 use std::iter::FusedIterator;
 use uuid::Uuid;
@@ -23,15 +25,18 @@ use uuid::Uuid;
 /// println!("run {:?} ended {:?}", events.run_id(), events.last_status());
 /// # Ok::<(), acp_client_ext::Error>(())
 /// ```
-pub struct RunStream {
+///
+/// `E` is what it yields: [`RunEvent`]s, or [`TypedEvent`]s after
+/// [`values_into`](RunStream::values_into).
+pub struct RunStream<E = RunEvent> {
     rt: Rt,
     /// Always there, but for [`Drop`], which drops it inside the runtime.
-    inner: Option<crate::RunStream>,
+    inner: Option<crate::RunStream<E>>,
     /// `next` returned `None`: it does so from then on.
     done: bool,
 }
 
-impl fmt::Debug for RunStream {
+impl<E> fmt::Debug for RunStream<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("blocking::RunStream")
             .field("inner", &self.inner)
@@ -51,6 +56,35 @@ impl Wrap for RunStream {
 }
 
 impl RunStream {
+    /// This stream with the values of its `values` updates decoded straight into `T`, each
+    /// payload parsed once (see [`crate::RunStream::values_into`]): it yields
+    /// [`TypedEvent`]s.
+    ///
+    /// ```no_run
+    /// use acp_client_ext::event::TypedEvent;
+    /// #[derive(serde::Deserialize)]
+    /// struct Progress { i: u32 }
+    ///
+    /// let client = acp_client_ext::blocking::Client::new("http://127.0.0.1:8123")?;
+    /// let events = client.agent("stream")?.stream(&serde_json::json!({"count": 3}))?;
+    /// for event in events.values_into::<Progress>() {
+    ///     if let TypedEvent::Values(update) = event? {
+    ///         println!("{}: {}", update.status, update.values.i);
+    ///     }
+    /// }
+    /// # Ok::<(), acp_client_ext::Error>(())
+    /// ```
+    pub fn values_into<T: DeserializeOwned + Send + 'static>(mut self) -> RunStream<TypedEvent<T>> {
+        let inner = self.inner.take().map(crate::RunStream::values_into);
+        RunStream {
+            rt: self.rt.clone(),
+            inner,
+            done: self.done,
+        }
+    }
+}
+
+impl<E> RunStream<E> {
     /// The run's id, once an event or the request named it (see [`crate::RunStream::run_id`]).
     ///
     /// ```no_run
@@ -139,7 +173,9 @@ impl RunStream {
     pub fn interrupt(&self) -> Option<&crate::Interrupt> {
         self.inner.as_ref().and_then(crate::RunStream::interrupt)
     }
+}
 
+impl RunStream {
     /// Read the stream to its end and decode its last `values` update into `T` (see
     /// [`crate::RunStream::final_values`]).
     ///
@@ -157,7 +193,9 @@ impl RunStream {
             None => Ok(None),
         }
     }
+}
 
+impl<E> RunStream<E> {
     /// Also cancel the run when this stream is dropped before the run has settled (see
     /// [`crate::RunStream::cancel_on_drop`]; the cancel is sent from the client's runtime).
     ///
@@ -172,7 +210,9 @@ impl RunStream {
         self.inner = self.inner.take().map(|s| s.cancel_on_drop(yes));
         self
     }
+}
 
+impl RunStream {
     /// Resume this stream's interrupted run with `payload` and go on streaming after the last
     /// event this stream delivered (see [`crate::RunStream::resume_stream`]).
     ///
@@ -195,8 +235,8 @@ impl RunStream {
     }
 }
 
-impl Iterator for RunStream {
-    type Item = Result<RunEvent>;
+impl<E: StreamItem> Iterator for RunStream<E> {
+    type Item = Result<E>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -216,9 +256,9 @@ impl Iterator for RunStream {
     }
 }
 
-impl FusedIterator for RunStream {}
+impl<E: StreamItem> FusedIterator for RunStream<E> {}
 
-impl Drop for RunStream {
+impl<E> Drop for RunStream<E> {
     fn drop(&mut self) {
         // Dropped inside the runtime, so that a cancel-on-drop can be spawned on it.
         let _guard = self.rt.enter();
