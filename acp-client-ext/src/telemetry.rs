@@ -143,7 +143,11 @@ pub(crate) fn error_type(e: &Error) -> Cow<'static, str> {
 /// `acp.thread_id` (stateful runs), `acp.run_id` (given, or recorded with [`record_run_id`]
 /// when the first event names it), `acp.stream.reconnects` (the rejoins so far, recorded with
 /// [`record_reconnect`]), `error.type` and `otel.status_code` (with [`record_error`] when the
-/// stream fails).
+/// stream fails), and at its end ([`record_stream_end`]) `acp.stream.events` (the items it
+/// yielded), `acp.stream.end` (`settled`: it ended after the run settled; `closed`: it ended
+/// without a settled status; `error`: it ended with an error; `dropped`: the consumer dropped it
+/// before its end) and `acp.run.status` (the last status an event carried: `success`,
+/// `interrupted`, ...).
 pub(crate) fn stream_span(
     operation: &'static str,
     thread_id: Option<uuid::Uuid>,
@@ -159,6 +163,9 @@ pub(crate) fn stream_span(
         "acp.thread_id" = thread_id.map(display),
         "acp.run_id" = run_id.map(display),
         "acp.stream.reconnects" = Empty,
+        "acp.stream.events" = Empty,
+        "acp.stream.end" = Empty,
+        "acp.run.status" = Empty,
     )
 }
 
@@ -187,6 +194,24 @@ pub(crate) fn operation_span(
 /// Record the run id on a span of [`stream_span`] or [`operation_span`].
 pub(crate) fn record_run_id(span: &Span, run_id: uuid::Uuid) {
     span.record("acp.run_id", display(run_id));
+}
+
+/// Record on a span of [`stream_span`] how the stream ended: the items it yielded, `end`
+/// (`settled`, `closed`, `error`, `dropped`) and the run's last status.
+pub(crate) fn record_stream_end(
+    span: &Span,
+    events: u64,
+    end: &'static str,
+    status: Option<&crate::run::RunStatus>,
+) {
+    span.record(
+        "acp.stream.events",
+        i64::try_from(events).unwrap_or(i64::MAX),
+    );
+    span.record("acp.stream.end", end);
+    if let Some(status) = status {
+        span.record("acp.run.status", display(status));
+    }
 }
 
 /// Record on a span of [`stream_span`] how many times the stream has been rejoined so far.

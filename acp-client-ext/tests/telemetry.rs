@@ -64,11 +64,16 @@ impl<S: tracing::Subscriber> Layer<S> for Spans {
 impl Spans {
     /// The request spans (`acp_request`), in order.
     fn requests(&self) -> Vec<SpanRec> {
+        self.named("acp_request")
+    }
+
+    /// The spans named `name`, in order.
+    fn named(&self, name: &str) -> Vec<SpanRec> {
         let all = self.0.lock().expect("lock");
         all.0
             .iter()
             .filter_map(|id| all.1.get(id))
-            .filter(|r| r.name == "acp_request")
+            .filter(|r| r.name == name)
             .cloned()
             .collect()
     }
@@ -147,6 +152,45 @@ async fn request_spans_carry_the_http_conventions_and_the_acp_ids() {
     assert_eq!(
         rejoin.get("url.full"),
         Some(format!("{}/runs/{run_id}/stream", server.url()).as_str())
+    );
+
+    // The stream's span covers the whole stream: its rejoin, its events, how it ended.
+    let streams = spans.named("acp_run_stream");
+    assert_eq!(streams.len(), 1, "{streams:#?}");
+    let events = got.len().to_string();
+    for (field, want) in [
+        ("acp.operation", "create_and_stream_stateless_run_output"),
+        ("acp.run_id", run_id.as_str()),
+        ("acp.stream.reconnects", "1"),
+        ("acp.stream.events", events.as_str()),
+        ("acp.stream.end", "settled"),
+        ("acp.run.status", "success"),
+    ] {
+        assert_eq!(
+            streams[0].get(field),
+            Some(want),
+            "{field} of {:#?}",
+            streams[0]
+        );
+    }
+
+    // A stream dropped after its first event says so.
+    let mut stream = client
+        .stateless_runs()
+        .stream(stream_body(4, 0))
+        .await
+        .expect("stream");
+    futures::StreamExt::next(&mut stream)
+        .await
+        .expect("an event")
+        .expect("ok");
+    drop(stream);
+    let dropped = spans.named("acp_run_stream").pop().expect("its span");
+    assert_eq!(dropped.get("acp.stream.events"), Some("1"), "{dropped:#?}");
+    assert_eq!(
+        dropped.get("acp.stream.end"),
+        Some("dropped"),
+        "{dropped:#?}"
     );
 
     // A thread run names its thread; a 503 answered once is resent, numbered; a 404 fails.

@@ -232,6 +232,9 @@ pub struct RunStream<E = RunEvent> {
     pub(crate) rounds: u32,
     cancel_on_drop: bool,
     finished: bool,
+    /// Items yielded (the span's `acp.stream.events`), and whether the last one was an error.
+    events: u64,
+    last_was_err: bool,
     span: tracing::Span,
     /// What a resume from this stream checks (an agent handle's validation).
     pub(crate) checks: crate::checks::Checks,
@@ -345,7 +348,7 @@ impl RunStream {
         });
         // This one is emptied: its drop cancels nothing.
         let cancel_on_drop = std::mem::take(&mut self.cancel_on_drop);
-        RunStream {
+        let typed = RunStream {
             core: self.core.take(),
             slow,
             client: self.client.clone(),
@@ -358,9 +361,14 @@ impl RunStream {
             rounds: self.rounds,
             cancel_on_drop,
             finished: self.finished,
+            events: self.events,
+            last_was_err: self.last_was_err,
             span: self.span.clone(),
             checks: std::mem::take(&mut self.checks),
-        }
+        };
+        // The span is the typed stream's now: this one's drop records no end.
+        self.finished = true;
+        typed
     }
 }
 
@@ -587,6 +595,8 @@ impl RunStream {
             rounds: 0,
             cancel_on_drop: false,
             finished: false,
+            events: 0,
+            last_was_err: false,
             span,
             checks: Default::default(),
         }
@@ -638,19 +648,45 @@ impl<E: StreamItem> Stream for RunStream<E> {
                     this.interrupt = Some(Interrupt::new(run_id, this.rounds + 1, payload));
                 }
                 match step.item {
-                    Some(item) => Poll::Ready(Some(item)),
+                    Some(item) => {
+                        this.events += 1;
+                        this.last_was_err = item.is_err();
+                        Poll::Ready(Some(item))
+                    }
                     None => {
                         this.finished = true;
+                        let status = this.last_status.as_ref();
+                        record_end(&this.span, true, this.events, this.last_was_err, status);
                         Poll::Ready(None)
                     }
                 }
             }
             None => {
                 this.finished = true;
+                let status = this.last_status.as_ref();
+                record_end(&this.span, true, this.events, this.last_was_err, status);
                 Poll::Ready(None)
             }
         }
     }
+}
+
+/// The end of a stream, recorded on its span: how many items it yielded, how it ended.
+/// (Fields, not `&mut RunStream`: `poll_next` holds the span entered.)
+fn record_end(
+    span: &tracing::Span,
+    finished: bool,
+    events: u64,
+    last_was_err: bool,
+    last_status: Option<&RunStatus>,
+) {
+    let end = match (finished, last_was_err) {
+        (_, true) => "error",
+        (true, false) if last_status.is_some_and(RunStatus::is_settled) => "settled",
+        (true, false) => "closed",
+        (false, false) => "dropped",
+    };
+    telemetry::record_stream_end(span, events, end, last_status);
 }
 
 impl<E: StreamItem> FusedStream for RunStream<E> {
@@ -664,6 +700,10 @@ impl<E> Drop for RunStream<E> {
         // Close the connection first.
         self.core = None;
         self.slow = None;
+        if !self.finished {
+            let status = self.last_status.as_ref();
+            record_end(&self.span, false, self.events, self.last_was_err, status);
+        }
         if !self.cancel_on_drop || self.last_status.as_ref().is_some_and(RunStatus::is_settled) {
             return;
         }
