@@ -14,6 +14,7 @@ mod fetch;
 mod normalize;
 mod postprocess;
 mod spec;
+mod suites;
 mod surface;
 mod sweep;
 #[cfg(test)]
@@ -69,6 +70,13 @@ enum Cmd {
         /// Print the cycles but exit 0.
         #[arg(long)]
         allow_cycles: bool,
+    },
+    /// Run every test of the workspace: `cargo test --workspace`, then each feature-gated suite
+    /// with its features (what `cargo test --workspace` skips).
+    Test {
+        /// Print each `cargo test` command and what it runs; run nothing.
+        #[arg(long)]
+        list: bool,
     },
     /// Download the pinned spec into openapi/ (the local cache) and verify its sha256.
     FetchSpec {
@@ -166,6 +174,7 @@ fn run(cli: Cli) -> Result<()> {
             },
         ),
         Cmd::Deps { allow_cycles } => deps::run(&root, allow_cycles),
+        Cmd::Test { list } => suites::run(&root, list),
         Cmd::FetchSpec { url } => {
             let dest = fetch::run(&root, url.as_deref())?;
             eprintln!("wrote {}", dest.display());
