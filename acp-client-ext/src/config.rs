@@ -1134,7 +1134,8 @@ fn identity(b: &ClientBuilder) -> Result<Option<ClientIdentity>> {
     #[cfg(not(feature = "__tls"))]
     {
         Err(bad(
-            "this build has no TLS (enable the `rustls-ring`, `rustls` or `native-tls` feature)".into(),
+            "this build has no TLS (enable the `rustls-ring`, `rustls` or `native-tls` feature)"
+                .into(),
         ))
     }
 }
