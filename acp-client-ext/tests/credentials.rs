@@ -8,9 +8,7 @@
 
 mod support;
 
-use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex};
 
 use acp_client_ext::types::ThreadCreate;
 use acp_client_ext::{
@@ -19,33 +17,11 @@ use acp_client_ext::{
 use acp_reference_server::{Fault, ReferenceServer, Target};
 use futures::StreamExt;
 use support::loopback::Peer;
-use support::{T, create_stream, fast_retries};
+use support::{Captured, T, create_stream, fast_retries};
 use uuid::Uuid;
 
 const API_KEY: &str = "sk-TOPSECRET-4f9a1c";
 const BEARER: &str = "tok-HUSH-77b2e0";
-
-/// A `MakeWriter` appending to a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Ok(mut b) = self.0.lock() {
-            b.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
-}
 
 fn assert_no_secret(what: &str, text: &str) {
     assert!(!text.contains(API_KEY), "{what} shows the API key: {text}");

@@ -12,11 +12,9 @@
 
 mod support;
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
 use acp_client_ext::{AcpClient, Error, RetryPolicy};
 use acp_reference_server::ReferenceServer;
+use support::Captured;
 use support::relay::Relay;
 
 const PROXY_USER: &str = "proxy-user";
@@ -44,26 +42,6 @@ fn base64(bytes: &[u8]) -> String {
 
 fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
-}
-
-/// Everything a subscriber at `TRACE` wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
 }
 
 fn assert_no_proxy_secret(what: &str, text: &str) {
@@ -273,6 +251,7 @@ mod tls {
     use super::*;
     use rcgen::{CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     use std::net::SocketAddr;
+    use std::sync::Arc;
     use tokio_rustls::rustls;
 
     /// A CA, a server certificate for `localhost`/`127.0.0.1` and a client certificate.

@@ -7,8 +7,9 @@
 //! `bench_client serve`, an in-memory SSE server that only writes pre-rendered bytes, so that
 //! the end-to-end figures measure the clients), and Python scripts in xtask/bench/ run in a
 //! virtualenv under target/bench-venv (agntcy-acp and langgraph-sdk, whatever versions pip
-//! resolves). Criterion figures (`cargo bench -p acp-client-ext`) are read from target/criterion
-//! when present.
+//! resolves). The criterion benches (`cargo bench -p acp-client-ext --bench sse --bench
+//! decode`) run last, in the same run, and their figures are read from target/criterion
+//! (`--quick` runs none and reads what is there).
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -571,6 +572,25 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         ));
     }
 
+    // The criterion benches, in the same run (a full report's figures all come from one run);
+    // `--quick` leaves them to `cargo test --benches` (CI) and reads what target/criterion has.
+    if !opts.quick {
+        eprintln!("bench-compare: cargo bench -p acp-client-ext --bench sse --bench decode");
+        let mut bench = cargo();
+        bench
+            .current_dir(root)
+            .args([
+                "bench",
+                "-p",
+                "acp-client-ext",
+                "--bench",
+                "sse",
+                "--bench",
+                "decode",
+            ])
+            .stdout(Stdio::null());
+        check(bench.status()?, "cargo bench")?;
+    }
     let criterion = criterion_section(&target, &mut r);
     write_report(root, &target, opts, &r, &criterion)
 }

@@ -85,8 +85,8 @@ enum Cmd {
         url: Option<String>,
     },
     /// Whole-process benchmarks against the release reference server (acp-client-ext vs bare
-    /// reqwest and the Python SDKs, overhead, memory, codegen and build times), written to
-    /// docs/BENCHMARKS.md with criterion's figures from target/criterion.
+    /// reqwest and the Python SDKs, overhead, memory, codegen and build times) and the criterion
+    /// benches of acp-client-ext, in one run, written to docs/BENCHMARKS.md.
     BenchCompare {
         /// Tiny sizes, to check that every bench still runs (CI); writes target/bench-quick.md.
         #[arg(long)]
