@@ -9,6 +9,7 @@
 //! bench_client URL handwritten RUN_ID [STREAMS]  # the best a user writes by hand: reqwest +
 //!                                               # memchr lines + serde_json per event
 //! bench_client URL overhead N [CLIENT] [SIDES]  # echo create+wait: acp-client-ext vs bare reqwest
+//!                                               # (CLIENT: shared, builder or untagged)
 //! bench_client serve PAD COUNT...  # in-memory SSE server: prints its URL, serves until killed
 //! ```
 //!
@@ -536,7 +537,16 @@ async fn overhead(url: &str, n: usize, client_kind: &str, sides: &str) -> Res<Va
     let client = match client_kind {
         "shared" => AcpClient::builder(url).http_client(http.clone()).build()?,
         "builder" => AcpClient::new(url)?,
-        other => return Err(format!("overhead: CLIENT is shared or builder, not {other}").into()),
+        // The shared pool without the create tag (`tag_creates(false)`): what the tag costs.
+        "untagged" => AcpClient::builder(url)
+            .http_client(http.clone())
+            .tag_creates(false)
+            .build()?,
+        other => {
+            return Err(
+                format!("overhead: CLIENT is shared, builder or untagged, not {other}").into(),
+            );
+        }
     };
     let (run_ext, run_bare) = match sides {
         "both" => (true, true),
