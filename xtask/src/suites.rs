@@ -85,6 +85,19 @@ pub const SUITES: &[Suite] = &[
         ],
     },
     Suite {
+        what: "TLS through native-tls (OpenSSL on Linux): the proxy, mutual-TLS and certificate \
+               tests, the client identity split into certificates and a PKCS#8 key",
+        args: &[
+            "-p",
+            "acp-client-ext",
+            "--no-default-features",
+            "--features",
+            "native-tls",
+            "--test",
+            "proxies_and_tls",
+        ],
+    },
+    Suite {
         what: "opentelemetry: traceparent on every request (rejoins too), the spans' fields",
         args: &[
             "-p",
