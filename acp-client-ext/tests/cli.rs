@@ -3,6 +3,8 @@
 //! credentials kept out of output and traces, `acp check` in both dialects, and the interactive
 //! resume through a pseudo-terminal.
 
+mod support;
+
 use acp_client_ext::AcpClient;
 use acp_client_ext::types::RunCreateStateful;
 use acp_reference_server::agents::{INTERRUPT, SLOW, STREAM};
@@ -351,6 +353,62 @@ fn credentials_never_appear_in_output_or_traces() {
         assert!(!all.contains(KEY), "{all}");
     }
     let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn proxy_and_identity_secrets_never_appear_in_output_or_traces() {
+    // `ACP_PROXY` with credentials and a client identity from `ACP_CLIENT_CERT`/`_KEY`: the
+    // request goes through the proxy, and neither the proxy password (plain or encoded) nor the
+    // private key shows in stdout, stderr or `-vv` traces, on success or on the proxy's 407.
+    const USER: &str = "cli-proxy-user";
+    const PASSWORD: &str = "pw-cli-proxy-very-secret";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let proxy = rt.block_on(support::relay::Relay::forward_proxy(Some(
+        support::relay::basic(USER, PASSWORD),
+    )));
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["acp-cli-test".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("client.crt"), dir.path().join("client.key"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    let key_pem = key.serialize_pem();
+    std::fs::write(&key_file, &key_pem).unwrap();
+    let key_body = &key_pem[40..80];
+    let encoded = support::relay::base64(format!("{USER}:{PASSWORD}").as_bytes());
+
+    for (password, want) in [(PASSWORD, 0), ("wrong-password", 4)] {
+        let o = Command::new(ACP)
+            .args(["--url", spec(), "-vv", "--json", "agents"])
+            .env_remove("ACP_URL")
+            .env_remove("RUST_LOG")
+            .env(
+                "ACP_PROXY",
+                format!("http://{USER}:{password}@{}", proxy.addr),
+            )
+            .env("ACP_CLIENT_CERT", &cert_file)
+            .env("ACP_CLIENT_KEY", &key_file)
+            .output()
+            .unwrap();
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert_eq!(code(&o), want, "{all}");
+        assert!(all.contains("DEBUG"), "-vv traces: {all}");
+        for secret in [password, encoded.as_str(), key_body, "PRIVATE KEY"] {
+            assert!(!all.contains(secret), "{secret:?} in {all}");
+        }
+    }
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 2, "both went through the proxy: {seen:#?}");
+    assert_eq!(
+        seen[0].header("proxy-authorization"),
+        Some(support::relay::basic(USER, PASSWORD).as_str())
+    );
 }
 
 /// The check's agent: one that streams several events slowly (so that the SSE probes see

@@ -17,34 +17,11 @@ mod support;
 use acp_client_ext::{AcpClient, Error, RetryPolicy};
 use acp_reference_server::ReferenceServer;
 use support::Captured;
-use support::relay::Relay;
+use support::relay::{Relay, base64, basic};
 
 const PROXY_USER: &str = "proxy-user";
 const PROXY_PASSWORD: &str = "pw-7c1f-proxy-secret";
 const API_KEY: &str = "sk-api-key-4242";
-
-/// RFC 4648 base64, for the expected `Proxy-Authorization` value.
-fn base64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
-}
 
 fn assert_no_proxy_secret(what: &str, text: &str) {
     let encoded = base64(format!("{PROXY_USER}:{PROXY_PASSWORD}").as_bytes());
