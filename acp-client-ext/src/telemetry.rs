@@ -202,7 +202,7 @@ pub(crate) fn record_stream_end(
     span: &Span,
     events: u64,
     end: &'static str,
-    status: Option<&crate::run::RunStatus>,
+    status: Option<&acp_client::types::RunStatus>,
 ) {
     span.record(
         "acp.stream.events",
