@@ -17,7 +17,7 @@ use acp_client_ext::{
 use acp_reference_server::{Fault, ReferenceServer, Target};
 use futures::StreamExt;
 use support::loopback::Peer;
-use support::{Captured, T, create_stream, fast_retries};
+use support::{T, create_stream, fast_retries};
 use uuid::Uuid;
 
 const API_KEY: &str = "sk-TOPSECRET-4f9a1c";
@@ -115,19 +115,7 @@ async fn from_env_reads_url_and_credentials() {
 
 #[tokio::test]
 async fn secrets_stay_out_of_debug_errors_and_traces() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // tracing-core caches each callsite's interest globally; with exactly one dispatcher
-    // registered it computes a new callsite's interest from the *registering thread's* default
-    // only, so a callsite first hit by a parallel test (no subscriber there) would be disabled
-    // here for good. A second live dispatcher (registered first) makes it consult every registered one.
-    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _traces) = support::capture_traces();
 
     let s = ReferenceServer::start().await;
     let p = Peer::start(200, "application/json", "[]").await;

@@ -16,7 +16,6 @@ mod support;
 
 use acp_client_ext::{AcpClient, Error, RetryPolicy};
 use acp_reference_server::ReferenceServer;
-use support::Captured;
 use support::relay::{Relay, base64, basic};
 
 const PROXY_USER: &str = "proxy-user";
@@ -37,17 +36,7 @@ fn assert_no_proxy_secret(what: &str, text: &str) {
 
 #[tokio::test]
 async fn requests_go_through_the_proxy_which_alone_sees_its_credentials() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    // See ext_client.rs: a second live dispatcher makes each new callsite consult this
-    // thread's default too.
-    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _traces) = support::capture_traces();
 
     let server = ReferenceServer::start().await;
     let proxy = Relay::forward_proxy(Some(basic(PROXY_USER, PROXY_PASSWORD))).await;

@@ -618,6 +618,19 @@ async fn server_restarted_mid_stream() {
     assert_eq!(attempts.last(), Some(&true), "{attempts:?}");
 }
 
+/// The stream ended with exactly one error, its rejoin budget spent, saying `says`.
+fn assert_reconnects_exhausted(seen: &Seen, says: &str) {
+    match seen.errors.as_slice() {
+        [
+            Error::Stream {
+                cause: cause @ StreamCause::ReconnectsExhausted { .. },
+                ..
+            },
+        ] => assert!(cause.to_string().contains(says), "{cause}"),
+        other => panic!("expected one stream error, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn server_stays_down_after_the_drop() {
     let mut server = ReferenceServer::start().await;
@@ -628,20 +641,7 @@ async fn server_stays_down_after_the_drop() {
     let run_id = stream.run_id().expect("run id");
     server.stop_listening().await;
     seen.read_to_end(&mut stream).await; // bounded by T: no hang
-    match seen.errors.as_slice() {
-        [
-            Error::Stream {
-                cause: cause @ StreamCause::ReconnectsExhausted { .. },
-                ..
-            },
-        ] => {
-            assert!(
-                cause.to_string().contains("rejoining failed 3 times"),
-                "{cause}"
-            )
-        }
-        other => panic!("expected one stream error, got {other:?}"),
-    }
+    assert_reconnects_exhausted(&seen, "rejoining failed 3 times");
     assert!(seen.ids.len() >= 3);
     assert_eq!(
         server.requests("GET", "/runs/*/stream"),
@@ -677,20 +677,7 @@ async fn zero_stream_reconnects_make_a_drop_an_error() {
     let mut seen = Seen::default();
     seen.read_to_end(&mut stream).await;
     assert_eq!(seen.ids, [1, 2]);
-    match seen.errors.as_slice() {
-        [
-            Error::Stream {
-                cause: cause @ StreamCause::ReconnectsExhausted { .. },
-                ..
-            },
-        ] => {
-            assert!(
-                cause.to_string().contains("gave up after 0 reconnects"),
-                "{cause}"
-            )
-        }
-        other => panic!("expected one stream error, got {other:?}"),
-    }
+    assert_reconnects_exhausted(&seen, "gave up after 0 reconnects");
     assert_eq!(server.requests("GET", "/runs/*/stream"), 0, "no rejoin");
 }
 

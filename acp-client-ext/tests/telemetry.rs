@@ -81,7 +81,7 @@ impl Spans {
 
 /// The subscriber of one test: `layer` on a registry, the thread's default for the guard's life.
 /// A second live dispatcher makes each new callsite consult this thread's default too (see
-/// ext_client.rs).
+/// `support::capture_traces`).
 fn install<L>(layer: L) -> (tracing::Dispatch, tracing::subscriber::DefaultGuard)
 where
     L: Layer<tracing_subscriber::Registry> + Send + Sync + 'static,

@@ -333,6 +333,38 @@ impl std::io::Write for Captured {
     }
 }
 
+/// What [`capture_traces`] installs, for as long as it lives.
+pub struct TraceGuard {
+    _second: tracing::Dispatch,
+    _default: tracing::subscriber::DefaultGuard,
+}
+
+/// Every `tracing` event and span of this thread, at `TRACE`, written as text into the
+/// returned [`Captured`] while the guard lives.
+///
+/// tracing-core caches each callsite's interest globally; with exactly one dispatcher
+/// registered it computes a new callsite's interest from the *registering thread's* default
+/// only, so a callsite first hit by a parallel test (no subscriber there) would be disabled here
+/// for good. A second live dispatcher (registered first) makes it consult every registered one.
+pub fn capture_traces() -> (Captured, TraceGuard) {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let second = tracing::Dispatch::new(tracing_subscriber::registry());
+    let default = tracing::subscriber::set_default(subscriber);
+    (
+        logs,
+        TraceGuard {
+            _second: second,
+            _default: default,
+        },
+    )
+}
+
 impl Captured {
     /// Everything written so far, as text.
     pub fn text(&self) -> String {
