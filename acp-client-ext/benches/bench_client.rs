@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! bench_client URL prepare COUNT SIZE [thread]  # `stream` run, waits, prints its ids
-//! bench_client URL typed RUN_ID [STREAMS]  # join the run's stream through acp-client-ext,
+//! bench_client URL typed RUN_ID [STREAMS [h2]]  # join the run's stream through acp-client-ext,
 //!                                         # values decoded straight into a struct (`values_into`)
 //! bench_client URL events RUN_ID [STREAMS]  # the same as `RunEvent`s, then `values_as`
 //! bench_client URL bytes RUN_ID [STREAMS]  # the same GET with bare reqwest, counting bytes
@@ -11,6 +11,7 @@
 //! bench_client URL overhead N [CLIENT] [SIDES]  # echo create+wait: acp-client-ext vs bare reqwest
 //!                                               # (CLIENT: shared, builder or untagged)
 //! bench_client serve PAD COUNT...  # in-memory SSE server: prints its URL, serves until killed
+//! bench_client serve-h2 PAD COUNT...  # the same over HTTP/2 (prior knowledge; `h2` clients)
 //! ```
 //!
 //! Without arguments (as `.ci/run` runs every example), each mode runs once, tiny, against an
@@ -131,6 +132,37 @@ async fn write_all(sock: &tokio::net::TcpStream, mut buf: &[u8]) -> std::io::Res
 
 type Bodies = Arc<Mutex<HashMap<u64, bytes::Bytes>>>;
 
+/// The answer of `serve` to a GET of `path` (both protocols): `.../runs/{run_id}/stream` (the
+/// count is the run id's last 12 digits) or `.../runs/{run_id}`; `None`: 404.
+fn answer(path: &str, bodies: &Bodies, pad: usize) -> Res<Option<(&'static str, bytes::Bytes)>> {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut segs = path.rsplit('/');
+    let stream = path.ends_with("/stream");
+    if stream {
+        segs.next();
+    }
+    let run_id = segs.next().unwrap_or("").to_owned();
+    let count = run_id
+        .get(run_id.len().saturating_sub(12)..)
+        .and_then(|c| c.parse::<u64>().ok());
+    let Some(count) = count else {
+        return Ok(None);
+    };
+    Ok(Some(if stream {
+        let body = bodies
+            .lock()
+            .map_err(|_| "poisoned")?
+            .entry(count)
+            .or_insert_with(|| render_stream(&run_id, count, pad).into())
+            .clone();
+        ("text/event-stream", body)
+    } else {
+        let info = json!({"run_id": run_id, "status": "success",
+                          "creation": {"input": {"count": count, "size": pad}}});
+        ("application/json", bytes::Bytes::from(info.to_string()))
+    }))
+}
+
 /// One connection of `serve`: GET requests (keep-alive), answered from memory.
 async fn serve_conn(sock: tokio::net::TcpStream, bodies: Bodies, pad: usize) -> Res {
     sock.set_nodelay(true)?;
@@ -152,37 +184,13 @@ async fn serve_conn(sock: tokio::net::TcpStream, bodies: Bodies, pad: usize) -> 
         let head = String::from_utf8_lossy(&req[..head_end]).into_owned();
         req.drain(..head_end);
         let path = head.split_whitespace().nth(1).unwrap_or("/");
-        let path = path.split('?').next().unwrap_or(path);
-        // `.../runs/{run_id}[/stream]`: the count is the run id's last 12 digits.
-        let mut segs = path.rsplit('/');
-        let stream = path.ends_with("/stream");
-        if stream {
-            segs.next();
-        }
-        let run_id = segs.next().unwrap_or("").to_owned();
-        let count = run_id
-            .get(run_id.len().saturating_sub(12)..)
-            .and_then(|c| c.parse::<u64>().ok());
-        let Some(count) = count else {
+        let Some((ctype, body)) = answer(path, &bodies, pad)? else {
             write_all(
                 &sock,
                 b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
             )
             .await?;
             continue;
-        };
-        let (ctype, body) = if stream {
-            let body = bodies
-                .lock()
-                .map_err(|_| "poisoned")?
-                .entry(count)
-                .or_insert_with(|| render_stream(&run_id, count, pad).into())
-                .clone();
-            ("text/event-stream", body)
-        } else {
-            let info = json!({"run_id": run_id, "status": "success",
-                              "creation": {"input": {"count": count, "size": pad}}});
-            ("application/json", bytes::Bytes::from(info.to_string()))
         };
         let header = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: {ctype}\r\ncache-control: no-cache\r\n\
@@ -194,8 +202,44 @@ async fn serve_conn(sock: tokio::net::TcpStream, bodies: Bodies, pad: usize) -> 
     }
 }
 
-/// Starts the in-memory server on loopback with the bodies of `counts` rendered; its URL.
-async fn serve_mem(pad: usize, counts: &[u64]) -> Res<String> {
+/// The response of `serve-h2` to a GET of `path` (a 500 if the bodies' lock is poisoned).
+fn h2_response(path: &str, bodies: &Bodies, pad: usize) -> hyper::Response<axum::body::Body> {
+    let mut resp = hyper::Response::new(axum::body::Body::empty());
+    match answer(path, bodies, pad) {
+        Ok(Some((ctype, body))) => {
+            *resp.body_mut() = body.into();
+            let ctype = hyper::header::HeaderValue::from_static(ctype);
+            resp.headers_mut()
+                .insert(hyper::header::CONTENT_TYPE, ctype);
+        }
+        Ok(None) => *resp.status_mut() = hyper::StatusCode::NOT_FOUND,
+        Err(_) => *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR,
+    }
+    resp
+}
+
+/// One HTTP/2 connection of `serve-h2` (prior knowledge, as `http2_prior_knowledge` clients
+/// speak it): GET requests, answered from memory, with no limit on concurrent streams (hyper's
+/// server allows 200 by default).
+async fn serve_h2_conn(sock: tokio::net::TcpStream, bodies: Bodies, pad: usize) -> Res {
+    sock.set_nodelay(true)?;
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        std::future::ready(Ok::<_, std::convert::Infallible>(h2_response(
+            req.uri().path(),
+            &bodies,
+            pad,
+        )))
+    });
+    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .max_concurrent_streams(None)
+        .serve_connection(hyper_util::rt::TokioIo::new(sock), service)
+        .await?;
+    Ok(())
+}
+
+/// Starts the in-memory server on loopback with the bodies of `counts` rendered (HTTP/1.1, or
+/// with `h2` HTTP/2 by prior knowledge); its URL.
+async fn serve_mem(pad: usize, counts: &[u64], h2: bool) -> Res<String> {
     let bodies: Bodies = Arc::default();
     for &n in counts {
         let body = render_stream(&mem_run_id(n), n, pad);
@@ -213,7 +257,12 @@ async fn serve_mem(pad: usize, counts: &[u64]) -> Res<String> {
         while let Ok((sock, _)) = listener.accept().await {
             let bodies = bodies.clone();
             tokio::spawn(async move {
-                if let Err(e) = serve_conn(sock, bodies, pad).await {
+                let served = if h2 {
+                    serve_h2_conn(sock, bodies, pad).await
+                } else {
+                    serve_conn(sock, bodies, pad).await
+                };
+                if let Err(e) = served {
                     eprintln!("serve: {e}");
                 }
             });
@@ -234,13 +283,13 @@ async fn main() -> Res {
     if args.len() == 1 {
         return smoke().await;
     }
-    if args[1] == "serve" {
+    if args[1] == "serve" || args[1] == "serve-h2" {
         let pad: usize = arg(&args, 2, "PAD")?.parse()?;
         let counts = args[3..]
             .iter()
             .map(|c| c.parse())
             .collect::<Result<Vec<u64>, _>>()?;
-        println!("{}", serve_mem(pad, &counts).await?);
+        println!("{}", serve_mem(pad, &counts, args[1] == "serve-h2").await?);
         std::future::pending::<()>().await;
     }
     let url = arg(&args, 1, "URL")?;
@@ -260,7 +309,8 @@ async fn main() -> Res {
         "typed" | "events" | "bytes" | "handwritten" => {
             let run_id = arg(&args, 3, "RUN_ID")?;
             let streams: usize = args.get(4).map_or(Ok(1), |s| s.parse())?;
-            streams_mode(&url, &run_id, streams, &mode).await?
+            let h2 = args.get(5).is_some_and(|a| a == "h2");
+            streams_mode(&url, &run_id, streams, &mode, h2).await?
         }
         "overhead" => {
             let client = args.get(4).map_or("shared", String::as_str);
@@ -465,10 +515,25 @@ async fn handwritten_stream(http: reqwest::Client, url: String, open: Open) -> R
     Ok((n, with_values))
 }
 
-async fn streams_mode(url: &str, run_id: &str, streams: usize, mode: &str) -> Res<Value> {
+/// `h2`: HTTP/2 by prior knowledge (`serve-h2`), every stream on one connection, each with a
+/// window of 16 KiB and the connection with room for all of them: hyper's defaults (2 MiB a
+/// stream, 5 MiB the connection) let the streams that wait for the others fill the
+/// connection's window with data they do not read yet, and the others never get their first
+/// event. What a stream may buffer is then its window, at most.
+async fn streams_mode(url: &str, run_id: &str, streams: usize, mode: &str, h2: bool) -> Res<Value> {
     let typed = mode != "bytes";
     let open: Open = (streams > 1).then(|| Arc::new(tokio::sync::Barrier::new(streams)));
-    let http = reqwest::Client::new();
+    let http = if h2 {
+        let window = 16 * 1024;
+        let connection = u32::try_from(streams.max(1) * window as usize).unwrap_or(u32::MAX >> 1);
+        reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .http2_initial_stream_window_size(window)
+            .http2_initial_connection_window_size(connection.min(u32::MAX >> 1))
+            .build()?
+    } else {
+        reqwest::Client::new()
+    };
     let client = AcpClient::builder(url).http_client(http.clone()).build()?;
     let info: Value = http
         .get(format!("{url}/runs/{run_id}"))
@@ -509,6 +574,7 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, mode: &str) -> Re
     Ok(json!({
         "mode": mode,
         "streams": streams,
+        "http": if h2 { "2" } else { "1.1" },
         "events": events,
         "bytes": bytes,
         "secs": secs,
@@ -554,8 +620,21 @@ async fn overhead(url: &str, n: usize, client_kind: &str, sides: &str) -> Res<Va
         "bare" => (false, true),
         other => return Err(format!("overhead: SIDES is both, ext or bare, not {other}").into()),
     };
-    let body = json!({"agent_id": agents::ECHO, "input": {"text": "hello"}});
-    let typed_body: types::RunCreateStateless = serde_json::from_value(body.clone())?;
+    let typed_body: types::RunCreateStateless =
+        serde_json::from_value(json!({"agent_id": agents::ECHO, "input": {"text": "hello"}}))?;
+    // The bare side sends what acp-client-ext sends (the create with the spec's defaults
+    // written out, and, unless `untagged`, a create tag of its own in the metadata, made before
+    // its clock starts), so that the server's work is the same on both sides.
+    let tagged = client_kind != "untagged";
+    let wire = serde_json::to_value(&typed_body)?;
+    let bare_body = |wire: &Value| -> Res<Vec<u8>> {
+        let mut body = wire.clone();
+        if tagged {
+            let tag = uuid::Uuid::new_v4().to_string();
+            body["metadata"] = json!({ acp_client_ext::CREATE_TAG_KEY: tag });
+        }
+        Ok(serde_json::to_vec(&body)?)
+    };
     let runs = client.stateless_runs();
     let deadline = Duration::from_secs(30);
     let (mut ext, mut bare) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -571,10 +650,12 @@ async fn overhead(url: &str, n: usize, client_kind: &str, sides: &str) -> Res<Va
             }
         }
         if run_bare {
+            let body = bare_body(&wire)?;
             let t = Instant::now();
             let resp = http
                 .post(format!("{url}/runs/wait"))
-                .json(&body)
+                .header("content-type", "application/json")
+                .body(body)
                 .send()
                 .await?
                 .error_for_status()?;
@@ -604,13 +685,18 @@ async fn smoke() -> Res {
     let run_id = prepared["run_id"].as_str().ok_or("no run_id")?;
     println!("{prepared}");
     for mode in ["typed", "events", "handwritten", "bytes"] {
-        println!("{}", streams_mode(&url, run_id, 2, mode).await?);
+        println!("{}", streams_mode(&url, run_id, 2, mode, false).await?);
     }
     println!("{}", overhead(&url, 5, "shared", "both").await?);
     println!("{}", prepare(&url, 3, 0, true).await?);
-    let mem = serve_mem(64, &[20]).await?;
-    for mode in ["typed", "events", "handwritten", "bytes"] {
-        println!("{}", streams_mode(&mem, &mem_run_id(20), 1, mode).await?);
+    for h2 in [false, true] {
+        let mem = serve_mem(64, &[20], h2).await?;
+        for mode in ["typed", "events", "handwritten", "bytes"] {
+            println!(
+                "{}",
+                streams_mode(&mem, &mem_run_id(20), 3, mode, h2).await?
+            );
+        }
     }
     Ok(())
 }
