@@ -20,6 +20,7 @@
 
 use crate::decode::decode_raw;
 use crate::error::{Error, Result};
+use crate::json_scan::{Scan, top_level_str};
 use crate::sse::Frame;
 use acp_client::types::RunStatus;
 use bytes::Bytes;
@@ -792,135 +793,6 @@ impl Tag {
     }
 }
 
-/// What a scan of a top-level object for one key found.
-#[derive(Debug, PartialEq, Eq)]
-enum Scan<'a> {
-    /// The key, with a string value without escapes.
-    Found(&'a str),
-    /// The key, with a non-string value.
-    NotString,
-    /// The object has no such key.
-    Absent,
-    /// The scan could not tell: not an object, malformed, or escapes.
-    Unsure,
-}
-
-impl<'a> Scan<'a> {
-    fn found(self) -> Option<&'a str> {
-        match self {
-            Scan::Found(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-fn skip_ws(d: &[u8], mut i: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\n' | b'\r') = d.get(i) {
-        i += 1;
-    }
-    i
-}
-
-/// With `d[i] == '"'`: the index of the closing quote, and whether there were escapes.
-fn string_end(d: &[u8], i: usize) -> Option<(usize, bool)> {
-    let mut j = i + 1;
-    let mut escaped = false;
-    loop {
-        let k = j + memchr::memchr2(b'"', b'\\', d.get(j..)?)?;
-        if d[k] == b'"' {
-            return Some((k, escaped));
-        }
-        escaped = true;
-        j = k + 2;
-    }
-}
-
-/// The index just after the JSON value starting at `d[i]` (not validated: serde does that).
-fn skip_value(d: &[u8], i: usize) -> Option<usize> {
-    match d.get(i)? {
-        b'"' => string_end(d, i).map(|(e, _)| e + 1),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                match d.get(j)? {
-                    b'"' => {
-                        j = string_end(d, j)?.0 + 1;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth = depth.checked_sub(1)?;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-        }
-        _ => {
-            let mut j = i;
-            while let Some(&b) = d.get(j) {
-                if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
-                    break;
-                }
-                j += 1;
-            }
-            (j > i).then_some(j)
-        }
-    }
-}
-
-/// Find the string value of `key` in the top-level JSON object `d`, stopping at that key.
-fn top_level_str<'a>(d: &'a [u8], key: &[u8]) -> Scan<'a> {
-    let mut i = skip_ws(d, 0);
-    if d.get(i) != Some(&b'{') {
-        return Scan::Unsure;
-    }
-    i = skip_ws(d, i + 1);
-    if d.get(i) == Some(&b'}') {
-        return Scan::Absent;
-    }
-    loop {
-        if d.get(i) != Some(&b'"') {
-            return Scan::Unsure;
-        }
-        let Some((end, false)) = string_end(d, i) else {
-            return Scan::Unsure;
-        };
-        let k = &d[i + 1..end];
-        i = skip_ws(d, end + 1);
-        if d.get(i) != Some(&b':') {
-            return Scan::Unsure;
-        }
-        i = skip_ws(d, i + 1);
-        if k == key {
-            return match d.get(i) {
-                Some(b'"') => match string_end(d, i) {
-                    Some((e, false)) => match std::str::from_utf8(&d[i + 1..e]) {
-                        Ok(s) => Scan::Found(s),
-                        Err(_) => Scan::Unsure,
-                    },
-                    _ => Scan::Unsure,
-                },
-                Some(_) => Scan::NotString,
-                None => Scan::Unsure,
-            };
-        }
-        let Some(j) = skip_value(d, i) else {
-            return Scan::Unsure;
-        };
-        i = skip_ws(d, j);
-        match d.get(i) {
-            Some(b',') => i = skip_ws(d, i + 1),
-            Some(b'}') => return Scan::Absent,
-            _ => return Scan::Unsure,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -933,46 +805,6 @@ mod tests {
             data: Bytes::copy_from_slice(data.as_bytes()),
             id: Some("1".into()),
             retry: None,
-        }
-    }
-
-    #[test]
-    fn scan_finds_the_top_level_key_only() {
-        let d = br#" { "run_id" : "x", "values": {"type": "nested", "a": [1, {"b": "}"}]}, "type" : "values" } "#;
-        assert_eq!(top_level_str(d, b"type"), Scan::Found("values"));
-        assert_eq!(top_level_str(d, b"run_id"), Scan::Found("x"));
-        assert_eq!(top_level_str(d, b"nope"), Scan::Absent);
-        assert_eq!(top_level_str(br#"{"type": 3}"#, b"type"), Scan::NotString);
-        assert_eq!(top_level_str(br#"{"ty\"pe": 3}"#, b"type"), Scan::Unsure);
-        assert_eq!(
-            top_level_str(br#"{"type": "va\u006cues"}"#, b"type"),
-            Scan::Unsure
-        );
-        assert_eq!(
-            top_level_str(br#"{"a": "\"", "type": "custom"}"#, b"type"),
-            Scan::Found("custom")
-        );
-        assert_eq!(
-            top_level_str(br#"{"a": -1.5e3, "b": null, "type": "custom"}"#, b"type"),
-            Scan::Found("custom")
-        );
-        assert_eq!(top_level_str(b"{}", b"type"), Scan::Absent);
-        for bad in [
-            &b""[..],
-            b"[1]",
-            b"\"s\"",
-            b"{",
-            b"{\"a\"",
-            b"{\"a\":",
-            b"{\"a\":1",
-            b"{\"a\" 1}",
-        ] {
-            assert_eq!(
-                top_level_str(bad, b"type"),
-                Scan::Unsure,
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
         }
     }
 

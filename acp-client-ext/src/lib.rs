@@ -24,6 +24,7 @@ mod error;
 pub mod event;
 mod ids;
 mod interrupt;
+mod json_scan;
 mod ops;
 pub mod options;
 mod resume;
