@@ -524,12 +524,14 @@ async fn streams_mode(url: &str, run_id: &str, streams: usize, mode: &str, h2: b
     let typed = mode != "bytes";
     let open: Open = (streams > 1).then(|| Arc::new(tokio::sync::Barrier::new(streams)));
     let http = if h2 {
-        let window = 16 * 1024;
-        let connection = u32::try_from(streams.max(1) * window as usize).unwrap_or(u32::MAX >> 1);
+        let window: u32 = 16 * 1024;
+        let streams = u32::try_from(streams.max(1)).unwrap_or(u32::MAX);
         reqwest::Client::builder()
             .http2_prior_knowledge()
             .http2_initial_stream_window_size(window)
-            .http2_initial_connection_window_size(connection.min(u32::MAX >> 1))
+            .http2_initial_connection_window_size(
+                streams.saturating_mul(window).min(i32::MAX as u32),
+            )
             .build()?
     } else {
         reqwest::Client::new()

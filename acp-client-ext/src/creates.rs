@@ -28,11 +28,11 @@
 //!   when the lookup cannot tell (it fails, or the list is a full page that may hide the run),
 //!   the original error is returned, as before: `may_have_created`.
 //!
-//! The cost: a scan of each create body's top level and one copy of it with the tag written in
-//! (the tag goes where the scan finds `metadata`; a body the scan cannot be sure of, or one
-//! that already names the key, is parsed and written again instead: about 2 µs of the create
-//! path's client time, measured with `perf` on `bench_client overhead`, before the splice), the
-//! id stored with the run on the server, and one lookup request per doubtful failure. Turn it off with
+//! The cost: a scan of each create body's top level and one copy of it with the tag written
+//! where the scan finds `metadata` (a body the scan cannot be sure of, or one that already names
+//! the key, is parsed and written again instead, about 2 µs of client time: `perf` on
+//! `bench_client overhead`), the id stored with the run on the server, and one lookup request
+//! per doubtful failure. Turn it off with
 //! [`ClientBuilder::tag_creates(false)`](crate::ClientBuilder::tag_creates) (a server that
 //! refuses unknown metadata keys, say): a doubtful create is then an [`Error::Transport`] with
 //! `may_have_created: true`, and never sent twice unless

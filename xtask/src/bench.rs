@@ -500,8 +500,11 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
          open) | VmHWM after |",
     );
     r.line("|---|---|---|---|---|---|---|");
-    let mut typed_hwm = Vec::new();
-    let mut per_stream = Vec::new();
+    // Every client's figures, by protocol and mode.
+    let mut runs: Vec<(&str, &str, Value)> = Vec::new();
+    let per = |c: &Value| {
+        (num(c, "rss_open_kib") - num(c, "rss_before_kib")) / sizes.concurrent_streams as f64
+    };
     for (http, url) in [("1.1", &mem.url), ("2", &mem_h2.url)] {
         for mode in ["typed", "handwritten", "bytes"] {
             let mut args = vec![mode, &c_run, &streams];
@@ -509,14 +512,8 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
                 args.push("h2");
             }
             let c = client_at(url, &args)?;
-            let per = (num(&c, "rss_open_kib") - num(&c, "rss_before_kib"))
-                / sizes.concurrent_streams as f64;
-            per_stream.push((http, mode, per));
-            if mode == "typed" {
-                typed_hwm.push((http, num(&c, "hwm_after_kib") / 1024.0));
-            }
             r.line(format!(
-                "| {} | {http} | {}events/s | {:.1} MiB | {:.1} MiB | {per:.1} KiB | {:.1} MiB |",
+                "| {} | {http} | {}events/s | {:.1} MiB | {:.1} MiB | {:.1} KiB | {:.1} MiB |",
                 match mode {
                     "typed" => "acp-client-ext, typed (`values_into`)",
                     "handwritten" => "hand-written (reqwest + memchr + serde_json)",
@@ -525,16 +522,18 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
                 human(num(&c, "events_per_s")),
                 num(&c, "rss_before_kib") / 1024.0,
                 num(&c, "rss_open_kib") / 1024.0,
+                per(&c),
                 num(&c, "hwm_after_kib") / 1024.0,
             ));
+            runs.push((http, mode, c));
         }
     }
-    let per = |h: &str, m: &str| {
-        per_stream
-            .iter()
+    let run = |h: &str, m: &str| {
+        runs.iter()
             .find(|(http, mode, _)| *http == h && *mode == m)
-            .map_or(f64::NAN, |(_, _, p)| *p)
+            .map_or(Value::Null, |(_, _, c)| c.clone())
     };
+    let per_of = |h: &str, m: &str| per(&run(h, m));
     for http in ["1.1", "2"] {
         r.line(format!(
             "\nPer stream, all open, HTTP/{http}: the bare reqwest stream (its share of the \
@@ -542,17 +541,12 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
              acp-client-ext adds **{:.1} KiB** (the SSE decoder's input buffer, the ledger of \
              delivered events, the state machine and its boxed futures); the hand-written reader \
              adds {:.1} KiB (its line buffer).",
-            per(http, "bytes"),
-            per(http, "typed") - per(http, "bytes"),
-            per(http, "handwritten") - per(http, "bytes"),
+            per_of(http, "bytes"),
+            per_of(http, "typed") - per_of(http, "bytes"),
+            per_of(http, "handwritten") - per_of(http, "bytes"),
         ));
     }
-    let hwm = |h: &str| {
-        typed_hwm
-            .iter()
-            .find(|(http, _)| *http == h)
-            .map_or(f64::NAN, |(_, m)| *m)
-    };
+    let hwm = |h: &str| num(&run(h, "typed"), "hwm_after_kib") / 1024.0;
     r.goal(
         "10,000 concurrent streams, one client process",
         "<= 1 GiB RSS, every event once",
