@@ -99,7 +99,32 @@ async fn a_thread_run_reset_after_its_create_is_found_on_the_thread(dialect: Dia
     assert_eq!(s.requests("GET", "/threads/*/runs"), 1, "one lookup");
 }
 
+/// The tag goes into the caller's own metadata (written into the body's bytes, beside the
+/// caller's keys, or into an empty object), and the run is still found by it after a reset.
+async fn a_tag_beside_the_callers_metadata_still_finds_the_run(dialect: Dialect) {
+    let s = server(dialect).await;
+    let c = client(&s);
+    for metadata in [json!({"trace": "42", "nested": {"}": "{"}}), json!({})] {
+        let before = s.runs_created();
+        let body = support::stateless(json!({
+            "agent_id": agents::STREAM,
+            "input": {"count": 1},
+            "metadata": metadata,
+        }));
+        s.inject(Target::CreateRun, Fault::ResetAfterCreate, 1);
+        let run = c.stateless_runs().create(body).await.expect("create");
+        assert_eq!(s.runs_created(), before + 1, "{metadata}: exactly one run");
+        let kept = s.run_metadata(run.run_id()).expect("the run's metadata");
+        assert!(kept[CREATE_TAG_KEY].is_string(), "{metadata}: {kept:?}");
+        for (key, value) in metadata.as_object().expect("object") {
+            assert_eq!(kept.get(key), Some(value), "{metadata}: the caller's {key}");
+        }
+        assert_eq!(kept.len(), metadata.as_object().map_or(0, |m| m.len()) + 1);
+    }
+}
+
 both_dialects!(
+    a_tag_beside_the_callers_metadata_still_finds_the_run,
     a_reset_after_the_create_was_applied_ends_with_that_one_run,
     a_reset_before_the_create_was_read_is_sent_once_more,
     a_thread_run_reset_after_its_create_is_found_on_the_thread,
