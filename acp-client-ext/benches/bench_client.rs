@@ -643,28 +643,34 @@ async fn overhead(url: &str, n: usize, client_kind: &str, sides: &str) -> Res<Va
     let warmup = (n / 10).max(1);
     for i in 0..n + warmup {
         let (mut e, mut r) = (0.0, 0.0);
-        if run_ext {
-            let t = Instant::now();
-            let outcome = runs.wait(typed_body.clone(), deadline).await?;
-            e = t.elapsed().as_secs_f64();
-            if !outcome.is_completed() {
-                return Err(format!("echo run did not complete: {outcome}").into());
+        // Each side goes first in every other round: whichever follows the other meets a
+        // server (and a pooled connection) that has just worked, and the order must not favour
+        // one side.
+        let ext_first = i % 2 == 0;
+        for ext_turn in [ext_first, !ext_first] {
+            if ext_turn && run_ext {
+                let t = Instant::now();
+                let outcome = runs.wait(typed_body.clone(), deadline).await?;
+                e = t.elapsed().as_secs_f64();
+                if !outcome.is_completed() {
+                    return Err(format!("echo run did not complete: {outcome}").into());
+                }
             }
-        }
-        if run_bare {
-            let body = bare_body(&wire)?;
-            let t = Instant::now();
-            let resp = http
-                .post(format!("{url}/runs/wait"))
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await?
-                .error_for_status()?;
-            let b = resp.bytes().await?;
-            r = t.elapsed().as_secs_f64();
-            if b.is_empty() {
-                return Err("empty wait answer".into());
+            if !ext_turn && run_bare {
+                let body = bare_body(&wire)?;
+                let t = Instant::now();
+                let resp = http
+                    .post(format!("{url}/runs/wait"))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                let b = resp.bytes().await?;
+                r = t.elapsed().as_secs_f64();
+                if b.is_empty() {
+                    return Err("empty wait answer".into());
+                }
             }
         }
         if i >= warmup {
