@@ -14,6 +14,7 @@ use crate::ops::{self, Op};
 use crate::options::{Call, Customize, RequestOptions};
 use crate::transport::Req;
 use serde::{Deserialize, Deserializer};
+use std::fmt;
 use uuid::Uuid;
 
 /// Where a run lives: on a thread, or on its own.
@@ -116,7 +117,8 @@ pub use acp_client::types::RunStatus;
 /// `run_id` and `status` are required; `null` reads as absent; times are
 /// [`Timestamp`](acp_client::Timestamp)s (any offset, naive ones as UTC, unparsable ones kept as
 /// text); ids a server spells its own way are kept as strings, and the whole object stays
-/// available in [`RunInfo::raw`].
+/// available in [`RunInfo::raw`] (a `RunInfo` deserialized by the caller, as below, has
+/// `Value::Null` there: the object is kept only by the client's own reads).
 ///
 /// ```
 /// use acp_client_ext::{RunInfo, RunStatus};
@@ -149,19 +151,79 @@ pub struct RunInfo {
     /// When it last changed.
     #[serde(default)]
     pub updated_at: Option<acp_client::Timestamp>,
-    /// The whole object as received.
+    /// The whole object as received: see [`raw`](RunInfo::raw).
     #[serde(skip)]
-    pub raw: serde_json::Value,
+    raw: RawObject,
 }
 
 impl RunInfo {
+    /// The whole object as received, fields the spec does not name included (`Value::Null` for
+    /// a `RunInfo` the caller deserialized itself).
+    ///
+    /// The object's text is kept as it came and parsed into a `Value` on the first call (then
+    /// kept): most callers read only the typed fields, and building the tree of every run a
+    /// client reads was a fifth of the client's work in a create-and-wait (`cargo xtask
+    /// bench-compare`, request overhead).
+    pub fn raw(&self) -> &serde_json::Value {
+        self.raw.value()
+    }
+
     /// Decode a run object; the error carries an excerpt of the JSON.
     pub(crate) fn from_value(what: &str, v: serde_json::Value) -> Result<RunInfo> {
         // Deserialize from a borrow: the object is kept whole in `raw`, so no clone is needed.
         let mut info = RunInfo::deserialize(&v)
             .map_err(|e| Error::decode(what, e, v.to_string().as_bytes()))?;
-        info.raw = v;
+        info.raw = RawObject::parsed(v);
         Ok(info)
+    }
+
+    /// Decode a run object from its text, kept unparsed until [`raw`](RunInfo::raw) is asked
+    /// for; the error carries an excerpt of the JSON.
+    pub(crate) fn from_raw(what: &str, text: Box<serde_json::value::RawValue>) -> Result<RunInfo> {
+        let mut info: RunInfo = serde_json::from_str(text.get())
+            .map_err(|e| Error::decode(what, e, text.get().as_bytes()))?;
+        info.raw = RawObject::unparsed(text);
+        Ok(info)
+    }
+}
+
+/// A JSON object as received: its text, parsed into a `Value` when first asked for.
+#[derive(Clone, Default)]
+struct RawObject {
+    text: Option<Box<serde_json::value::RawValue>>,
+    value: std::sync::OnceLock<serde_json::Value>,
+}
+
+impl RawObject {
+    fn parsed(v: serde_json::Value) -> RawObject {
+        RawObject {
+            text: None,
+            value: v.into(),
+        }
+    }
+
+    fn unparsed(text: Box<serde_json::value::RawValue>) -> RawObject {
+        RawObject {
+            text: Some(text),
+            value: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn value(&self) -> &serde_json::Value {
+        self.value.get_or_init(|| {
+            // The text is a `RawValue`: JSON serde_json has read once already, so this parse
+            // does not fail (and `Null` would stand in if it did).
+            self.text
+                .as_ref()
+                .and_then(|t| serde_json::from_str(t.get()).ok())
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl fmt::Debug for RawObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.value(), f)
     }
 }
 

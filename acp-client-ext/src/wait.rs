@@ -337,7 +337,7 @@ impl RunHandle {
         }
         let answer = WaitAnswer::decode(req.op.id, status, &body)?;
         let run = match answer.run {
-            Some(r) => RunInfo::from_value(req.op.id, r)?,
+            Some(r) => RunInfo::from_raw(req.op.id, r)?,
             None => fetch_run(&self.client, self.scope, self.run_id).await?,
         };
         Ok(match outcome_of(run, answer.output.as_ref())? {
@@ -493,12 +493,12 @@ impl Drop for Lease {
 }
 
 /// The JSON of a wait endpoint's answer (`RunWaitResponse`): the run, and its output when it has
-/// one. Decoded into this shape directly, so the run object is built once and moved into
-/// [`RunInfo::raw`] (no intermediate document, no clone).
+/// one. Decoded into this shape directly: the run object is kept as text for
+/// [`RunInfo::raw`] and read once into the `RunInfo`'s fields (no intermediate document).
 #[derive(Deserialize)]
 struct WaitAnswer {
     #[serde(default)]
-    run: Option<Value>,
+    run: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
     output: Option<Value>,
 }
@@ -572,7 +572,7 @@ fn outcome_of(run: RunInfo, output: Option<&Value>) -> Result<Option<WaitOutcome
 /// The outcome of a run read with `GET .../runs/{run_id}`, if it has settled: the spec's run
 /// object has no output, but some servers include one; it is used when present.
 fn outcome_of_run(run: RunInfo) -> Result<Option<WaitOutcome>> {
-    let output = run.raw.get("output").cloned();
+    let output = run.raw().get("output").cloned();
     outcome_of(run, output.as_ref())
 }
 
@@ -615,7 +615,7 @@ pub(crate) async fn create_and_wait(
         }
         let answer = WaitAnswer::decode(op, status, &bytes)?;
         let run = match answer.run {
-            Some(r) => RunInfo::from_value(op, r)?,
+            Some(r) => RunInfo::from_raw(op, r)?,
             None => return Err(Error::decode(what(), "no `run` in the answer", &bytes)),
         };
         let run_id = run.run_id;

@@ -247,7 +247,7 @@ async fn config_and_metadata_travel_with_the_run() {
         info.agent_id.as_deref(),
         Some(agents::ECHO.to_string().as_str())
     );
-    let creation = &info.raw["creation"];
+    let creation = &info.raw()["creation"];
     assert_eq!(creation["metadata"]["trace"], "42", "{creation}");
     assert_eq!(
         creation["config"]["configurable"]["greeting"], "hey",

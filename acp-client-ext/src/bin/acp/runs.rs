@@ -11,7 +11,7 @@ pub async fn runs(ctx: &Context<'_>, command: &RunsCommand) -> Result<(), Failur
     match command {
         RunsCommand::Get(r) => {
             let info = ctx.run_handle(r)?.get().await?;
-            out.value(&info.raw);
+            out.value(info.raw());
         }
         RunsCommand::Join { run, last_event_id } => {
             let handle = ctx.run_handle(run)?;
@@ -39,7 +39,7 @@ pub async fn runs(ctx: &Context<'_>, command: &RunsCommand) -> Result<(), Failur
         RunsCommand::Resume { run, payload } => {
             let handle = ctx.run_handle(run)?;
             let info = handle.resume(object_arg("payload", payload)?).await?;
-            out.record(&info.raw);
+            out.record(info.raw());
             out.text(format!("run {} resumed: {}", info.run_id, info.status));
         }
         RunsCommand::Delete(r) => {
