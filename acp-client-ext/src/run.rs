@@ -161,9 +161,9 @@ impl RunInfo {
     /// a `RunInfo` the caller deserialized itself).
     ///
     /// The object's text is kept as it came and parsed into a `Value` on the first call (then
-    /// kept): most callers read only the typed fields, and building the tree of every run a
-    /// client reads was a fifth of the client's work in a create-and-wait (`cargo xtask
-    /// bench-compare`, request overhead).
+    /// kept): most callers read only the typed fields, and building and dropping the tree of
+    /// every run a client reads was ~10% of a create-and-wait's instructions (callgrind of
+    /// `bench_client URL overhead`).
     pub fn raw(&self) -> &serde_json::Value {
         self.raw.value()
     }
