@@ -379,10 +379,39 @@ async fn wait_futures_are_send() {
     assert!(fut.await.expect("done").is_completed());
 }
 
+/// A wait's run keeps the whole object as the server wrote it (`RunInfo::raw`, parsed from the
+/// answer's text on first use), on both wait paths (`POST /runs/wait` and `GET .../wait`) and
+/// in both dialects: the Workflow Server writes its own time format and `null`s, which stay
+/// there as written while the typed fields read them.
+async fn a_waits_run_keeps_the_whole_object_as_written(dialect: Dialect) {
+    let s = server(dialect).await;
+    let c = client(&s);
+    let created = c
+        .stateless_runs()
+        .wait(stateless("echo", json!({"hello": "world"})), T)
+        .await
+        .expect("create and wait");
+    let run = create_run(&c, 1, 0).await;
+    let waited = run.wait(T).await.expect("wait");
+    for outcome in [&created, &waited] {
+        let info = outcome.run();
+        let raw = info.raw();
+        assert_eq!(raw["run_id"], json!(info.run_id.to_string()), "{raw}");
+        assert_eq!(raw["status"], json!(info.status.as_str()), "{raw}");
+        assert_eq!(raw["agent_id"].as_str(), info.agent_id.as_deref(), "{raw}");
+        assert!(
+            raw["created_at"].is_string() && info.created_at.is_some(),
+            "{raw}"
+        );
+        assert!(raw.get("thread_id").is_none_or(|t| t.is_null()), "{raw}");
+    }
+}
+
 support::both_dialects!(
     a_short_deadline_times_out_and_the_run_goes_on,
     the_fail_agent_gives_a_failed_outcome_with_its_errcode,
     create_and_wait_returns_the_outcome,
+    a_waits_run_keeps_the_whole_object_as_written,
 );
 
 /// An intermediary that cuts every long-poll (a gateway answering each `GET .../wait` with a
