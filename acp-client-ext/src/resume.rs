@@ -58,8 +58,8 @@ impl RunHandle {
                 .req(RunOp::Resume, Some(run.run_id))
                 .json_body(&payload)?;
             async {
-                let v: Value = run.client.json(&req).await?;
-                RunInfo::from_value(req.op.id, v)
+                let text: Box<serde_json::value::RawValue> = run.client.json(&req).await?;
+                RunInfo::from_raw(req.op.id, text)
             }
             .instrument(run.span(req.op.id))
             .await

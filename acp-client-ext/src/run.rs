@@ -497,8 +497,8 @@ pub(crate) async fn fetch_run(
     run_id: Uuid,
 ) -> Result<RunInfo> {
     let req = scope.req(RunOp::Get, Some(run_id));
-    let v: serde_json::Value = client.json(&req).await?;
-    RunInfo::from_value(req.op.id, v)
+    let text: Box<serde_json::value::RawValue> = client.json(&req).await?;
+    RunInfo::from_raw(req.op.id, text)
 }
 
 impl ThreadRuns {
