@@ -10,16 +10,7 @@ use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_pa
 pub mod types {
     ///`Action`
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum Action {
         #[serde(rename = "interrupt")]
@@ -395,16 +386,7 @@ pub mod types {
     }
     ///How to handle duplicate creation. Must be either 'raise' (raise error if duplicate), or 'do_nothing' (return existing thread).
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum IfExists {
         #[serde(rename = "raise")]
@@ -456,16 +438,7 @@ pub mod types {
     }
     ///How to handle missing thread. Must be either 'reject' (raise error if missing), or 'create' (create new thread).
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum IfNotExists {
         #[serde(rename = "create")]
@@ -644,16 +617,7 @@ pub mod types {
     }
     ///Multitask strategy to use. Must be one of 'reject', 'interrupt', 'rollback', or 'enqueue'.
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum MultitaskStrategy {
         #[serde(rename = "reject")]
@@ -713,16 +677,7 @@ pub mod types {
     }
     ///Whether to delete or keep the thread created for a stateless run. Must be one of 'delete' or 'keep'.
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum OnCompletion {
         #[serde(rename = "delete")]
@@ -774,16 +729,7 @@ pub mod types {
     }
     ///The disconnect mode to use. Must be one of 'cancel' or 'continue'.
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum OnDisconnect {
         #[serde(rename = "cancel")]
@@ -1500,16 +1446,7 @@ pub mod types {
     }
     ///`RunStatus`
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum RunStatus {
         #[serde(rename = "pending")]
@@ -1598,16 +1535,7 @@ pub mod types {
     }
     ///The status of the thread.
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum Status {
         #[serde(rename = "idle")]
@@ -1763,16 +1691,7 @@ pub mod types {
     }
     ///`StreamingMode`
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum StreamingMode {
         #[serde(rename = "values")]
@@ -2005,16 +1924,7 @@ pub mod types {
     }
     ///`ThreadStatus`
     #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema,
+        ::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd, schemars::JsonSchema,
     )]
     pub enum ThreadStatus {
         #[serde(rename = "idle")]
@@ -5278,9 +5188,178 @@ pub mod types {
             Self(::std::default::Default::default())
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for Action {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "interrupt" => ::std::option::Option::Some(Self::Interrupt),
+                    "rollback" => ::std::option::Option::Some(Self::Rollback),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
     impl ::std::default::Default for Content {
         fn default() -> Self {
             Self::String(::std::default::Default::default())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for IfExists {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "raise" => ::std::option::Option::Some(Self::Raise),
+                    "do_nothing" => ::std::option::Option::Some(Self::DoNothing),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for IfNotExists {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "create" => ::std::option::Option::Some(Self::Create),
+                    "reject" => ::std::option::Option::Some(Self::Reject),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MultitaskStrategy {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "reject" => ::std::option::Option::Some(Self::Reject),
+                    "rollback" => ::std::option::Option::Some(Self::Rollback),
+                    "interrupt" => ::std::option::Option::Some(Self::Interrupt),
+                    "enqueue" => ::std::option::Option::Some(Self::Enqueue),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OnCompletion {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "delete" => ::std::option::Option::Some(Self::Delete),
+                    "keep" => ::std::option::Option::Some(Self::Keep),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OnDisconnect {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "cancel" => ::std::option::Option::Some(Self::Cancel),
+                    "continue" => ::std::option::Option::Some(Self::Continue),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RunStatus {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "pending" => ::std::option::Option::Some(Self::Pending),
+                    "error" => ::std::option::Option::Some(Self::Error),
+                    "success" => ::std::option::Option::Some(Self::Success),
+                    "timeout" => ::std::option::Option::Some(Self::Timeout),
+                    "interrupted" => ::std::option::Option::Some(Self::Interrupted),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Status {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "idle" => ::std::option::Option::Some(Self::Idle),
+                    "busy" => ::std::option::Option::Some(Self::Busy),
+                    "interrupted" => ::std::option::Option::Some(Self::Interrupted),
+                    "error" => ::std::option::Option::Some(Self::Error),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamingMode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "values" => ::std::option::Option::Some(Self::Values),
+                    "custom" => ::std::option::Option::Some(Self::Custom),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ThreadStatus {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::lenient::open_enum(
+                deserializer,
+                |value| match value {
+                    "idle" => ::std::option::Option::Some(Self::Idle),
+                    "busy" => ::std::option::Option::Some(Self::Busy),
+                    "interrupted" => ::std::option::Option::Some(Self::Interrupted),
+                    "error" => ::std::option::Option::Some(Self::Error),
+                    _ => ::std::option::Option::None,
+                },
+                Self::Other,
+            )
         }
     }
     /// Readers for fields with a spec default that take `null` as absent

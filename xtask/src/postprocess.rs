@@ -16,6 +16,9 @@
 //! - `open-enum`: an enum of two or more string values (all unit variants with
 //!   `#[serde(rename = "...")]`) gets a last variant `#[serde(untagged)] Other(String)` that
 //!   keeps any value the spec does not list, loses `Copy`, and its `Display` writes the kept text.
+//!   Its `Deserialize` is generated here, not derived: a match of the string on the spec's values
+//!   (`crate::lenient::open_enum`), where serde's derive of an enum with an untagged variant
+//!   buffers each value and tries the variants in turn (~4% of a typed stream's CPU per event).
 //!   `FromStr`/`TryFrom` stay strict (a typo in user input is an error), serializing a known value
 //!   is unchanged, and the JSON schema still lists only the spec's values (`#[schemars(skip)]`;
 //!   schemars 0.8 does not understand a variant-level `untagged`). One-value enums are left
@@ -167,6 +170,30 @@ fn apply(items: &mut Vec<Item>, report: &mut Report) {
         let Item::Enum(e) = item else { continue };
         let name = e.ident.to_string();
         if is_string_enum(e) && e.variants.len() >= 2 {
+            let (values, variants): (Vec<String>, Vec<&syn::Ident>) = e
+                .variants
+                .iter()
+                .filter_map(|v| Some((serde_keys(&v.attrs).remove("rename")??, &v.ident)))
+                .unzip();
+            let ident = &e.ident;
+            new_items.push(parse_quote! {
+                impl<'de> ::serde::Deserialize<'de> for #ident {
+                    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                    where
+                        D: ::serde::Deserializer<'de>,
+                    {
+                        crate::lenient::open_enum(
+                            deserializer,
+                            |value| match value {
+                                #(#values => ::std::option::Option::Some(Self::#variants),)*
+                                _ => ::std::option::Option::None,
+                            },
+                            Self::Other,
+                        )
+                    }
+                }
+            });
+            remove_derive(&mut e.attrs, "Deserialize");
             e.variants.push(parse_quote! {
                 /// A value this version of the spec does not list, as the server sent it.
                 #[serde(untagged)]
@@ -413,12 +440,16 @@ fn derives(attrs: &[Attribute]) -> BTreeSet<String> {
     out
 }
 
+/// Drop the derive `name` (matched on its last path segment: `::serde::Deserialize` too).
 fn remove_derive(attrs: &mut [Attribute], name: &str) {
     for attr in attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
         if let Ok(paths) =
             attr.parse_args_with(Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
         {
-            let kept: Vec<&syn::Path> = paths.iter().filter(|p| !p.is_ident(name)).collect();
+            let kept: Vec<&syn::Path> = paths
+                .iter()
+                .filter(|p| p.segments.last().is_none_or(|s| s.ident != name))
+                .collect();
             *attr = parse_quote! { #[derive(#(#kept),*)] };
         }
     }
@@ -521,6 +552,13 @@ mod tests {
         assert!(out.contains("#[schemars(skip)]"), "{out}");
         assert!(out.contains("Other(::std::string::String)"), "{out}");
         assert!(!out.contains("Copy"), "{out}");
+        // Deserialize is a match on the listed values, not serde's derive.
+        assert!(!out.contains("::serde::Deserialize,"), "{out}");
+        assert!(out.contains("crate::lenient::open_enum"), "{out}");
+        assert!(
+            out.contains(r#""busy" => ::std::option::Option::Some(Self::Busy)"#),
+            "{out}"
+        );
         assert!(
             out.contains("Self::Other(ref s) => f.write_str(s)"),
             "{out}"
