@@ -20,8 +20,8 @@
 
 use crate::decode::decode_raw;
 use crate::error::{Error, Result};
-use crate::json_scan::{Scan, top_level_str};
-use crate::sse::Frame;
+use crate::json_scan::{Scan, top_level_bytes, top_level_str};
+use crate::sse::{FieldStr, Frame};
 use acp_client::types::RunStatus;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -91,6 +91,7 @@ pub enum RunEvent {
 #[non_exhaustive]
 pub struct ValuesUpdate {
     /// The run.
+    #[serde(deserialize_with = "run_id")]
     pub run_id: Uuid,
     /// The run's status when the update was sent.
     pub status: RunStatus,
@@ -249,6 +250,7 @@ impl CustomUpdate {
 #[non_exhaustive]
 pub struct InterruptUpdate {
     /// The run.
+    #[serde(deserialize_with = "run_id")]
     pub run_id: Uuid,
     /// The run's status when the update was sent (`interrupted`).
     pub status: RunStatus,
@@ -305,6 +307,7 @@ impl InterruptUpdate {
 #[non_exhaustive]
 pub struct ErrorUpdate {
     /// The run.
+    #[serde(deserialize_with = "run_id")]
     pub run_id: Uuid,
     /// The run's status when the update was sent (`error`).
     pub status: RunStatus,
@@ -438,11 +441,9 @@ impl RunEvent {
     /// [`Error::Decode`] when the payload's `type` is `values` or `custom` but the body does not
     /// match that type, or when an `agent_event` (or unnamed) frame's data is not JSON.
     pub fn from_frame(frame: Frame) -> Result<RunEvent> {
-        let typed = match frame.event.as_deref() {
-            None | Some(AGENT_EVENT) | Some("message") => true,
-            Some(_) => false,
-        };
-        if typed && let Some(ev) = decode_typed(&frame.data, frame.id.as_deref())? {
+        if carries_run_events(&frame)
+            && let Some(ev) = decode_typed(&frame.data, frame.id.as_ref())?
+        {
             return Ok(ev);
         }
         // The rare path: the strings are copied here only.
@@ -574,6 +575,7 @@ pub enum TypedEvent<T> {
 #[non_exhaustive]
 pub struct TypedValues<T> {
     /// The run.
+    #[serde(deserialize_with = "run_id")]
     pub run_id: Uuid,
     /// The run's status when the update was sent.
     pub status: RunStatus,
@@ -625,11 +627,9 @@ impl<T: DeserializeOwned> TypedEvent<T> {
     /// The item, and the event as far as the stream's bookkeeping needs it even when the item
     /// is an error (values that do not fit `T` still say the run's status).
     pub(crate) fn decode(frame: Frame) -> (Result<Self>, Meta) {
-        let named = matches!(
-            frame.event.as_deref(),
-            None | Some(AGENT_EVENT) | Some("message")
-        );
-        if named && top_level_str(&frame.data, b"type") == Scan::Found("values") {
+        if carries_run_events(&frame)
+            && top_level_bytes(&frame.data, b"type") == Scan::Found(&b"values"[..])
+        {
             match serde_json::from_slice::<TypedValues<T>>(&frame.data) {
                 Ok(v) => {
                     let meta = Meta {
@@ -736,9 +736,19 @@ impl RunEvent {
     }
 }
 
+/// Whether the frame's event name is one whose payload is a run event (`type`, `status`, ...):
+/// [`AGENT_EVENT`], or none (the default, `message`). Compared as bytes: it is asked of every
+/// event, and [`FieldStr::as_str`] checks its UTF-8 again.
+fn carries_run_events(frame: &Frame) -> bool {
+    match frame.event.as_ref().map(FieldStr::as_bytes) {
+        None | Some(b"message") => true,
+        Some(name) => name == AGENT_EVENT.as_bytes(),
+    }
+}
+
 /// Decode an `agent_event` payload: `Some` for a known `type`, `None` for anything to keep raw.
-fn decode_typed(data: &[u8], id: Option<&str>) -> Result<Option<RunEvent>> {
-    let tag = match top_level_str(data, b"type") {
+fn decode_typed(data: &[u8], id: Option<&FieldStr>) -> Result<Option<RunEvent>> {
+    let tag = match top_level_bytes(data, b"type") {
         Scan::Found(t) => Tag::of(t),
         Scan::Absent | Scan::NotString => Tag::Unknown,
         // Escapes, odd spacing or not JSON: let serde_json decide (rare, and small payloads).
@@ -746,7 +756,7 @@ fn decode_typed(data: &[u8], id: Option<&str>) -> Result<Option<RunEvent>> {
             Ok(v) => v
                 .get("type")
                 .and_then(serde_json::Value::as_str)
-                .map_or(Tag::Unknown, Tag::of),
+                .map_or(Tag::Unknown, |t| Tag::of(t.as_bytes())),
             Err(e) => return Err(Error::decode(what(id, "run event"), e, data)),
         },
     };
@@ -766,7 +776,7 @@ fn decode_typed(data: &[u8], id: Option<&str>) -> Result<Option<RunEvent>> {
     })
 }
 
-fn what(id: Option<&str>, kind: &str) -> String {
+fn what(id: Option<&FieldStr>, kind: &str) -> String {
     match id {
         Some(id) => format!("{kind} (id {id})"),
         None => kind.to_string(),
@@ -782,15 +792,38 @@ enum Tag {
 }
 
 impl Tag {
-    fn of(t: &str) -> Tag {
+    fn of(t: &[u8]) -> Tag {
         match t {
-            "values" => Tag::Values,
-            "custom" => Tag::Custom,
-            "interrupt" => Tag::Interrupt,
-            "error" => Tag::Error,
+            b"values" => Tag::Values,
+            b"custom" => Tag::Custom,
+            b"interrupt" => Tag::Interrupt,
+            b"error" => Tag::Error,
             _ => Tag::Unknown,
         }
     }
+}
+
+/// An event's `run_id`, read from the string's bytes (`Uuid::try_parse_ascii`): JSON gives them
+/// without a UTF-8 check (`serde_json`'s `deserialize_bytes`), which uuid's own `Deserialize`
+/// (through `&str`) makes on every event. Other deserializers hand over a `str`; anything but a
+/// string is an error, as before.
+fn run_id<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Uuid, D::Error> {
+    struct RunId;
+    impl serde::de::Visitor<'_> for RunId {
+        type Value = Uuid;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a UUID string")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> std::result::Result<Uuid, E> {
+            Uuid::try_parse_ascii(v).map_err(E::custom)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Uuid, E> {
+            Uuid::try_parse(v).map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_bytes(RunId)
 }
 
 #[cfg(test)]
@@ -830,6 +863,38 @@ mod tests {
             matches!(&ev, RunEvent::Custom(u) if u.update_as::<serde_json::Value>().unwrap()["i"] == 2)
         );
         assert!(!ev.is_final());
+    }
+
+    /// The run id is read from the string's bytes: escapes, upper case and the other forms
+    /// `Uuid::try_parse` takes still read, from JSON text and from a `serde_json::Value`; a
+    /// string that is no UUID, or a number, is an error naming the event.
+    #[test]
+    fn run_ids_read_from_bytes_as_from_text() {
+        let rid = Uuid::parse_str(RID).unwrap();
+        let escaped = RID.replacen('2', "\\u0032", 1);
+        for id in [
+            RID.to_owned(),
+            RID.to_uppercase(),
+            escaped,
+            RID.replace('-', ""),
+        ] {
+            let v = format!(r#"{{"type":"values","run_id":"{id}","status":"pending","values":1}}"#);
+            let ev = RunEvent::parse(v.as_bytes()).unwrap();
+            assert_eq!(ev.run_id(), Some(rid), "{id}");
+            let typed = TypedEvent::<u8>::from_frame(frame(None, &v)).unwrap();
+            assert_eq!(typed.run_id(), Some(rid), "{id}");
+            let tree: serde_json::Value = serde_json::from_str(&v).unwrap();
+            let u: TypedValues<u8> = serde_json::from_value(tree).unwrap();
+            assert_eq!(u.run_id, rid, "{id}");
+        }
+        for id in [r#""not-a-uuid""#, "7", r#""""#] {
+            let v = format!(r#"{{"type":"values","run_id":{id},"status":"pending","values":1}}"#);
+            let err = RunEvent::from_frame(frame(None, &v)).unwrap_err();
+            assert!(
+                err.to_string().contains("values event (id 1)"),
+                "{id}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! ([`creates`](crate::creates)). Nothing here validates: serde (or the server) does, and a
 //! scan that cannot be sure says [`Scan::Unsure`] / [`Place::Unsure`], on which callers parse.
 
-/// What a scan of a top-level object for one key found.
+/// What a scan of a top-level object for one key found (`T`: the value's text, `&str` or
+/// `&[u8]`).
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Scan<'a> {
+pub(crate) enum Scan<T> {
     /// The key, with a string value without escapes.
-    Found(&'a str),
+    Found(T),
     /// The key, with a non-string value.
     NotString,
     /// The object has no such key.
@@ -17,8 +18,8 @@ pub(crate) enum Scan<'a> {
     Unsure,
 }
 
-impl<'a> Scan<'a> {
-    pub(crate) fn found(self) -> Option<&'a str> {
+impl<T> Scan<T> {
+    pub(crate) fn found(self) -> Option<T> {
         match self {
             Scan::Found(s) => Some(s),
             _ => None,
@@ -149,14 +150,22 @@ pub(crate) fn top_level(d: &[u8], key: &[u8]) -> Place {
 }
 
 /// Find the string value of `key` in the top-level JSON object `d`, stopping at that key.
-pub(crate) fn top_level_str<'a>(d: &'a [u8], key: &[u8]) -> Scan<'a> {
+pub(crate) fn top_level_str<'a>(d: &'a [u8], key: &[u8]) -> Scan<&'a str> {
+    match top_level_bytes(d, key) {
+        Scan::Found(b) => std::str::from_utf8(b).map_or(Scan::Unsure, Scan::Found),
+        Scan::NotString => Scan::NotString,
+        Scan::Absent => Scan::Absent,
+        Scan::Unsure => Scan::Unsure,
+    }
+}
+
+/// [`top_level_str`] without the UTF-8 check of the value: for callers that compare it with
+/// known ASCII names (an event's `type`, on every event of a stream).
+pub(crate) fn top_level_bytes<'a>(d: &'a [u8], key: &[u8]) -> Scan<&'a [u8]> {
     match top_level(d, key) {
         Place::Value(i) => match d[i] {
             b'"' => match string_end(d, i) {
-                Some((e, false)) => match std::str::from_utf8(&d[i + 1..e]) {
-                    Ok(s) => Scan::Found(s),
-                    Err(_) => Scan::Unsure,
-                },
+                Some((e, false)) => Scan::Found(&d[i + 1..e]),
                 _ => Scan::Unsure,
             },
             _ => Scan::NotString,
@@ -176,6 +185,15 @@ mod tests {
         assert_eq!(top_level_str(d, b"type"), Scan::Found("values"));
         assert_eq!(top_level_str(d, b"run_id"), Scan::Found("x"));
         assert_eq!(top_level_str(d, b"nope"), Scan::Absent);
+        assert_eq!(top_level_bytes(d, b"type"), Scan::Found(&b"values"[..]));
+        assert_eq!(
+            top_level_str(b"{\"type\": \"\xff\"}", b"type"),
+            Scan::Unsure
+        );
+        assert_eq!(
+            top_level_bytes(b"{\"type\": \"\xff\"}", b"type"),
+            Scan::Found(&b"\xff"[..])
+        );
         assert_eq!(top_level_str(br#"{"type": 3}"#, b"type"), Scan::NotString);
         assert_eq!(top_level_str(br#"{"ty\"pe": 3}"#, b"type"), Scan::Unsure);
         assert_eq!(

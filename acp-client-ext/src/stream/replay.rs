@@ -50,7 +50,7 @@ impl Ledger {
         Ledger {
             delivered: Delivered::default(),
             numbering: Numbering::Unknown,
-            last_num: last_id.as_deref().and_then(numeric),
+            last_num: last_id.as_ref().and_then(|id| numeric(id.as_bytes())),
             last_id,
             suspected: 0,
         }
@@ -73,7 +73,7 @@ impl Ledger {
 
     /// Decide for the event with the SSE id `id` and the data `data`, and record it.
     pub(super) fn admit(&mut self, id: Option<&FieldStr>, data: &[u8]) -> Admit {
-        let num = id.and_then(|id| numeric(id));
+        let num = id.and_then(|id| numeric(id.as_bytes()));
         let mut admit = Admit::Deliver;
         if let Some(n) = num {
             // Only events with numeric ids can be recognized, so only they are hashed.
@@ -275,9 +275,18 @@ fn word<const N: usize>(bytes: Option<&[u8; N]>) -> u64 {
     u64::from_le_bytes(word)
 }
 
-/// An id as a number, when it is one.
-fn numeric(id: &str) -> Option<u64> {
-    id.parse().ok()
+/// An id as a number, when it is one: what `str::parse::<u64>` accepts (ASCII digits, an
+/// optional leading `+`, no overflow), read from the bytes, since [`FieldStr::as_str`] checks
+/// them as UTF-8 again on every call.
+fn numeric(id: &[u8]) -> Option<u64> {
+    let digits = id.strip_prefix(b"+").unwrap_or(id);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 #[cfg(test)]
@@ -441,6 +450,30 @@ mod tests {
                 other[at] ^= 0x20;
                 assert_ne!(data_hash(&other), h, "length {len}, byte {at}");
             }
+        }
+    }
+
+    #[test]
+    fn numeric_ids_are_what_u64_parse_accepts() {
+        for id in [
+            "0",
+            "7",
+            "+7",
+            "007",
+            "+",
+            "",
+            "-1",
+            " 1",
+            "1 ",
+            "1a",
+            "١",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "+-1",
+            "++1",
+        ] {
+            assert_eq!(numeric(id.as_bytes()), id.parse::<u64>().ok(), "{id:?}");
         }
     }
 
