@@ -161,7 +161,7 @@ use acp_client::types;
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::stream::{BoxStream, FusedStream, Stream, StreamExt};
-use machine::{Conn, Fast, IdleTimer, Machine, State, Step};
+use machine::{Conn, Fast, IdleTimer, Machine, State, Step, View};
 use replay::Ledger;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -221,10 +221,10 @@ pub struct RunStream<E = RunEvent> {
     slow: Option<Slow<E>>,
     client: AcpClient,
     scope: RunScope,
-    run_id: Option<Uuid>,
-    last_event_id: Option<FieldStr>,
-    last_status: Option<RunStatus>,
-    suspected: u64,
+    /// What the accessors report while `core` is away (in `slow`): the machine's, as of the
+    /// last step handed over or of the moment it went. With `core` here they read the machine
+    /// itself ([`Self::machine`]).
+    kept: View,
     /// The interrupt, once the stream ended with the run interrupted.
     interrupt: Option<Interrupt>,
     /// Interrupts answered before this stream (by [`RunStream::resume_stream`]): this
@@ -244,10 +244,10 @@ impl<E> fmt::Debug for RunStream<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunStream")
             .field("scope", &self.scope)
-            .field("run_id", &self.run_id)
-            .field("last_event_id", &self.last_event_id)
-            .field("last_status", &self.last_status)
-            .field("suspected_redeliveries", &self.suspected)
+            .field("run_id", &self.run_id())
+            .field("last_event_id", &self.last_event_id())
+            .field("last_status", &self.last_status())
+            .field("suspected_redeliveries", &self.suspected_redeliveries())
             .field("interrupt", &self.interrupt)
             .field("cancel_on_drop", &self.cancel_on_drop)
             .field("finished", &self.finished)
@@ -337,10 +337,7 @@ impl RunStream {
             Box::pin(slow.map(|(step, core)| {
                 let step = step.map(|step| Step {
                     item: step.item.map(|item| item.and_then(TypedEvent::from_event)),
-                    run_id: step.run_id,
-                    last_id: step.last_id,
-                    last_status: step.last_status,
-                    suspected: step.suspected,
+                    view: step.view,
                     interrupt: step.interrupt,
                 });
                 (step, core)
@@ -353,10 +350,7 @@ impl RunStream {
             slow,
             client: self.client.clone(),
             scope: self.scope,
-            run_id: self.run_id,
-            last_event_id: self.last_event_id.take(),
-            last_status: self.last_status.take(),
-            suspected: self.suspected,
+            kept: std::mem::take(&mut self.kept),
             interrupt: self.interrupt.take(),
             rounds: self.rounds,
             cancel_on_drop,
@@ -384,7 +378,7 @@ impl<E> RunStream<E> {
     /// # }
     /// ```
     pub fn run_id(&self) -> Option<Uuid> {
-        self.run_id
+        self.machine().map_or(self.kept.run_id, |m| m.run_id)
     }
 
     /// The id of the last event delivered, to resume from with [`RunHandle::stream_from`]. An
@@ -404,7 +398,10 @@ impl<E> RunStream<E> {
     /// # }
     /// ```
     pub fn last_event_id(&self) -> Option<&str> {
-        self.last_event_id.as_deref()
+        match self.machine() {
+            Some(m) => m.ledger.last_id().map(FieldStr::as_str),
+            None => self.kept.last_id.as_deref(),
+        }
     }
 
     /// The last status the run was seen in (from its events, or from the server when a clean
@@ -420,7 +417,10 @@ impl<E> RunStream<E> {
     /// # }
     /// ```
     pub fn last_status(&self) -> Option<&RunStatus> {
-        self.last_status.as_ref()
+        match self.machine() {
+            Some(m) => m.last_status.as_ref(),
+            None => self.kept.last_status.as_ref(),
+        }
     }
 
     /// How many delivered events may repeat one delivered earlier: events whose numeric id was
@@ -445,7 +445,13 @@ impl<E> RunStream<E> {
     /// # }
     /// ```
     pub fn suspected_redeliveries(&self) -> u64 {
-        self.suspected
+        self.machine()
+            .map_or(self.kept.suspected, |m| m.ledger.suspected())
+    }
+
+    /// The machine, while the stream holds it (no awaiting transition in flight).
+    fn machine(&self) -> Option<&Machine> {
+        self.core.as_deref().map(|core| &core.machine)
     }
 
     /// What the agent asks, once the stream has ended with the run interrupted: the run, the
@@ -472,7 +478,7 @@ impl<E> RunStream<E> {
     /// # }
     /// ```
     pub fn interrupt(&self) -> Option<&Interrupt> {
-        let interrupted = self.last_status == Some(RunStatus::Interrupted);
+        let interrupted = self.last_status() == Some(&RunStatus::Interrupted);
         self.interrupt
             .as_ref()
             .filter(|_| self.finished && interrupted)
@@ -534,7 +540,7 @@ impl<E> RunStream<E> {
         Some(crate::RunHandle {
             client: self.client.clone(),
             scope: self.scope,
-            run_id: self.run_id?,
+            run_id: self.run_id()?,
             created: None,
             checks: self.checks.clone(),
         })
@@ -587,10 +593,11 @@ impl RunStream {
             slow: None,
             client: client.clone(),
             scope,
-            run_id,
-            last_event_id: last_id,
-            last_status: None,
-            suspected: 0,
+            kept: View {
+                run_id,
+                last_id,
+                ..View::default()
+            },
             interrupt: None,
             rounds: 0,
             cancel_on_drop: false,
@@ -628,11 +635,17 @@ impl<E: StreamItem> Stream for RunStream<E> {
                 timer,
             } = &mut **core;
             match machine.poll_fast::<E>(state, timer, cx) {
+                Fast::Item(item) => {
+                    this.events += 1;
+                    this.last_was_err = item.is_err();
+                    return Poll::Ready(Some(item));
+                }
                 Fast::Step(step) => break Some(step),
                 Fast::Done => break None,
                 Fast::Pending => return Poll::Pending,
                 Fast::Slow => {
                     if let Some(core) = this.core.take() {
+                        this.kept = core.machine.view();
                         this.slow = Some(slow(core));
                     }
                 }
@@ -640,11 +653,8 @@ impl<E: StreamItem> Stream for RunStream<E> {
         };
         match step {
             Some(step) => {
-                this.run_id = step.run_id;
-                this.last_event_id = step.last_id;
-                this.last_status = step.last_status;
-                this.suspected = step.suspected;
-                if let (Some(payload), Some(run_id)) = (step.interrupt, step.run_id) {
+                this.kept = step.view;
+                if let (Some(payload), Some(run_id)) = (step.interrupt, this.kept.run_id) {
                     this.interrupt = Some(Interrupt::new(run_id, this.rounds + 1, payload));
                 }
                 match step.item {
@@ -655,7 +665,7 @@ impl<E: StreamItem> Stream for RunStream<E> {
                     }
                     None => {
                         this.finished = true;
-                        let status = this.last_status.as_ref();
+                        let status = this.last_status();
                         record_end(&this.span, true, this.events, this.last_was_err, status);
                         Poll::Ready(None)
                     }
@@ -663,7 +673,7 @@ impl<E: StreamItem> Stream for RunStream<E> {
             }
             None => {
                 this.finished = true;
-                let status = this.last_status.as_ref();
+                let status = this.last_status();
                 record_end(&this.span, true, this.events, this.last_was_err, status);
                 Poll::Ready(None)
             }
@@ -697,18 +707,26 @@ impl<E: StreamItem> FusedStream for RunStream<E> {
 
 impl<E> Drop for RunStream<E> {
     fn drop(&mut self) {
-        // Close the connection first.
-        self.core = None;
+        // What the accessors say, then close the connection.
+        if let Some(core) = self.core.take() {
+            self.kept = core.machine.view();
+        }
         self.slow = None;
         if !self.finished {
-            let status = self.last_status.as_ref();
+            let status = self.kept.last_status.as_ref();
             record_end(&self.span, false, self.events, self.last_was_err, status);
         }
-        if !self.cancel_on_drop || self.last_status.as_ref().is_some_and(RunStatus::is_settled) {
+        if !self.cancel_on_drop
+            || self
+                .kept
+                .last_status
+                .as_ref()
+                .is_some_and(RunStatus::is_settled)
+        {
             return;
         }
         let _enter = self.span.enter();
-        let Some(run_id) = self.run_id else {
+        let Some(run_id) = self.kept.run_id else {
             tracing::warn!("run stream dropped before the run id was known: cannot cancel the run");
             return;
         };
