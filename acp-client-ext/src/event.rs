@@ -439,18 +439,27 @@ impl RunEvent {
     /// # Errors
     ///
     /// [`Error::Decode`] when the payload's `type` is `values` or `custom` but the body does not
-    /// match that type, or when an `agent_event` (or unnamed) frame's data is not JSON.
+    /// match that type, or when an `agent_event` (or unnamed) frame's data is not JSON (or not
+    /// UTF-8, which a frame from [`sse::Decoder`](crate::sse::Decoder) always is).
     pub fn from_frame(frame: Frame) -> Result<RunEvent> {
-        if carries_run_events(&frame)
-            && let Some(ev) = decode_typed(&frame.data, frame.id.as_ref())?
-        {
-            return Ok(ev);
-        }
+        let typed = match std::str::from_utf8(&frame.data) {
+            Ok(text) => typed_payload(&frame, text)?,
+            Err(e) if carries_run_events(&frame) => {
+                return Err(Error::decode(
+                    what(frame.id.as_ref(), "run event"),
+                    e,
+                    &frame.data,
+                ));
+            }
+            Err(_) => None,
+        };
         // The rare path: the strings are copied here only.
-        Ok(RunEvent::Other(RawEvent {
-            event: frame.event.map(String::from),
-            id: frame.id.map(String::from),
-            data: frame.data,
+        Ok(typed.unwrap_or_else(|| {
+            RunEvent::Other(RawEvent {
+                event: frame.event.map(String::from),
+                id: frame.id.map(String::from),
+                data: frame.data,
+            })
         }))
     }
 
@@ -468,7 +477,8 @@ impl RunEvent {
     ///
     /// As [`from_frame`](Self::from_frame).
     pub fn parse(data: &[u8]) -> Result<RunEvent> {
-        match decode_typed(data, None)? {
+        let text = std::str::from_utf8(data).map_err(|e| Error::decode("run event", e, data))?;
+        match decode_typed(text, None)? {
             Some(ev) => Ok(ev),
             None => Ok(RunEvent::Other(RawEvent {
                 event: Some(AGENT_EVENT.to_string()),
@@ -595,7 +605,11 @@ impl<T: DeserializeOwned> TypedEvent<T> {
     /// [`Error::Decode`] naming `T` when the values do not fit it, and the errors of
     /// [`RunEvent::from_frame`].
     pub fn from_frame(frame: Frame) -> Result<Self> {
-        Self::decode(frame).0
+        match std::str::from_utf8(&frame.data) {
+            Ok(text) => Self::decode(&frame, text).0,
+            // Not UTF-8: as `RunEvent::from_frame` has it (an error, or kept raw).
+            Err(_) => RunEvent::from_frame(frame).map(TypedEvent::Other),
+        }
     }
 
     /// An event decoded as a [`RunEvent`] already: its values decoded into `T` (a second
@@ -626,11 +640,13 @@ impl<T: DeserializeOwned> TypedEvent<T> {
 
     /// The item, and the event as far as the stream's bookkeeping needs it even when the item
     /// is an error (values that do not fit `T` still say the run's status).
-    pub(crate) fn decode(frame: Frame) -> (Result<Self>, Meta) {
-        if carries_run_events(&frame)
-            && top_level_bytes(&frame.data, b"type") == Scan::Found(&b"values"[..])
+    /// `text` is the frame's data, checked as UTF-8: serde reads it as a `str` and checks none
+    /// of its strings again.
+    pub(crate) fn decode(frame: &Frame, text: &str) -> (Result<Self>, Meta) {
+        if carries_run_events(frame)
+            && top_level_bytes(text.as_bytes(), b"type") == Scan::Found(&b"values"[..])
         {
-            match serde_json::from_slice::<TypedValues<T>>(&frame.data) {
+            match serde_json::from_str::<TypedValues<T>>(text) {
                 Ok(v) => {
                     let meta = Meta {
                         status: Some(v.status.clone()),
@@ -647,13 +663,13 @@ impl<T: DeserializeOwned> TypedEvent<T> {
                         }
                         None => format!("values event as {}", std::any::type_name::<T>()),
                     };
-                    let error = Error::decode(what, e, &frame.data);
-                    let (event, meta) = RunEvent::decode(frame);
+                    let error = Error::decode(what, e, text.as_bytes());
+                    let (event, meta) = RunEvent::decode(frame, text);
                     return (event.and(Err(error)), meta);
                 }
             }
         }
-        let (event, meta) = RunEvent::decode(frame);
+        let (event, meta) = RunEvent::decode(frame, text);
         (event.map(TypedEvent::Other), meta)
     }
 }
@@ -720,10 +736,18 @@ mod meta {
 }
 
 impl RunEvent {
-    /// [`from_frame`](Self::from_frame), and what the stream's bookkeeping reads from the
-    /// event (nothing when it is an error).
-    pub(crate) fn decode(frame: Frame) -> (Result<RunEvent>, Meta) {
-        let item = RunEvent::from_frame(frame);
+    /// [`from_frame`](Self::from_frame) of a frame whose data is `text` (checked as UTF-8), and
+    /// what the stream's bookkeeping reads from the event (nothing when it is an error).
+    pub(crate) fn decode(frame: &Frame, text: &str) -> (Result<RunEvent>, Meta) {
+        let item = typed_payload(frame, text).map(|typed| {
+            typed.unwrap_or_else(|| {
+                RunEvent::Other(RawEvent {
+                    event: frame.event.as_ref().map(|e| e.as_str().to_owned()),
+                    id: frame.id.as_ref().map(|i| i.as_str().to_owned()),
+                    data: frame.data.clone(),
+                })
+            })
+        });
         let mut meta = Meta::default();
         if let Ok(event) = &item {
             meta.status = event.status();
@@ -746,13 +770,24 @@ fn carries_run_events(frame: &Frame) -> bool {
     }
 }
 
+/// The typed event of a frame whose data is `text`: `None` for one to keep raw (an event name
+/// other than [`AGENT_EVENT`] or the default, or a payload of unknown `type`).
+fn typed_payload(frame: &Frame, text: &str) -> Result<Option<RunEvent>> {
+    if carries_run_events(frame) {
+        decode_typed(text, frame.id.as_ref())
+    } else {
+        Ok(None)
+    }
+}
+
 /// Decode an `agent_event` payload: `Some` for a known `type`, `None` for anything to keep raw.
-fn decode_typed(data: &[u8], id: Option<&FieldStr>) -> Result<Option<RunEvent>> {
+fn decode_typed(text: &str, id: Option<&FieldStr>) -> Result<Option<RunEvent>> {
+    let data = text.as_bytes();
     let tag = match top_level_bytes(data, b"type") {
         Scan::Found(t) => Tag::of(t),
         Scan::Absent | Scan::NotString => Tag::Unknown,
         // Escapes, odd spacing or not JSON: let serde_json decide (rare, and small payloads).
-        Scan::Unsure => match serde_json::from_slice::<serde_json::Value>(data) {
+        Scan::Unsure => match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v) => v
                 .get("type")
                 .and_then(serde_json::Value::as_str)
@@ -762,16 +797,16 @@ fn decode_typed(data: &[u8], id: Option<&FieldStr>) -> Result<Option<RunEvent>> 
     };
     Ok(match tag {
         Tag::Values => Some(RunEvent::Values(
-            serde_json::from_slice(data)
+            serde_json::from_str(text)
                 .map_err(|e| Error::decode(what(id, "values event"), e, data))?,
         )),
         Tag::Custom => Some(RunEvent::Custom(
-            serde_json::from_slice(data)
+            serde_json::from_str(text)
                 .map_err(|e| Error::decode(what(id, "custom event"), e, data))?,
         )),
         // Not refused when they do not fit: kept raw, as before they were decoded.
-        Tag::Interrupt => serde_json::from_slice(data).ok().map(RunEvent::Interrupt),
-        Tag::Error => serde_json::from_slice(data).ok().map(RunEvent::Error),
+        Tag::Interrupt => serde_json::from_str(text).ok().map(RunEvent::Interrupt),
+        Tag::Error => serde_json::from_str(text).ok().map(RunEvent::Error),
         Tag::Unknown => None,
     })
 }
@@ -895,6 +930,31 @@ mod tests {
                 "{id}: {err}"
             );
         }
+    }
+
+    /// Data that is not UTF-8 (only a frame built by hand has it: the decoder checks) is a
+    /// decode error in a frame that carries run events, and kept raw in any other.
+    #[test]
+    fn data_that_is_not_utf8_is_an_error_in_run_event_frames_only() {
+        let bad = Frame {
+            event: Some(AGENT_EVENT.into()),
+            data: Bytes::from_static(b"{\"type\":\"values\",\"values\":\"\xff\"}"),
+            id: Some("9".into()),
+            retry: None,
+        };
+        let err = RunEvent::from_frame(bad.clone()).unwrap_err();
+        assert!(err.to_string().contains("run event (id 9)"), "{err}");
+        assert!(TypedEvent::<u8>::from_frame(bad.clone()).is_err());
+        assert!(RunEvent::parse(&bad.data).is_err());
+        let other = Frame {
+            event: Some("ping".into()),
+            ..bad
+        };
+        let RunEvent::Other(raw) = RunEvent::from_frame(other).unwrap() else {
+            panic!()
+        };
+        assert_eq!(raw.event_type(), "ping");
+        assert_eq!(&raw.data[..], b"{\"type\":\"values\",\"values\":\"\xff\"}");
     }
 
     #[test]

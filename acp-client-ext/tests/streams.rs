@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use acp_client_ext::event::TypedEvent;
 use acp_client_ext::types::RunCreateStateless;
 use acp_client_ext::{
     AcpClient, Error, RetryPolicy, RunEvent, RunScope, RunStatus, RunStream, StreamCause,
@@ -1073,6 +1074,8 @@ const RID: &str = "2f1e6c4e-8a1b-4c55-9d07-3f6f1c0b9a11";
 enum Reply {
     /// An event stream of these bytes, then a clean end.
     End(String),
+    /// The same, of bytes that need not be UTF-8.
+    EndBytes(Vec<u8>),
     /// An event stream of these bytes, then, once the test calls [`Peer::cut`], the connection
     /// fails (no end of the chunked body).
     Cut(String),
@@ -1198,6 +1201,7 @@ impl Peer {
                             .body(Body::from(v.to_string()))
                             .unwrap_or_default(),
                         Some(Reply::End(body)) => event_stream(Body::from(body)),
+                        Some(Reply::EndBytes(body)) => event_stream(Body::from(body)),
                         Some(Reply::Cut(body)) => {
                             let first = futures::stream::once(async move {
                                 Ok::<_, std::io::Error>(Bytes::from(body))
@@ -1390,6 +1394,69 @@ async fn ids_numbered_per_connection_lose_no_event() {
         0,
         "the final event ended the stream"
     );
+}
+
+/// An event whose data is not UTF-8 (here a byte 0xFF in a string of its values) is skipped
+/// with a decode error, as the SSE decoder's policy says, and the stream goes on: the events
+/// around it are delivered, and the last event id stays the last good one. The same for a
+/// typed stream (`values_into`), which checks the data once and gives serde the `str`.
+#[tokio::test]
+async fn an_event_whose_data_is_not_utf8_is_an_error_and_the_stream_goes_on() {
+    let mut body = sse_event(Some(1), 1, "pending", "").into_bytes();
+    body.extend_from_slice(b"id: 2\nevent: agent_event\ndata: {\"type\":\"values\",\"run_id\":\"");
+    body.extend_from_slice(RID.as_bytes());
+    body.extend_from_slice(b"\",\"status\":\"pending\",\"values\":{\"n\":\"\xff\"}}\n\n");
+    body.extend_from_slice(sse_event(Some(3), 3, "success", "").as_bytes());
+    let peer = Peer::start(vec![(
+        JOIN,
+        vec![Reply::EndBytes(body.clone()), Reply::EndBytes(body)],
+    )])
+    .await;
+
+    let mut stream = peer_join(&peer).await;
+    let mut items = Vec::new();
+    while let Some(item) = stream.next().await {
+        items.push((item, stream.last_event_id().map(str::to_owned)));
+    }
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert!(
+        matches!(&items[0], (Ok(RunEvent::Values(_)), Some(id)) if id == "1"),
+        "{items:?}"
+    );
+    let (Err(e), id) = &items[1] else {
+        panic!("{items:?}")
+    };
+    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+    assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+    assert_eq!(
+        id.as_deref(),
+        Some("1"),
+        "the skipped event is not the last one"
+    );
+    assert!(
+        matches!(&items[2], (Ok(RunEvent::Values(_)), Some(id)) if id == "3"),
+        "{items:?}"
+    );
+    assert_eq!(stream.last_status(), Some(&RunStatus::Success));
+
+    let mut typed = peer_join(&peer).await.values_into::<serde_json::Value>();
+    let mut kinds = Vec::new();
+    while let Some(item) = typed.next().await {
+        kinds.push(match item {
+            Ok(TypedEvent::Values(v)) => format!("values {}", v.values["n"]),
+            Ok(other) => format!("other {other:?}"),
+            Err(e) => format!("error {e}"),
+        });
+    }
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    assert_eq!(kinds[0], "values 1");
+    assert!(
+        kinds[1].starts_with("error") && kinds[1].contains("not valid UTF-8"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[2], "values 3");
+    assert_eq!(typed.last_event_id(), Some("3"));
+    assert_eq!(peer.requests(JOIN), 2, "no rejoin: the run settled");
 }
 
 /// The sibling: a server that replays the run's events from its start after a rejoin. The

@@ -386,11 +386,15 @@ impl Machine {
                 let op = self.op();
                 self.fail(Error::stream(op, StreamCause::EventTooLarge { limit }))
             }
-            e => {
-                self.attempts = 0;
-                (Some(Err(Error::decode("run event", e, b""))), next)
-            }
+            e => (Some(self.skipped(e)), next),
         }
+    }
+
+    /// The item for an event the decoder (or [`Machine::deliver`]) skipped: an error, and the
+    /// stream goes on.
+    fn skipped<E>(&mut self, e: SseError) -> Result<E> {
+        self.attempts = 0;
+        Err(Error::decode("run event", e, b""))
     }
 
     /// `Lost`: the connection is dropped; end, check the run, or rejoin.
@@ -503,11 +507,18 @@ impl Machine {
 
     /// Deliver `frame` unless the ledger has it already; the connection's next kind.
     fn deliver<E: StreamItem>(&mut self, frame: Frame, conn: Conn) -> (Option<Result<E>>, Conn) {
-        if self.ledger.admit(frame.id.as_ref(), &frame.data) == Admit::Skip {
+        // The decoder leaves the data's UTF-8 check to here: one pass, whose `&str` serde then
+        // reads without checking each string again. Not UTF-8: skipped, as the decoder skips
+        // such an event when it checks (`SseError::InvalidUtf8`), before the ledger sees it.
+        let Ok(text) = std::str::from_utf8(&frame.data) else {
+            let item = self.skipped(SseError::InvalidUtf8 { field: "data" });
+            return (Some(item), conn);
+        };
+        if self.ledger.admit(frame.id.as_ref(), text.as_bytes()) == Admit::Skip {
             return (None, conn);
         }
         self.attempts = 0;
-        let (item, meta) = E::decode(frame);
+        let (item, meta) = E::decode(&frame, text);
         let (mut settled, mut status_seen) = (false, false);
         if let Some(status) = meta.status {
             settled = status.is_settled();

@@ -287,20 +287,21 @@ mod private {
     use super::{Frame, Meta, Result, RunEvent, TypedEvent};
     use serde::de::DeserializeOwned;
 
-    /// One frame into an item, and what the stream's bookkeeping reads from it.
+    /// One frame, with its data checked as UTF-8 (`text`), into an item, and what the
+    /// stream's bookkeeping reads from it.
     pub trait Decode: Sized + Send + 'static {
-        fn decode(frame: Frame) -> (Result<Self>, Meta);
+        fn decode(frame: &Frame, text: &str) -> (Result<Self>, Meta);
     }
 
     impl Decode for RunEvent {
-        fn decode(frame: Frame) -> (Result<Self>, Meta) {
-            RunEvent::decode(frame)
+        fn decode(frame: &Frame, text: &str) -> (Result<Self>, Meta) {
+            RunEvent::decode(frame, text)
         }
     }
 
     impl<T: DeserializeOwned + Send + 'static> Decode for TypedEvent<T> {
-        fn decode(frame: Frame) -> (Result<Self>, Meta) {
-            TypedEvent::decode(frame)
+        fn decode(frame: &Frame, text: &str) -> (Result<Self>, Meta) {
+            TypedEvent::decode(frame, text)
         }
     }
 }
@@ -571,7 +572,7 @@ impl RunStream {
             client: client.clone(),
             scope,
             run_id,
-            decoder: Decoder::new(client.settings().max_event_size),
+            decoder: Decoder::new(client.settings().max_event_size).data_checked_by_caller(),
             ledger: Ledger::new(last_id.clone()),
             last_status: None,
             attempts: 0,
