@@ -191,11 +191,30 @@ pub struct FieldStr(Repr);
 /// Invariant: UTF-8.
 #[derive(Clone)]
 enum Repr {
-    Inline {
-        bytes: [u8; FieldStr::INLINE_CAPACITY],
-        len: u8,
-    },
+    /// The value in `raw[..len]`, its length in the last byte, `raw[INLINE_CAPACITY]`. One
+    /// array rather than a `bytes` array and a `len` beside it, so that it is built in
+    /// registers (the 23 bytes and the length as one 24-byte unit) and stored once: built
+    /// field by field, then moved whole, its loads met partial stores (store-forwarding
+    /// stalls, ~30% of the decoder's samples on ~150 B events, `perf annotate`, 2026-12-02).
+    Inline([u8; FieldStr::INLINE_CAPACITY + 1]),
     Shared(Bytes),
+}
+
+/// `head` (the value, then any bytes) with its last byte set to `len`: the inline form,
+/// assembled as two words and a 16-byte block so that no byte is stored alone.
+#[inline(always)]
+fn inline_raw(
+    head: &[u8; FieldStr::INLINE_CAPACITY + 1],
+    len: usize,
+) -> [u8; FieldStr::INLINE_CAPACITY + 1] {
+    let (block, tail) = head.split_at(16);
+    let mut tail = u64::from_le_bytes(tail.try_into().unwrap_or_default());
+    tail = (tail & 0x00ff_ffff_ffff_ffff) | ((len as u64) << 56);
+    let mut raw = [0; FieldStr::INLINE_CAPACITY + 1];
+    let (lo, hi) = raw.split_at_mut(16);
+    lo.copy_from_slice(block);
+    hi.copy_from_slice(&tail.to_le_bytes());
+    raw
 }
 
 impl FieldStr {
@@ -218,10 +237,7 @@ impl FieldStr {
     /// assert_eq!(EMPTY, FieldStr::default());
     /// ```
     pub const fn new() -> Self {
-        Self(Repr::Inline {
-            len: 0,
-            bytes: [0; Self::INLINE_CAPACITY],
-        })
+        Self(Repr::Inline([0; Self::INLINE_CAPACITY + 1]))
     }
 
     /// `bytes` if it is valid UTF-8 (without copying it), or `bytes` back.
@@ -246,12 +262,11 @@ impl FieldStr {
 
     /// `value` copied inline, if it fits. UTF-8 checked by the caller.
     fn inline(value: &[u8]) -> Option<Self> {
-        let mut bytes = [0; Self::INLINE_CAPACITY];
-        bytes.get_mut(..value.len())?.copy_from_slice(value);
-        Some(Self(Repr::Inline {
-            len: value.len() as u8,
-            bytes,
-        }))
+        let mut head = [0; Self::INLINE_CAPACITY + 1];
+        head.get_mut(..value.len())
+            .filter(|_| value.len() <= Self::INLINE_CAPACITY)?
+            .copy_from_slice(value);
+        Some(Self(Repr::Inline(inline_raw(&head, value.len()))))
     }
 
     /// The string.
@@ -278,7 +293,10 @@ impl FieldStr {
     /// ```
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Inline(raw) => {
+                let len = usize::from(raw[Self::INLINE_CAPACITY]);
+                raw.get(..len).unwrap_or_default()
+            }
             Repr::Shared(bytes) => bytes,
         }
     }
@@ -403,7 +421,7 @@ impl From<FieldStr> for Bytes {
     /// No copy of a shared value; an inline one is copied.
     fn from(s: FieldStr) -> Self {
         match s.0 {
-            Repr::Inline { .. } => Bytes::copy_from_slice(s.as_bytes()),
+            Repr::Inline(_) => Bytes::copy_from_slice(s.as_bytes()),
             Repr::Shared(bytes) => bytes,
         }
     }
@@ -1153,14 +1171,11 @@ impl Decoder {
     /// inline (it must fit).
     #[inline(always)]
     fn inline_str(&self, from: usize, to: usize) -> FieldStr {
-        const CAP: usize = FieldStr::INLINE_CAPACITY;
+        const RAW: usize = FieldStr::INLINE_CAPACITY + 1;
         // A copy of fixed size is much cheaper than one of `len` bytes: take
         // the bytes after the value too when the buffer has them.
-        match self.buf.get(from..).and_then(<[u8]>::first_chunk::<CAP>) {
-            Some(&bytes) => FieldStr(Repr::Inline {
-                bytes,
-                len: (to - from) as u8,
-            }),
+        match self.buf.get(from..).and_then(<[u8]>::first_chunk::<RAW>) {
+            Some(head) => FieldStr(Repr::Inline(inline_raw(head, to - from))),
             None => FieldStr::inline(&self.buf[from..to]).unwrap_or_default(),
         }
     }

@@ -701,6 +701,33 @@ fn defaults() {
     assert_eq!(decoder.retry(), None);
 }
 
+/// Values of every length up to past the inline capacity, at the end of the input and with
+/// bytes after them (the inline copy takes 24 bytes when it can, and keeps the length in the
+/// last): each reads back as itself, with none of the bytes after it and not the length byte.
+#[test]
+fn field_str_values_of_every_length_read_back_whole() {
+    use super::FieldStr;
+    for len in 0..=FieldStr::INLINE_CAPACITY + 3 {
+        let id: String = ('a'..='z').cycle().take(len).collect();
+        for rest in ["", "data: next\n\nid: zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\n"] {
+            let input = format!("event: {id}\nid: {id}\ndata: x\n\n{rest}");
+            let mut decoder = Decoder::default();
+            decoder.feed(input.as_bytes());
+            let frame = decoder.next_frame().unwrap().unwrap();
+            let event = frame.event.clone().unwrap_or_default();
+            assert_eq!(
+                (event.as_str(), event.len()),
+                (id.as_str(), len),
+                "{len} {rest:?}"
+            );
+            assert_eq!(frame.id.as_deref(), Some(id.as_str()), "{len} {rest:?}");
+            assert_eq!(decoder.last_event_id(), Some(id.as_str()));
+            assert_eq!(FieldStr::from(id.clone()), id.as_str());
+            assert_eq!(FieldStr::from(id.clone()).as_bytes(), id.as_bytes());
+        }
+    }
+}
+
 #[test]
 fn field_str_inline_and_shared() {
     use super::FieldStr;
