@@ -262,10 +262,11 @@ impl FieldStr {
 
     /// `value` copied inline, if it fits. UTF-8 checked by the caller.
     fn inline(value: &[u8]) -> Option<Self> {
+        if value.len() > Self::INLINE_CAPACITY {
+            return None;
+        }
         let mut head = [0; Self::INLINE_CAPACITY + 1];
-        head.get_mut(..value.len())
-            .filter(|_| value.len() <= Self::INLINE_CAPACITY)?
-            .copy_from_slice(value);
+        head.get_mut(..value.len())?.copy_from_slice(value);
         Some(Self(Repr::Inline(inline_raw(&head, value.len()))))
     }
 
