@@ -57,7 +57,8 @@ const FULL: Sizes = Sizes {
     memory_events: 1_000_000,
     concurrent_streams: 10_000,
     concurrent_events: 200,
-    repeats: 3,
+    // Five: with three, one slow run of either side moved the median's ratio by ~0.1.
+    repeats: 5,
 };
 
 const QUICK: Sizes = Sizes {
@@ -357,11 +358,25 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         ));
         r.line(format!(
             "\nRatio typed / hand-written: **{:.2}x** in events/s, CPU per event {:.2}x; \
-             typed / bytes: **{:.2}x** in events/s, CPU per event {:.2}x the byte counter's.\n",
+             typed / bytes: **{:.2}x** in events/s, CPU per event {:.2}x the byte counter's.",
             typed_eps / hand_eps,
             tc / hc,
             typed_eps / bytes_eps,
             tc / bc
+        ));
+        // The runs of one round are neighbours in time: their ratios show the spread that the
+        // machine's drift puts into the medians' ratio.
+        let paired = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .zip(b)
+                .map(|(a, b)| format!("{:.2}", a / b))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        r.line(format!(
+            "Round by round, typed / hand-written: events/s {}; CPU per event {}.\n",
+            paired(&typed, &hand),
+            paired(&typed_cpu, &hand_cpu)
         ));
         if e2e_ratio.is_nan() {
             typed_mem_eps = typed_eps;
