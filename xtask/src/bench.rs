@@ -10,9 +10,17 @@
 //! resolves). The criterion benches (`cargo bench -p acp-client-ext --bench sse --bench
 //! decode`) run last, in the same run, and their figures are read from target/criterion
 //! (`--quick` runs none and reads what is there).
+//!
+//! The end-to-end runs and the Python peers, whose figures are compared with each other, run
+//! with the servers pinned to one CPU and each client to the other ([`Pinning`], `taskset`):
+//! unpinned, on this 2-core machine, the client's CPU per event moved by ±15% from run to run
+//! with where the scheduler put its threads; pinned, by ±5% (2026-12-03, six runs of each
+//! `bench_client` mode against `bench_client serve 872 200000`: typed 840–938 ns unpinned,
+//! 588–673 ns pinned; the hand-written reader 575–875 ns and 420–551 ns).
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -159,6 +167,64 @@ fn start_server(exe: &Path, args: &[String]) -> Result<Server> {
     Ok(server)
 }
 
+/// Where the benchmark's processes run: the servers on one CPU, the measured client on
+/// another, so that neither migrates nor shares a core with the other. `None` where `taskset`
+/// (util-linux) is missing or the process may not use CPUs 0 and 1.
+struct Pinning {
+    /// The CPUs this process may use (`Cpus_allowed_list` of /proc/self/status), to unpin.
+    all: String,
+}
+
+/// The CPU of the servers, and the one of the clients.
+const SERVER_CPU: &str = "0";
+const CLIENT_CPU: &str = "1";
+
+impl Pinning {
+    fn detect() -> Option<Pinning> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let all = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?
+            .trim()
+            .to_owned();
+        let usable = |cpu: &str| {
+            Command::new("taskset")
+                .args(["-c", cpu, "true"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        (usable(SERVER_CPU) && usable(CLIENT_CPU)).then_some(Pinning { all })
+    }
+
+    /// Moves every thread of a running process to `cpus`.
+    fn set(pid: u32, cpus: &str) -> Result<()> {
+        let status = Command::new("taskset")
+            .args(["-a", "-c", "-p", cpus, &pid.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .context("run taskset")?;
+        check(status, &format!("taskset -a -c -p {cpus} {pid}"))
+    }
+
+    /// A command for `exe`, run on the client's CPU.
+    fn client(exe: &Path) -> Command {
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", CLIENT_CPU]).arg(exe);
+        cmd
+    }
+}
+
+/// A command for a client `exe`: on the client's CPU while `pinned`.
+fn client_command(exe: &Path, pinned: bool) -> Command {
+    if pinned {
+        Pinning::client(exe)
+    } else {
+        Command::new(exe)
+    }
+}
+
 /// Runs a command that prints one JSON object (its last stdout line).
 fn json_of(cmd: &mut Command, what: &str) -> Result<Value> {
     let out = cmd
@@ -235,8 +301,15 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
     let mut serve_args = vec!["serve".to_string(), PAD_1KIB.to_string()];
     serve_args.extend(counts.iter().map(u64::to_string));
     let mem = start_server(&client_exe, &serve_args)?;
+    // Pinned for the end-to-end runs and the Python peers, unpinned after them.
+    let pinning = Pinning::detect();
+    if pinning.is_some() {
+        Pinning::set(server.child.id(), SERVER_CPU)?;
+        Pinning::set(mem.child.id(), SERVER_CPU)?;
+    }
+    let pinned = Cell::new(pinning.is_some());
     let client_at = |url: &str, args: &[&str]| -> Result<Value> {
-        let mut cmd = Command::new(&client_exe);
+        let mut cmd = client_command(&client_exe, pinned.get());
         cmd.arg(url).args(args);
         json_of(&mut cmd, &format!("bench_client {url} {}", args.join(" ")))
     };
@@ -269,6 +342,16 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
     let mem_run = mem_run_id(n);
     let ref_run = prepare(n, PAD_1KIB)?;
     r.line("## End to end on loopback\n");
+    r.line(if pinning.is_some() {
+        format!(
+            "Servers pinned to CPU {SERVER_CPU}, clients to CPU {CLIENT_CPU} (`taskset`), here \
+             and for the Python peers.\n"
+        )
+    } else {
+        "Not pinned to CPUs (`taskset` or CPUs 0 and 1 not available): expect a wider spread \
+         from run to run.\n"
+            .to_owned()
+    });
     let mut typed_mem_eps = f64::NAN;
     let mut e2e_ratio = f64::NAN;
     let mut cpu_ratio = f64::NAN;
@@ -410,7 +493,20 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
             None,
         );
     } else {
-        python_peers(root, &target, sizes, &mem.url, typed_eps, &mut r)?;
+        python_peers(
+            root,
+            &target,
+            sizes,
+            &mem.url,
+            typed_eps,
+            pinned.get(),
+            &mut r,
+        )?;
+    }
+    if let Some(pinning) = &pinning {
+        Pinning::set(server.child.id(), &pinning.all)?;
+        Pinning::set(mem.child.id(), &pinning.all)?;
+        pinned.set(false);
     }
 
     // Request overhead: `repeats` runs (each interleaving the two sides request by request),
@@ -676,6 +772,7 @@ fn python_peers(
     sizes: &Sizes,
     url: &str,
     typed_eps: f64,
+    pinned: bool,
     r: &mut Report,
 ) -> Result<()> {
     let venv = target.join("bench-venv");
@@ -729,7 +826,7 @@ fn python_peers(
     for (script, n) in peers {
         // langgraph-sdk only joins thread runs: the in-memory server answers any thread.
         let (run_id, thread_id) = (mem_run_id(n), "00000000-0000-4000-8000-000000000001");
-        let mut cmd = Command::new(&py);
+        let mut cmd = client_command(&py, pinned);
         cmd.arg(scripts.join(script))
             .arg(url)
             .arg(&run_id)
