@@ -12,11 +12,10 @@
 //! (`--quick` runs none and reads what is there).
 //!
 //! The end-to-end runs and the Python peers, whose figures are compared with each other, run
-//! with the servers pinned to one CPU and each client to the other ([`Pinning`], `taskset`):
-//! unpinned, on this 2-core machine, the client's CPU per event moved by ±15% from run to run
-//! with where the scheduler put its threads; pinned, by ±5% (2026-12-03, six runs of each
-//! `bench_client` mode against `bench_client serve 872 200000`: typed 840–938 ns unpinned,
-//! 588–673 ns pinned; the hand-written reader 575–875 ns and 420–551 ns).
+//! with the servers pinned to one CPU and each client to the other ([`Pinning`], `taskset`),
+//! which narrows their spread from run to run on this 2-core machine (2026-12-03, six runs of
+//! each `bench_client` mode against `bench_client serve 872 200000`, CPU per event: typed
+//! 840–938 ns unpinned, 588–673 ns pinned; the hand-written reader 575–875 ns and 420–551 ns).
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -198,28 +197,27 @@ impl Pinning {
         (usable(SERVER_CPU) && usable(CLIENT_CPU)).then_some(Pinning { all })
     }
 
-    /// Moves every thread of a running process to `cpus`.
-    fn set(pid: u32, cpus: &str) -> Result<()> {
-        let status = Command::new("taskset")
-            .args(["-a", "-c", "-p", cpus, &pid.to_string()])
-            .stdout(Stdio::null())
-            .status()
-            .context("run taskset")?;
-        check(status, &format!("taskset -a -c -p {cpus} {pid}"))
-    }
-
-    /// A command for `exe`, run on the client's CPU.
-    fn client(exe: &Path) -> Command {
-        let mut cmd = Command::new("taskset");
-        cmd.args(["-c", CLIENT_CPU]).arg(exe);
-        cmd
+    /// Moves every thread of each running server to `cpus`.
+    fn set(servers: &[&Server], cpus: &str) -> Result<()> {
+        for server in servers {
+            let pid = server.child.id().to_string();
+            let status = Command::new("taskset")
+                .args(["-a", "-c", "-p", cpus, &pid])
+                .stdout(Stdio::null())
+                .status()
+                .context("run taskset")?;
+            check(status, &format!("taskset -a -c -p {cpus} {pid}"))?;
+        }
+        Ok(())
     }
 }
 
 /// A command for a client `exe`: on the client's CPU while `pinned`.
 fn client_command(exe: &Path, pinned: bool) -> Command {
     if pinned {
-        Pinning::client(exe)
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", CLIENT_CPU]).arg(exe);
+        cmd
     } else {
         Command::new(exe)
     }
@@ -304,8 +302,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
     // Pinned for the end-to-end runs and the Python peers, unpinned after them.
     let pinning = Pinning::detect();
     if pinning.is_some() {
-        Pinning::set(server.child.id(), SERVER_CPU)?;
-        Pinning::set(mem.child.id(), SERVER_CPU)?;
+        Pinning::set(&[&server, &mem], SERVER_CPU)?;
     }
     let pinned = Cell::new(pinning.is_some());
     let client_at = |url: &str, args: &[&str]| -> Result<Value> {
@@ -504,8 +501,7 @@ pub fn run(root: &Path, opts: &Options) -> Result<()> {
         )?;
     }
     if let Some(pinning) = &pinning {
-        Pinning::set(server.child.id(), &pinning.all)?;
-        Pinning::set(mem.child.id(), &pinning.all)?;
+        Pinning::set(&[&server, &mem], &pinning.all)?;
         pinned.set(false);
     }
 
